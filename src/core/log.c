@@ -1,0 +1,90 @@
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static enum log_level current_level = LOG_LEVEL_INFO;
+static int to_syslog;
+
+void log_init(enum log_level level, int use_syslog)
+{
+	current_level = level;
+	to_syslog = use_syslog;
+	if (use_syslog)
+		openlog("lightsout", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(enum log_level level)
+{
+	current_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return current_level;
+}
+
+static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	char msg[1024];
+
+	if (level > current_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errnum) {
+		size_t used = strlen(msg);
+		snprintf(msg + used, sizeof(msg) - used, ": %s", strerror(errnum));
+	}
+	if (to_syslog)
+		syslog(prio[level], "%s", msg);
+	else
+		fprintf(stderr, "lightsout: %s\n", msg);
+}
+
+#define LOG_BODY(level, errnum)                                                                                        \
+	do {                                                                                                           \
+		va_list ap;                                                                                            \
+		va_start(ap, fmt);                                                                                     \
+		vlog(level, errnum, fmt, ap);                                                                          \
+		va_end(ap);                                                                                            \
+	} while (0)
+
+void log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+	LOG_BODY(LOG_LEVEL_WARN, saved);
+	errno = saved;
+}
+
+void log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, 0);
+}
+
+void log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_INFO, 0);
+}
+
+void log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_DEBUG, 0);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	LOG_BODY(LOG_LEVEL_ERROR, saved);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 0);
+	exit(1);
+}

@@ -1,0 +1,57 @@
+#include "core/model.h"
+
+#include <string.h>
+
+static const char *const kind_names[KIND_COUNT] = {"icmp", "tcp", "http", "smtp", "dns", "trace"};
+static const char *const role_names[ROLE_COUNT] = {"web", "mail", "dns", "router", "host", "control"};
+static const char *const outcome_names[OUTCOME_COUNT] = {"ok", "timeout", "refused", "unreachable", "error"};
+static const char *const state_names[STATE_COUNT] = {"unknown", "up", "degraded", "down"};
+
+static int lookup(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *kind_name(enum probe_kind k)
+{
+	return (unsigned)k < KIND_COUNT ? kind_names[k] : "?";
+}
+
+int kind_from_name(const char *s)
+{
+	return lookup(kind_names, KIND_COUNT, s);
+}
+
+const char *role_name(enum role r)
+{
+	return (unsigned)r < ROLE_COUNT ? role_names[r] : "?";
+}
+
+int role_from_name(const char *s)
+{
+	/* "control" is implied by the controls: section, never written. */
+	return lookup(role_names, ROLE_CONTROL, s);
+}
+
+const char *outcome_name(enum outcome o)
+{
+	return (unsigned)o < OUTCOME_COUNT ? outcome_names[o] : "?";
+}
+
+int outcome_from_name(const char *s)
+{
+	return lookup(outcome_names, OUTCOME_COUNT, s);
+}
+
+const char *state_name(enum target_state s)
+{
+	return (unsigned)s < STATE_COUNT ? state_names[s] : "?";
+}
+
+int state_from_name(const char *s)
+{
+	return lookup(state_names, STATE_COUNT, s);
+}
