@@ -85,16 +85,15 @@ static void baseline_add(struct target_health *h, unsigned rounds, double rtt, d
 	h->rtt_var = (1.0 - alpha) * (h->rtt_var + diff * incr);
 }
 
-static unsigned judge(const struct target_health *h, const struct detect_cfg *p, const struct measurement *m)
+static unsigned judge(const struct target_health *h, const struct detect_cfg *p, double rtt_ms, double loss)
 {
 	unsigned why = 0;
 
-	if ((double)m->loss >= p->degraded_loss)
+	if (loss >= p->degraded_loss)
 		why |= HEALTH_WHY_LOSS;
-	if (m->rtt_ms >= 0 && health_has_baseline(h)) {
+	if (rtt_ms >= 0 && health_has_baseline(h)) {
 		double sd = sqrt(h->rtt_var > 0 ? h->rtt_var : 0);
-		if (m->rtt_ms > h->rtt_mean + p->degraded_rtt_factor * sd &&
-		    m->rtt_ms > h->rtt_mean + p->degraded_rtt_min_ms)
+		if (rtt_ms > h->rtt_mean + p->degraded_rtt_factor * sd && rtt_ms > h->rtt_mean + p->degraded_rtt_min_ms)
 			why |= HEALTH_WHY_RTT;
 	}
 	return why;
@@ -104,10 +103,17 @@ bool health_update(struct target_health *h, const struct detect_cfg *d, const st
 		   enum target_state *from, enum target_state *to)
 {
 	struct detect_cfg p;
-	enum target_state old = h->state, next = h->state;
 
 	health_params(d, &p);
-	if (m->outcome != OUTCOME_OK) {
+	return health_step(h, &p, m->outcome, m->rtt_ms, (double)m->loss, from, to);
+}
+
+bool health_step(struct target_health *h, const struct detect_cfg *p, enum outcome outcome, double rtt_ms,
+		 double loss, enum target_state *from, enum target_state *to)
+{
+	enum target_state old = h->state, next = h->state;
+
+	if (outcome != OUTCOME_OK) {
 		h->last = HEALTH_ROUND_FAILED;
 		h->last_why = 0;
 		h->fail_streak = inc16(h->fail_streak);
@@ -115,12 +121,12 @@ bool health_update(struct target_health *h, const struct detect_cfg *d, const st
 		h->ok_streak = 0;
 		h->good_streak = 0;
 		h->rtt_only_streak = 0;
-		if (h->fail_streak >= p.down_after)
+		if (h->fail_streak >= p->down_after)
 			next = STATE_DOWN;
 		else if (old == STATE_UP && h->bad_streak >= HEALTH_DEGRADED_AFTER)
 			next = STATE_DEGRADED;
 	} else {
-		unsigned why = judge(h, &p, m);
+		unsigned why = judge(h, p, rtt_ms, loss);
 
 		h->fail_streak = 0;
 		h->ok_streak = inc16(h->ok_streak);
@@ -132,7 +138,7 @@ bool health_update(struct target_health *h, const struct detect_cfg *d, const st
 		/* A lasting shift of RTT alone (a new path) becomes the new
 		 * normal rather than a degradation for ever. */
 		if (why == HEALTH_WHY_RTT &&
-		    h->rtt_only_streak >= (uint32_t)HEALTH_REBASE_FACTOR * p.baseline_rounds) {
+		    h->rtt_only_streak >= (uint32_t)HEALTH_REBASE_FACTOR * p->baseline_rounds) {
 			h->baseline_n = 0;
 			h->rtt_mean = 0;
 			h->rtt_var = 0;
@@ -150,18 +156,18 @@ bool health_update(struct target_health *h, const struct detect_cfg *d, const st
 			h->good_streak = inc16(h->good_streak);
 			/* Only clean rounds teach the baseline, so an outage
 			 * or a slow spell never becomes the new normal. */
-			baseline_add(h, p.baseline_rounds, m->rtt_ms, (double)m->loss);
+			baseline_add(h, p->baseline_rounds, rtt_ms, loss);
 		}
 		switch (old) {
 		case STATE_UNKNOWN:
 			next = STATE_UP;
 			break;
 		case STATE_DOWN:
-			if (h->ok_streak >= p.up_after)
+			if (h->ok_streak >= p->up_after)
 				next = h->good_streak >= 1 ? STATE_UP : STATE_DEGRADED;
 			break;
 		case STATE_DEGRADED:
-			if (h->good_streak >= p.up_after)
+			if (h->good_streak >= p->up_after)
 				next = STATE_UP;
 			break;
 		case STATE_UP:

@@ -50,6 +50,11 @@ void health_init(struct target_health *h);
 bool health_update(struct target_health *h, const struct detect_cfg *d, const struct measurement *m,
 		   enum target_state *from, enum target_state *to);
 
+/* The same with the round's fields given and p already resolved by
+ * health_params (the detector's fast path). */
+bool health_step(struct target_health *h, const struct detect_cfg *p, enum outcome outcome, double rtt_ms,
+		 double loss, enum target_state *from, enum target_state *to);
+
 /* True when the RTT baseline is established enough to judge slowness. */
 bool health_has_baseline(const struct target_health *h);
 
