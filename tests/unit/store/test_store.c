@@ -1,0 +1,813 @@
+/* Unit tests of the SQLite store: round trips, stable ids, overflow,
+ * errors, schema versions, prune.  Each test works in its own temporary
+ * directory under /tmp, removed at the end. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "store/store.h"
+
+/* A hand-built configuration: networks n1 (a, b) and n2 (c), control ctl. */
+struct tcfg {
+	struct config cfg;
+	struct network_cfg nets[4];
+	struct target_cfg t[8];
+	char dir[64];
+	char path[128];
+};
+
+static void add_net(struct tcfg *c, const char *name)
+{
+	c->nets[c->cfg.nnetworks].name = (char *)name;
+	c->cfg.nnetworks++;
+}
+
+static void add_target(struct tcfg *c, size_t net, const char *name, enum role role, enum probe_kind kind)
+{
+	struct target_cfg *t = &c->t[c->cfg.ntargets++];
+
+	t->name = (char *)name;
+	t->network = net;
+	t->role = role;
+	t->kind = kind;
+}
+
+static void tcfg_init(struct tcfg *c, const char *dir, const char *file)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	snprintf(c->path, sizeof(c->path), "%s/%s", dir, file);
+	c->cfg.store = c->path;
+	c->cfg.vantage = (char *)"test-vantage";
+	c->cfg.networks = c->nets;
+	c->cfg.targets = c->t;
+}
+
+/* The standard layout: A = [n1/a, n1/b, n2/c, ctl]. */
+static void tcfg_standard(struct tcfg *c, const char *dir)
+{
+	tcfg_init(c, dir, "s.db");
+	add_net(c, "n1");
+	add_net(c, "n2");
+	add_target(c, 0, "a", ROLE_WEB, KIND_HTTP);
+	add_target(c, 0, "b", ROLE_DNS, KIND_DNS);
+	add_target(c, 1, "c", ROLE_ROUTER, KIND_ICMP);
+	add_target(c, CONFIG_NO_NETWORK, "ctl", ROLE_CONTROL, KIND_ICMP);
+}
+
+static char *make_dir(void)
+{
+	char tmpl[] = "/tmp/store-test.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void remove_dir(char *d)
+{
+	assert_int_equal(nftw(d, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+	free(d);
+}
+
+static struct measurement meas(uint32_t target, int64_t at, uint32_t round, enum outcome o, double rtt,
+			       float loss, const char *from, const char *detail)
+{
+	struct measurement m;
+
+	memset(&m, 0, sizeof(m));
+	m.target = target;
+	m.at_ms = at;
+	m.round = round;
+	m.outcome = o;
+	m.rtt_ms = rtt;
+	m.loss = loss;
+	m.sent = 3;
+	m.received = (uint16_t)(3 - (int)(loss * 3));
+	snprintf(m.from, sizeof(m.from), "%s", from);
+	snprintf(m.detail, sizeof(m.detail), "%s", detail);
+	return m;
+}
+
+/* Collectors. */
+struct mlist {
+	struct measurement m[64];
+	size_t n;
+	size_t total;
+};
+
+static int collect_m(const struct measurement *m, void *arg)
+{
+	struct mlist *l = arg;
+
+	if (l->n < 64)
+		l->m[l->n++] = *m;
+	l->total++;
+	return 0;
+}
+
+static void assert_meas_equal(const struct measurement *a, const struct measurement *b)
+{
+	assert_int_equal(a->target, b->target);
+	assert_int_equal(a->at_ms, b->at_ms);
+	assert_int_equal(a->round, b->round);
+	assert_int_equal(a->outcome, b->outcome);
+	assert_true(a->rtt_ms == b->rtt_ms);
+	assert_true(a->loss == b->loss);
+	assert_int_equal(a->sent, b->sent);
+	assert_int_equal(a->received, b->received);
+	assert_string_equal(a->from, b->from);
+	assert_string_equal(a->detail, b->detail);
+}
+
+struct sclist {
+	struct store_state_change c[16];
+	size_t n;
+};
+
+static int collect_sc(const struct store_state_change *c, void *arg)
+{
+	struct sclist *l = arg;
+
+	assert_true(l->n < 16);
+	l->c[l->n++] = *c;
+	return 0;
+}
+
+struct trows {
+	struct store_target_row r[8];
+	size_t n;
+};
+
+static int collect_t(const struct store_target_row *row, void *arg)
+{
+	struct trows *l = arg;
+
+	assert_true(l->n < 8);
+	l->r[l->n++] = *row;
+	return 0;
+}
+
+struct ilist {
+	int64_t id[8];
+	char json[8][128];
+	size_t n;
+};
+
+static int collect_i(int64_t id, const char *json, void *arg)
+{
+	struct ilist *l = arg;
+
+	assert_true(l->n < 8);
+	l->id[l->n] = id;
+	snprintf(l->json[l->n], sizeof(l->json[0]), "%s", json);
+	l->n++;
+	return 0;
+}
+
+struct blist {
+	struct store_bgp_event e[8];
+	size_t n;
+};
+
+static int collect_b(const struct store_bgp_event *e, void *arg)
+{
+	struct blist *l = arg;
+
+	assert_true(l->n < 8);
+	l->e[l->n++] = *e;
+	return 0;
+}
+
+static struct store *open_or_fail(const struct config *cfg, bool writer, size_t qlen)
+{
+	char err[512];
+	struct store *st = store_open(cfg, writer, qlen, err, sizeof(err));
+
+	if (!st)
+		fail_msg("store_open: %s", err);
+	return st;
+}
+
+static void close_ok(struct store *st)
+{
+	char err[512];
+
+	if (store_close(st, err, sizeof(err)) != 0)
+		fail_msg("store_close: %s", err);
+}
+
+static void flush_ok(struct store *st)
+{
+	char err[512];
+
+	if (store_flush(st, err, sizeof(err)) != 0)
+		fail_msg("store_flush: %s", err);
+}
+
+static void sync_ok(struct store *st, const struct config *cfg)
+{
+	char err[512];
+
+	if (store_sync_targets(st, cfg, err, sizeof(err)) != 0)
+		fail_msg("store_sync_targets: %s", err);
+}
+
+/* Runs one SQL statement returning one integer on a raw connection. */
+static int64_t sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int64_t target_id(const char *path, const char *net, const char *name)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM targets WHERE network = ?1 AND name = ?2", -1, &s,
+					    NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(s, 1, net, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w, *r;
+	struct measurement in[5];
+	struct mlist ml = {0};
+	struct sclist sl = {0};
+	struct trows tr = {0};
+	struct ilist il = {0};
+	struct blist bl = {0};
+	char err[512];
+	const int64_t T = INT64_C(1769418000000); /* 2026-01-26T09:00:00Z */
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+
+	in[0] = meas(0, T, 10, OUTCOME_OK, 12.345678901, 0.0f, "", "HTTP 200");
+	in[1] = meas(2, T, 10, OUTCOME_UNREACHABLE, -1, 1.0f, "198.51.100.1", "host unreachable from 198.51.100.1");
+	in[2] = meas(1, T + 5, 10, OUTCOME_TIMEOUT, -1, 1.0f, "", "timeout");
+	in[3] = meas(3, T + 7, 10, OUTCOME_OK, 0.071, 1.0f / 3.0f, "", "");
+	in[4] = meas(0, T + 60000, 11, OUTCOME_ERROR, 250.5, 0.0f, "", "HTTP 500");
+	for (size_t i = 0; i < 5; i++)
+		assert_true(store_put_measurement(w, &in[i]));
+	assert_true(store_put_state_change(w, 0, T + 60000, STATE_UP, STATE_DEGRADED, 11, "HTTP 500"));
+	assert_true(store_put_state_change(w, 2, T, STATE_UNKNOWN, STATE_DOWN, 10, "host unreachable"));
+	assert_true(store_put_incident(w, 1, "n1", T, T + 120000, false, "dns", "{\"id\":1,\"v\":1}"));
+	assert_true(store_put_incident(w, 2, NULL, T + 1000, -1, true, "vantage", "{\"id\":2}"));
+	assert_true(store_put_incident(w, 3, "n2", T + 500, -1, true, "power", "{\"id\":3}"));
+	/* Upsert by id: the second version of incident 1 replaces the first. */
+	assert_true(store_put_incident(w, 1, "n1", T, T + 180000, false, "stress", "{\"id\":1,\"v\":2}"));
+	assert_true(store_put_bgp_event(w, T + 3, "192.0.2.9", "198.18.0.0/15", false, ""));
+	assert_true(store_put_bgp_event(w, T + 1, "192.0.2.9", "198.18.0.0/15", true, "64500 64501"));
+	flush_ok(w);
+	assert_int_equal(store_written(w), 13);
+	assert_int_equal(store_dropped(w), 0);
+	assert_int_equal(store_queue_depth(w), 0);
+
+	/* Read through a second, reading store while the writer stays open. */
+	r = open_or_fail(&c.cfg, false, 0);
+	assert_int_equal(store_each_measurement(r, &c.cfg, T, T + 60001, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, 5);
+	/* Time order, then target: in[0] (a, T) before in[1] (c, T). */
+	const size_t order[5] = {0, 1, 2, 3, 4};
+	for (size_t i = 0; i < 5; i++)
+		assert_meas_equal(&ml.m[i], &in[order[i]]);
+
+	/* Half-open range: until excludes. */
+	memset(&ml, 0, sizeof(ml));
+	assert_int_equal(store_each_measurement(r, &c.cfg, T + 5, T + 60000, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, 2);
+	assert_meas_equal(&ml.m[0], &in[2]);
+	assert_meas_equal(&ml.m[1], &in[3]);
+
+	assert_int_equal(store_each_state_change(r, &c.cfg, 0, INT64_MAX, collect_sc, &sl, err, sizeof(err)), 0);
+	assert_int_equal(sl.n, 2);
+	assert_int_equal(sl.c[0].target, 2);
+	assert_int_equal(sl.c[0].at_ms, T);
+	assert_int_equal(sl.c[0].from, STATE_UNKNOWN);
+	assert_int_equal(sl.c[0].to, STATE_DOWN);
+	assert_int_equal(sl.c[0].round, 10);
+	assert_string_equal(sl.c[0].detail, "host unreachable");
+	assert_int_equal(sl.c[1].target, 0);
+	assert_int_equal(sl.c[1].from, STATE_UP);
+	assert_int_equal(sl.c[1].to, STATE_DEGRADED);
+	assert_string_equal(sl.c[1].detail, "HTTP 500");
+
+	assert_int_equal(store_each_target(r, &c.cfg, collect_t, &tr, err, sizeof(err)), 0);
+	assert_int_equal(tr.n, 4);
+	assert_int_equal(tr.r[0].index, 0);
+	assert_string_equal(tr.r[0].network, "n1");
+	assert_string_equal(tr.r[0].name, "a");
+	assert_string_equal(tr.r[0].role, "web");
+	assert_string_equal(tr.r[0].kind, "http");
+	assert_string_equal(tr.r[0].state, "degraded");
+	assert_int_equal(tr.r[0].since_ms, T + 60000);
+	assert_int_equal(tr.r[0].last_at_ms, T + 60000);
+	assert_string_equal(tr.r[0].last_outcome, "error");
+	assert_true(tr.r[0].last_rtt_ms == 250.5);
+	assert_string_equal(tr.r[0].last_detail, "HTTP 500");
+	assert_string_equal(tr.r[1].state, "unknown");
+	assert_int_equal(tr.r[1].since_ms, 0);
+	assert_string_equal(tr.r[1].last_outcome, "timeout");
+	assert_string_equal(tr.r[2].network, "n2");
+	assert_string_equal(tr.r[2].state, "down");
+	assert_string_equal(tr.r[2].last_detail, "host unreachable from 198.51.100.1");
+	assert_string_equal(tr.r[3].network, "");
+	assert_string_equal(tr.r[3].name, "ctl");
+	assert_string_equal(tr.r[3].role, "control");
+	assert_true(tr.r[3].last_rtt_ms == 0.071);
+
+	/* All incidents, by start: 1 (T), 3 (T+500), 2 (T+1000). */
+	assert_int_equal(store_each_incident(r, NULL, 0, -1, collect_i, &il, err, sizeof(err)), 0);
+	assert_int_equal(il.n, 3);
+	assert_int_equal(il.id[0], 1);
+	assert_string_equal(il.json[0], "{\"id\":1,\"v\":2}");
+	assert_int_equal(il.id[1], 3);
+	assert_int_equal(il.id[2], 2);
+	assert_string_equal(il.json[2], "{\"id\":2}");
+	/* One network. */
+	memset(&il, 0, sizeof(il));
+	assert_int_equal(store_each_incident(r, "n2", 0, -1, collect_i, &il, err, sizeof(err)), 0);
+	assert_int_equal(il.n, 1);
+	assert_int_equal(il.id[0], 3);
+	/* After incident 1 ended only the open ones overlap. */
+	memset(&il, 0, sizeof(il));
+	assert_int_equal(store_each_incident(r, NULL, T + 180001, -1, collect_i, &il, err, sizeof(err)), 0);
+	assert_int_equal(il.n, 2);
+	assert_int_equal(il.id[0], 3);
+	assert_int_equal(il.id[1], 2);
+	/* Before T + 600 only 1 and 3 had started. */
+	memset(&il, 0, sizeof(il));
+	assert_int_equal(store_each_incident(r, NULL, 0, T + 600, collect_i, &il, err, sizeof(err)), 0);
+	assert_int_equal(il.n, 2);
+	assert_int_equal(il.id[0], 1);
+	assert_int_equal(il.id[1], 3);
+	assert_int_equal(store_max_incident_id(r), 3);
+
+	assert_int_equal(store_each_bgp_event(r, 0, INT64_MAX, collect_b, &bl, err, sizeof(err)), 0);
+	assert_int_equal(bl.n, 2);
+	assert_int_equal(bl.e[0].at_ms, T + 1);
+	assert_true(bl.e[0].announce);
+	assert_string_equal(bl.e[0].peer, "192.0.2.9");
+	assert_string_equal(bl.e[0].prefix, "198.18.0.0/15");
+	assert_int_equal(bl.e[1].at_ms, T + 3);
+	assert_false(bl.e[1].announce);
+
+	close_ok(r);
+	close_ok(w);
+
+	/* Reopen: one schema version row, vantage recorded, data intact. */
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM meta WHERE key = 'vantage' AND value = 'test-vantage'"),
+			 1);
+	r = open_or_fail(&c.cfg, false, 0);
+	memset(&ml, 0, sizeof(ml));
+	assert_int_equal(store_each_measurement(r, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)),
+			 0);
+	assert_int_equal(ml.n, 5);
+	close_ok(r);
+	remove_dir(dir);
+}
+
+/* A callback may stop the iteration, and may call the store again. */
+struct nested {
+	struct store *st;
+	size_t bgp;
+	int calls;
+};
+
+static int count_b(const struct store_bgp_event *e, void *arg)
+{
+	(void)e;
+	((struct nested *)arg)->bgp++;
+	return 0;
+}
+
+static int nested_i(int64_t id, const char *json, void *arg)
+{
+	struct nested *n = arg;
+	char err[256];
+
+	(void)id;
+	(void)json;
+	n->calls++;
+	assert_int_equal(store_each_bgp_event(n->st, 0, INT64_MAX, count_b, n, err, sizeof(err)), 0);
+	return 7;
+}
+
+static void test_callbacks(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct nested n = {0};
+	char err[256];
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	assert_true(store_put_incident(w, 1, "n1", 1, 2, false, "host", "{}"));
+	assert_true(store_put_incident(w, 2, "n1", 3, 4, false, "host", "{}"));
+	assert_true(store_put_bgp_event(w, 5, "p", "198.18.0.0/16", true, "1"));
+	flush_ok(w);
+	n.st = w;
+	assert_int_equal(store_each_incident(w, NULL, 0, -1, nested_i, &n, err, sizeof(err)), 7);
+	assert_int_equal(n.calls, 1);
+	assert_int_equal(n.bgp, 1);
+	close_ok(w);
+	remove_dir(dir);
+}
+
+static void test_stable_ids(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg a, b;
+	struct store *st;
+	struct measurement m;
+	struct mlist ml = {0};
+	struct sclist sl = {0};
+	struct trows tr = {0};
+	char err[512];
+	int64_t id_a, id_b, id_c, id_ctl;
+
+	tcfg_standard(&a, dir);
+	st = open_or_fail(&a.cfg, true, 0);
+	sync_ok(st, &a.cfg);
+	for (uint32_t i = 0; i < 4; i++) {
+		m = meas(i, 1000 + i, 1, OUTCOME_OK, 1.0 + i, 0, "", a.t[i].name);
+		assert_true(store_put_measurement(st, &m));
+	}
+	assert_true(store_put_state_change(st, 1, 1500, STATE_UP, STATE_DOWN, 1, "b down"));
+	close_ok(st);
+	id_a = target_id(a.path, "n1", "a");
+	id_b = target_id(a.path, "n1", "b");
+	id_c = target_id(a.path, "n2", "c");
+	id_ctl = target_id(a.path, "", "ctl");
+
+	/* B: networks swapped, targets reordered, n2/c gone, n1/d new. */
+	tcfg_init(&b, dir, "s.db");
+	add_net(&b, "n2");
+	add_net(&b, "n1");
+	add_target(&b, CONFIG_NO_NETWORK, "ctl", ROLE_CONTROL, KIND_ICMP);
+	add_target(&b, 1, "d", ROLE_MAIL, KIND_SMTP);
+	add_target(&b, 1, "b", ROLE_DNS, KIND_DNS);
+	add_target(&b, 1, "a", ROLE_WEB, KIND_HTTP);
+	st = open_or_fail(&b.cfg, true, 0);
+	sync_ok(st, &b.cfg);
+	m = meas(1, 2000, 2, OUTCOME_REFUSED, -1, 1, "", "d");
+	assert_true(store_put_measurement(st, &m));
+	flush_ok(st);
+
+	assert_int_equal(target_id(b.path, "n1", "a"), id_a);
+	assert_int_equal(target_id(b.path, "n1", "b"), id_b);
+	assert_int_equal(target_id(b.path, "n2", "c"), id_c);
+	assert_int_equal(target_id(b.path, "", "ctl"), id_ctl);
+	assert_true(target_id(b.path, "n1", "d") > id_ctl);
+
+	/* Read with B: indices are B's; c's rows are skipped. */
+	assert_int_equal(store_each_measurement(st, &b.cfg, 0, INT64_MAX, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, 4);
+	assert_int_equal(ml.m[0].target, 3); /* a */
+	assert_string_equal(ml.m[0].detail, "a");
+	assert_int_equal(ml.m[1].target, 2); /* b */
+	assert_string_equal(ml.m[1].detail, "b");
+	assert_int_equal(ml.m[2].target, 0); /* ctl (c at 1002 skipped) */
+	assert_int_equal(ml.m[2].at_ms, 1003);
+	assert_string_equal(ml.m[2].detail, "ctl");
+	assert_int_equal(ml.m[3].target, 1); /* d */
+	assert_int_equal(ml.m[3].outcome, OUTCOME_REFUSED);
+	assert_int_equal(store_each_state_change(st, &b.cfg, 0, INT64_MAX, collect_sc, &sl, err, sizeof(err)), 0);
+	assert_int_equal(sl.n, 1);
+	assert_int_equal(sl.c[0].target, 2);
+	assert_int_equal(store_each_target(st, &b.cfg, collect_t, &tr, err, sizeof(err)), 0);
+	assert_int_equal(tr.n, 4);
+	assert_string_equal(tr.r[0].name, "ctl");
+	assert_int_equal(tr.r[0].last_at_ms, 1003);
+	assert_string_equal(tr.r[1].name, "d");
+	assert_string_equal(tr.r[1].last_outcome, "refused");
+	assert_string_equal(tr.r[2].name, "b");
+	assert_string_equal(tr.r[2].state, "down");
+	assert_int_equal(tr.r[3].index, 3);
+	assert_string_equal(tr.r[3].network, "n1");
+	assert_string_equal(tr.r[3].name, "a");
+	assert_string_equal(tr.r[3].last_detail, "a");
+	close_ok(st);
+
+	/* Back to A: d's measurement is skipped, c's is back. */
+	st = open_or_fail(&a.cfg, false, 0);
+	memset(&ml, 0, sizeof(ml));
+	assert_int_equal(store_each_measurement(st, &a.cfg, 0, INT64_MAX, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, 4);
+	assert_int_equal(ml.m[2].target, 2);
+	assert_string_equal(ml.m[2].detail, "c");
+	close_ok(st);
+	remove_dir(dir);
+}
+
+static void test_unsynced_target_dropped(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m = meas(0, 1, 1, OUTCOME_OK, 1, 0, "", "");
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 0);
+	/* Before sync no target has an id: dropped and counted, not lost silently. */
+	assert_false(store_put_measurement(st, &m));
+	sync_ok(st, &c.cfg);
+	m.target = 99; /* out of range */
+	assert_false(store_put_measurement(st, &m));
+	assert_false(store_put_state_change(st, 99, 1, STATE_UP, STATE_DOWN, 1, ""));
+	assert_int_equal(store_dropped(st), 3);
+	m.target = 0;
+	assert_true(store_put_measurement(st, &m));
+	flush_ok(st);
+	assert_int_equal(store_written(st), 1);
+	close_ok(st);
+	remove_dir(dir);
+}
+
+static void test_overflow(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m;
+	sqlite3 *lock = NULL;
+	size_t accepted = 0;
+	uint64_t expect_dropped;
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 10);
+	sync_ok(st, &c.cfg);
+	/* Hold the write lock from outside so the writer cannot free a slot:
+	 * the puts below must drop rather than wait. */
+	assert_int_equal(sqlite3_open_v2(c.path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (uint32_t i = 0; i < 1000; i++) {
+		m = meas(i % 4, 10000 + i, i, OUTCOME_OK, 1, 0, "", "");
+		accepted += store_put_measurement(st, &m);
+	}
+	/* Measurements may fill 9 of 10 slots; the last is reserved. */
+	assert_int_equal(accepted, 9);
+	assert_int_equal(store_dropped(st), 991);
+	assert_int_equal(store_queue_depth(st), 9);
+	assert_true(store_put_incident(st, 1, "n1", 1, -1, true, "unknown", "{}"));
+	assert_false(store_put_incident(st, 2, "n1", 1, -1, true, "unknown", "{}"));
+	assert_false(store_put_state_change(st, 0, 1, STATE_UP, STATE_DOWN, 1, ""));
+	assert_false(store_put_bgp_event(st, 1, "p", "198.18.0.0/16", true, ""));
+	expect_dropped = 994;
+	assert_int_equal(store_dropped(st), expect_dropped);
+	assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(lock);
+	flush_ok(st);
+	assert_int_equal(store_written(st), 10);
+	assert_int_equal(store_dropped(st), expect_dropped);
+	close_ok(st);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 9);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM incidents"), 1);
+	remove_dir(dir);
+}
+
+static void test_write_error_reported(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m = meas(0, 5, 1, OUTCOME_OK, 1, 0, "", "");
+	char err[512];
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 0);
+	sync_ok(st, &c.cfg);
+	sql_exec(c.path, "CREATE TRIGGER boom BEFORE INSERT ON bgp_events BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	assert_true(store_put_measurement(st, &m));
+	assert_true(store_put_bgp_event(st, 1, "p", "198.18.0.0/16", true, ""));
+	assert_int_equal(store_flush(st, err, sizeof(err)), -1);
+	char want[256];
+	snprintf(want, sizeof(want), "cannot write store %s: boom", c.path);
+	assert_string_equal(err, want);
+	/* The failed batch is counted as dropped, and reported once. */
+	assert_int_equal(store_dropped(st), 2);
+	assert_int_equal(store_written(st), 0);
+	assert_int_equal(store_flush(st, err, sizeof(err)), 0);
+	sql_exec(c.path, "DROP TRIGGER boom");
+	assert_true(store_put_measurement(st, &m));
+	flush_ok(st);
+	assert_int_equal(store_written(st), 1);
+	close_ok(st);
+	remove_dir(dir);
+}
+
+static void test_open_errors(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	char err[512], want[512];
+	FILE *f;
+
+	tcfg_init(&c, dir, "x.db");
+	c.cfg.store = (char *)"/nonexistent/x.db";
+	assert_null(store_open(&c.cfg, true, 0, err, sizeof(err)));
+	assert_string_equal(err, "cannot open store /nonexistent/x.db: unable to open database file");
+	assert_null(store_open(&c.cfg, false, 0, err, sizeof(err)));
+	assert_string_equal(err, "cannot open store /nonexistent/x.db: unable to open database file");
+
+	c.cfg.store = (char *)"postgresql://user:secret@127.0.0.1/lightsout";
+	assert_null(store_open(&c.cfg, true, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "PostgreSQL store not built yet"));
+	assert_null(strstr(err, "secret"));
+
+	c.cfg.store = NULL;
+	assert_null(store_open(&c.cfg, true, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "no store path"));
+
+	/* Not a database. */
+	c.cfg.store = c.path;
+	f = fopen(c.path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an sqlite database at all. ", f);
+	fclose(f);
+	assert_null(store_open(&c.cfg, true, 0, err, sizeof(err)));
+	snprintf(want, sizeof(want), "cannot open store %s: file is not a database", c.path);
+	assert_string_equal(err, want);
+
+	/* A directory. */
+	c.cfg.store = c.dir;
+	assert_null(store_open(&c.cfg, true, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, c.dir));
+	assert_true(strncmp(err, "cannot open store ", 18) == 0);
+	remove_dir(dir);
+}
+
+static void test_newer_schema(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	char err[512], want[512];
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 0);
+	close_ok(st);
+	sql_exec(c.path, "INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)");
+	assert_null(store_open(&c.cfg, true, 0, err, sizeof(err)));
+	snprintf(want, sizeof(want), "cannot open store %s: its schema version 99 is newer than this program's",
+		 c.path);
+	assert_true(strncmp(err, want, strlen(want)) == 0);
+	assert_null(store_open(&c.cfg, false, 0, err, sizeof(err)));
+	assert_true(strncmp(err, want, strlen(want)) == 0);
+	remove_dir(dir);
+}
+
+static void test_prune(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m;
+	struct mlist ml = {0};
+	struct sclist sl = {0};
+	struct ilist il = {0};
+	char err[512];
+	const uint32_t n = 30000; /* several prune chunks */
+	const int64_t cutoff = 20000;
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 0);
+	sync_ok(st, &c.cfg);
+	for (uint32_t i = 0; i < n; i++) {
+		/* Two targets share each millisecond. */
+		m = meas(i % 2, i / 2 * 2, i, OUTCOME_OK, 1, 0, "", "");
+		while (!store_put_measurement(st, &m))
+			flush_ok(st);
+	}
+	assert_true(store_put_state_change(st, 0, 10, STATE_UP, STATE_DOWN, 1, "old"));
+	assert_true(store_put_incident(st, 1, "n1", 5, 10, false, "host", "{}"));
+	assert_true(store_put_bgp_event(st, 3, "p", "198.18.0.0/16", false, ""));
+	flush_ok(st);
+	assert_int_equal(store_written(st), n + 3);
+	assert_int_equal(store_dropped(st), 0);
+	assert_int_equal(store_prune(st, cutoff, err, sizeof(err)), 0);
+	assert_int_equal(store_each_measurement(st, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)),
+			 0);
+	assert_int_equal(ml.total, n - (uint32_t)cutoff);
+	assert_int_equal(ml.m[0].at_ms, cutoff);
+	assert_int_equal(sql_int(c.path, "SELECT min(at_ms) FROM measurements"), cutoff);
+	/* Kept for ever. */
+	assert_int_equal(store_each_state_change(st, &c.cfg, 0, INT64_MAX, collect_sc, &sl, err, sizeof(err)), 0);
+	assert_int_equal(sl.n, 1);
+	assert_int_equal(store_each_incident(st, NULL, 0, -1, collect_i, &il, err, sizeof(err)), 0);
+	assert_int_equal(il.n, 1);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events"), 1);
+	/* The latest row of each target survives the prune. */
+	struct trows tr = {0};
+	assert_int_equal(store_each_target(st, &c.cfg, collect_t, &tr, err, sizeof(err)), 0);
+	assert_int_equal(tr.r[0].last_at_ms, n - 2);
+	/* Pruning everything, then again on an empty table. */
+	assert_int_equal(store_prune(st, INT64_MAX, err, sizeof(err)), 0);
+	assert_int_equal(store_prune(st, INT64_MAX, err, sizeof(err)), 0);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 0);
+	close_ok(st);
+	remove_dir(dir);
+}
+
+static void test_reader_mode(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m = meas(0, 1, 1, OUTCOME_OK, 1, 0, "", "");
+	struct trows tr = {0};
+	char err[512];
+
+	tcfg_standard(&c, dir);
+	/* A reader on a fresh path creates the schema and sees no data. */
+	st = open_or_fail(&c.cfg, false, 0);
+	assert_false(store_put_measurement(st, &m));
+	assert_int_equal(store_dropped(st), 1);
+	assert_int_equal(store_flush(st, err, sizeof(err)), 0);
+	assert_int_equal(store_each_target(st, &c.cfg, collect_t, &tr, err, sizeof(err)), 0);
+	assert_int_equal(tr.n, 4);
+	assert_string_equal(tr.r[1].state, "unknown");
+	assert_int_equal(tr.r[1].last_at_ms, 0);
+	assert_int_equal(store_max_incident_id(st), 0);
+	close_ok(st);
+	assert_int_equal(store_close(NULL, err, sizeof(err)), 0);
+	remove_dir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_callbacks),
+		cmocka_unit_test(test_stable_ids),    cmocka_unit_test(test_unsynced_target_dropped),
+		cmocka_unit_test(test_overflow),      cmocka_unit_test(test_write_error_reported),
+		cmocka_unit_test(test_open_errors),   cmocka_unit_test(test_newer_schema),
+		cmocka_unit_test(test_prune),         cmocka_unit_test(test_reader_mode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
