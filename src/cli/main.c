@@ -1,6 +1,90 @@
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "lightsout_version.h"
+
+static const char usage[] =
+	"usage: lightsout VERB [options]\n"
+	"\n"
+	"  watch   [-c FILE] [--for DURATION]            run the observatory\n"
+	"  probe   [--kind K] [--count N] TARGET...       one-shot probes, one line per result\n"
+	"  status  [-c FILE] [--format text|json]         current state of every network and target\n"
+	"  report  [-c FILE] [--network NAME] [--since T] [--until T]\n"
+	"          [--format text|json|html] [-o FILE]    incidents from the store\n"
+	"  check-config [-c FILE] [-v]                    validate the configuration\n"
+	"  import mrt [--format text|json] FILE...        read MRT files into the store\n"
+	"\n"
+	"  lightsout --version | --help ; every verb takes --help\n";
+
+int cli_common_option(int opt)
 {
-	puts("lightsout");
+	if (opt == 'v') {
+		log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
+		return 1;
+	}
+	if (opt == 'q') {
+		log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
+		return 1;
+	}
 	return 0;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "lightsout: %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see lightsout %s --help)\n", verb);
+	return EXIT_USAGE;
+}
+
+int cli_parse_format(const char *s, int allow_html)
+{
+	if (strcmp(s, "text") == 0)
+		return CLI_FORMAT_TEXT;
+	if (strcmp(s, "json") == 0)
+		return CLI_FORMAT_JSON;
+	if (allow_html && strcmp(s, "html") == 0)
+		return CLI_FORMAT_HTML;
+	return -1;
+}
+
+struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+	{"watch", cli_watch},
+	{"probe", cli_probe},
+	{"status", cli_status},
+	{"check-config", cli_check_config},
+};
+
+int main(int argc, char **argv)
+{
+	log_init(LOG_LEVEL_INFO, 0);
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("lightsout %s\n", LIGHTSOUT_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "lightsout: unknown verb \"%s\"\n%s", argv[1], usage);
+	return EXIT_USAGE;
 }

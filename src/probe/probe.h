@@ -53,6 +53,9 @@ struct probe_ops {
 	void (*fini)(struct probe_engine *e);
 	/* Optional: per-kind counters line for debugging (rejected replies...). */
 	void (*stats)(struct probe_engine *e, char *buf, size_t len);
+	/* Optional: called before the loop sleeps, to send batched packets
+	 * (sendmmsg) under the rate cap. */
+	void (*flush)(struct probe_engine *e);
 };
 
 /* The kinds compiled in; NULL for a kind not implemented yet. */

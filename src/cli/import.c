@@ -1,0 +1,340 @@
+/* import mrt: reads MRT archives, prints counts per file (as `bgpdump -m`
+ * counts lines) and stores the events of watched networks. */
+#include "cli/import.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bgp/mrt.h"
+#include "config/config.h"
+#include "core/addr.h"
+#include "core/timeutil.h"
+#include "store/store.h"
+
+#define IMPORT_EXIT_RUNTIME 1
+#define IMPORT_EXIT_USAGE 2
+
+static const char import_usage[] =
+	"usage: lightsout import mrt [--format text|json] [-c FILE] FILE...\n"
+	"\n"
+	"Reads MRT archives (RFC 6396; plain, gzip or bzip2) and prints one summary\n"
+	"per file: records, announcements and withdrawals (prefixes), RIB entries,\n"
+	"state changes, errors.  With a configuration (-c, default ./lightsout.yaml\n"
+	"if present) the announcements and withdrawals of the watched networks'\n"
+	"prefixes and ASNs are written to its store.\n"
+	"\n"
+	"  -c, --config FILE     configuration (its store and networks)\n"
+	"      --format text|json  output (json: one object per line)\n"
+	"  -h, --help\n";
+
+/* Prefixes announced by a watched origin AS during this import, so their
+ * later withdrawals (which carry no path) are kept too. */
+struct pset {
+	struct prefix *v;
+	size_t cap, n;
+};
+
+static uint64_t pset_hash(const struct prefix *p)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)p->family ^ ((uint64_t)p->len << 8);
+	for (size_t i = 0; i < 16; i++) {
+		h ^= p->addr[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static bool pset_eq(const struct prefix *a, const struct prefix *b)
+{
+	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+static bool pset_has(const struct pset *s, const struct prefix *p)
+{
+	if (!s->cap)
+		return false;
+	for (size_t i = pset_hash(p) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (s->v[i].family == 0)
+			return false;
+		if (pset_eq(&s->v[i], p))
+			return true;
+	}
+}
+
+static int pset_add(struct pset *s, const struct prefix *p)
+{
+	if (pset_has(s, p))
+		return 0;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 256;
+		struct prefix *nv = calloc(ncap, sizeof(*nv));
+		if (!nv)
+			return -1;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->v[i].family == 0)
+				continue;
+			size_t j = pset_hash(&s->v[i]) & (ncap - 1);
+			while (nv[j].family != 0)
+				j = (j + 1) & (ncap - 1);
+			nv[j] = s->v[i];
+		}
+		free(s->v);
+		s->v = nv;
+		s->cap = ncap;
+	}
+	size_t j = pset_hash(p) & (s->cap - 1);
+	while (s->v[j].family != 0)
+		j = (j + 1) & (s->cap - 1);
+	s->v[j] = *p;
+	s->n++;
+	return 0;
+}
+
+struct import_ctx {
+	const struct config *cfg;
+	struct store *st;
+	struct pset by_origin;
+	uint64_t stored;
+	uint64_t dropped;
+};
+
+static bool watched_prefix(const struct config *cfg, const struct prefix *p)
+{
+	for (size_t i = 0; i < cfg->nnetworks; i++) {
+		const struct network_cfg *n = &cfg->networks[i];
+		for (size_t j = 0; j < n->nprefixes; j++) {
+			/* A route covering the network or a more-specific inside it. */
+			if (prefix_overlaps(&n->prefixes[j], p))
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool watched_asn(const struct config *cfg, uint32_t as)
+{
+	if (as == 0)
+		return false;
+	for (size_t i = 0; i < cfg->nnetworks; i++) {
+		const struct network_cfg *n = &cfg->networks[i];
+		for (size_t j = 0; j < n->nasn; j++) {
+			if (n->asn[j] == as)
+				return true;
+		}
+	}
+	return false;
+}
+
+static void put_event(struct import_ctx *c, const struct mrt_event *ev, bool announce)
+{
+	char pfx[64], path[1024] = "";
+	prefix_format(&ev->prefix, pfx, sizeof(pfx));
+	if (announce && ev->attrs)
+		bgp_aspath_format(&ev->attrs->aspath, path, sizeof(path));
+	int64_t at_ms = ev->at_us / 1000;
+	if (store_put_bgp_event(c->st, at_ms, ev->peer, pfx, announce, path)) {
+		c->stored++;
+		return;
+	}
+	/* The writer queue is full: an import may wait, so drain and retry. */
+	char err[256];
+	if (store_flush(c->st, err, sizeof(err)) == 0 && store_put_bgp_event(c->st, at_ms, ev->peer, pfx, announce, path))
+		c->stored++;
+	else
+		c->dropped++;
+}
+
+static void on_event(const struct mrt_event *ev, void *arg)
+{
+	struct import_ctx *c = arg;
+	if (!c->st || ev->kind == MRT_EV_STATE)
+		return;
+	bool announce = ev->kind != MRT_EV_WITHDRAW;
+	bool by_origin = announce && ev->attrs && watched_asn(c->cfg, ev->attrs->origin_as);
+	if (by_origin)
+		pset_add(&c->by_origin, &ev->prefix);
+	if (by_origin || watched_prefix(c->cfg, &ev->prefix) || (!announce && pset_has(&c->by_origin, &ev->prefix)))
+		put_event(c, ev, announce);
+}
+
+static void print_summary(const char *file, const struct mrt_stats *s, bool json)
+{
+	if (json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "file", json_string(file));
+		json_object_set_new(o, "records", json_integer((json_int_t)s->records));
+		json_object_set_new(o, "announcements", json_integer((json_int_t)s->announcements));
+		json_object_set_new(o, "withdrawals", json_integer((json_int_t)s->withdrawals));
+		json_object_set_new(o, "rib_entries", json_integer((json_int_t)s->rib_entries));
+		json_object_set_new(o, "state_changes", json_integer((json_int_t)s->state_changes));
+		json_object_set_new(o, "errors", json_integer((json_int_t)s->errors));
+		char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (txt)
+			printf("%s\n", txt);
+		free(txt);
+		json_decref(o);
+	} else {
+		printf("%s: %" PRIu64 " records, %" PRIu64 " announcements, %" PRIu64 " withdrawals, %" PRIu64
+		       " RIB entries, %" PRIu64 " state changes, %" PRIu64 " errors\n",
+		       file, s->records, s->announcements, s->withdrawals, s->rib_entries, s->state_changes, s->errors);
+	}
+	fflush(stdout);
+}
+
+/* Reads one file; returns 0 or -1 if it could not be read to its end. */
+static int import_file(const char *path, struct import_ctx *c, bool json, bool progress)
+{
+	char err[256] = "", rerr[256];
+	struct mrt_record rec;
+	struct mrt_parser *p = mrt_parser_new(on_event, c);
+	struct mrt_reader *r = NULL;
+	struct stat sb;
+	int rc = -1;
+	uint64_t first_bad = 0;
+
+	if (!p) {
+		fprintf(stderr, "lightsout: import: out of memory\n");
+		return -1;
+	}
+	r = mrt_open(path, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "lightsout: import: %s\n", err);
+		struct mrt_stats s = {.errors = 1};
+		print_summary(path, &s, json);
+		goto out;
+	}
+	/* Progress only for big files on a terminal, at most once a second. */
+	off_t size = stat(path, &sb) == 0 ? sb.st_size : 0;
+	progress = progress && size > 4 * 1024 * 1024;
+	int64_t next_tick = mono_now_ns() + NS_PER_S;
+	for (;;) {
+		int n = mrt_next(r, &rec, err, sizeof(err));
+		if (n < 0) {
+			fprintf(stderr, "lightsout: import: %s: %s (records before it were read)\n", path, err);
+			break;
+		}
+		if (n == 0) {
+			rc = 0;
+			break;
+		}
+		if (mrt_parse_record(p, &rec, rerr, sizeof(rerr)) < 0 && first_bad++ == 0)
+			fprintf(stderr, "lightsout: import: %s: %s\n", path, rerr);
+		if (progress && (mrt_parser_stats(p)->records & 1023) == 0 && mono_now_ns() >= next_tick) {
+			next_tick = mono_now_ns() + NS_PER_S;
+			fprintf(stderr, "\r%s: %3.0f%% %" PRIu64 " records", path,
+				100.0 * (double)mrt_compressed_offset(r) / (double)size, mrt_parser_stats(p)->records);
+		}
+	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	if (first_bad > 1)
+		fprintf(stderr, "lightsout: import: %s: %" PRIu64 " malformed records in all\n", path, first_bad);
+	struct mrt_stats s = *mrt_parser_stats(p);
+	if (rc < 0)
+		s.errors++;
+	print_summary(path, &s, json);
+out:
+	mrt_close(r);
+	mrt_parser_free(p);
+	return rc;
+}
+
+int cli_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfg_path = NULL;
+	bool json = false;
+	struct config *cfg = NULL;
+	struct import_ctx c = {0};
+	char err[512];
+	int ret = IMPORT_EXIT_USAGE;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(import_usage, stdout);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "mrt") != 0) {
+		fprintf(stderr, "lightsout: import: the only kind is \"mrt\" (see lightsout import --help)\n");
+		return IMPORT_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	for (;;) {
+		int o = getopt_long(argc, argv, "c:hvq", opts, NULL);
+		if (o == -1)
+			break;
+		switch (o) {
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0) {
+				json = true;
+			} else if (strcmp(optarg, "text") == 0) {
+				json = false;
+			} else {
+				fprintf(stderr, "lightsout: import: --format must be text or json (see lightsout import --help)\n");
+				return IMPORT_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(import_usage, stdout);
+			return 0;
+		case 'v':
+		case 'q':
+			break;
+		default:
+			fprintf(stderr, "lightsout: import: bad option (see lightsout import --help)\n");
+			return IMPORT_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "lightsout: import: no MRT file given (see lightsout import --help)\n");
+		return IMPORT_EXIT_USAGE;
+	}
+	/* Without -c the default configuration is optional: counts only. */
+	if (!cfg_path && access("lightsout.yaml", F_OK) == 0)
+		cfg_path = "lightsout.yaml";
+	if (cfg_path) {
+		cfg = config_load(cfg_path, err, sizeof(err));
+		if (!cfg) {
+			fprintf(stderr, "lightsout: %s\n", err);
+			return IMPORT_EXIT_USAGE;
+		}
+		c.cfg = cfg;
+		c.st = store_open(cfg, true, 0, err, sizeof(err));
+		if (!c.st) {
+			fprintf(stderr, "lightsout: import: %s\n", err);
+			ret = IMPORT_EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	ret = 0;
+	bool progress = isatty(STDERR_FILENO);
+	for (int i = optind; i < argc; i++) {
+		if (import_file(argv[i], &c, json, progress) < 0)
+			ret = IMPORT_EXIT_RUNTIME;
+	}
+	if (c.dropped)
+		fprintf(stderr, "lightsout: import: %" PRIu64 " BGP events could not be queued to the store\n", c.dropped);
+out:
+	if (c.st && store_close(c.st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: import: %s\n", err);
+		ret = IMPORT_EXIT_RUNTIME;
+	}
+	free(c.by_origin.v);
+	config_free(cfg);
+	return ret;
+}

@@ -1,0 +1,251 @@
+/* lightsout watch: the observatory's main loop.  Every completed probe
+ * round arrives at on_measurement(), the one place that feeds the target
+ * state, the store and the counters. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "core/ev.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "detect/health.h"
+#include "probe/probe.h"
+#include "store/store.h"
+
+static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [-v|-q]\n"
+				  "\n"
+				  "  Runs until SIGINT/SIGTERM (or --for), then flushes the store and exits 0.\n";
+
+struct watch {
+	struct config *cfg;
+	struct ev_loop *loop;
+	struct store *store;
+	struct probe_engine *engine;
+	struct target_health *health;
+	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
+	uint64_t dropped_reported;
+	int sigfd;
+	bool stopping;
+};
+
+static void target_label(const struct config *cfg, const struct target_cfg *t, char *buf, size_t len)
+{
+	if (t->network == CONFIG_NO_NETWORK)
+		snprintf(buf, len, "control %s", t->name);
+	else
+		snprintf(buf, len, "%s/%s", cfg->networks[t->network].name, t->name);
+}
+
+static void on_measurement(const struct measurement *m, void *arg)
+{
+	struct watch *w = arg;
+	const struct target_cfg *t = &w->cfg->targets[m->target];
+	enum target_state from, to;
+
+	w->probes[t->kind][m->outcome]++;
+	store_put_measurement(w->store, m);
+	if (health_update(&w->health[m->target], &w->cfg->detect, m, &from, &to)) {
+		char label[160];
+		target_label(w->cfg, t, label, sizeof(label));
+		/* state changes are logged once, when they happen */
+		log_info("%s (%s %s): %s -> %s: %s", label, role_name(t->role), kind_name(t->kind), state_name(from),
+			 state_name(to), m->detail);
+		store_put_state_change(w->store, m->target, m->at_ms, from, to, m->round, m->detail);
+	}
+}
+
+static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)events;
+	struct watch *w = arg;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		log_info("signal %u: stopping", si.ssi_signo);
+	w->stopping = true;
+	ev_stop(loop);
+}
+
+static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)id;
+	struct watch *w = arg;
+	log_info("--for elapsed: stopping");
+	w->stopping = true;
+	ev_stop(loop);
+	return EV_TIMER_DONE;
+}
+
+/* Housekeeping once a minute: retention, dropped records, counters. */
+static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct watch *w = arg;
+	char err[256];
+	uint64_t dropped = store_dropped(w->store);
+
+	if (dropped != w->dropped_reported) {
+		log_warnx("store queue overflowed: %llu measurements dropped so far",
+			  (unsigned long long)dropped);
+		w->dropped_reported = dropped;
+	}
+	if (store_prune(w->store, wall_now_ms() - w->cfg->retention_ms, err, sizeof(err)) < 0)
+		log_warnx("retention: %s", err);
+	for (int k = 0; k < KIND_COUNT; k++) {
+		const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
+		char line[512];
+		if (ops != NULL && ops->stats != NULL && log_get_level() >= LOG_LEVEL_DEBUG) {
+			ops->stats(w->engine, line, sizeof(line));
+			log_debug("%s", line);
+		}
+	}
+	return 60 * NS_PER_S;
+}
+
+/* What this build cannot do yet is refused, never silently ignored. */
+static int check_supported(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct target_cfg *t = &cfg->targets[i];
+		if (probe_ops_for(t->kind) == NULL) {
+			char label[160];
+			target_label(cfg, t, label, sizeof(label));
+			fprintf(stderr, "lightsout: watch: %s: probe kind %s is not yet supported by this build\n", label,
+				kind_name(t->kind));
+			return -1;
+		}
+	}
+	if (cfg->bgp.present && (cfg->bgp.npeers > 0 || cfg->bgp.nmrt > 0)) {
+		fprintf(stderr, "lightsout: watch: bgp: is not yet supported by this build\n");
+		return -1;
+	}
+	if (cfg->nalerts > 0) {
+		fprintf(stderr, "lightsout: watch: alerts: is not yet supported by this build\n");
+		return -1;
+	}
+	return 0;
+}
+
+int cli_watch(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"for", required_argument, NULL, 'F'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *path = DEFAULT_CONFIG;
+	int64_t for_ms = 0;
+	int opt, rc = EXIT_RUNTIME;
+	char err[1024];
+	struct watch w = {.sigfd = -1};
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:hvq", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'F':
+			if (duration_parse_ms(optarg, &for_ms) < 0)
+				return cli_usage_error("watch", "bad --for \"%s\": a DURATION such as 90s", optarg);
+			break;
+		case 'h':
+			fputs(watch_usage, stdout);
+			return 0;
+		default:
+			if (!cli_common_option(opt))
+				return cli_usage_error("watch", "bad option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("watch", "unexpected argument \"%s\"", argv[optind]);
+
+	w.cfg = config_load(path, err, sizeof(err));
+	if (w.cfg == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	if (check_supported(w.cfg) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(w.cfg->listen, "off") != 0)
+		log_warnx("listen %s: the HTTP server is not part of this build yet; nothing is served",
+			  w.cfg->listen);
+
+	w.health = calloc(w.cfg->ntargets ? w.cfg->ntargets : 1, sizeof(*w.health));
+	w.loop = ev_new();
+	if (w.health == NULL || w.loop == NULL) {
+		fprintf(stderr, "lightsout: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < w.cfg->ntargets; i++)
+		health_init(&w.health[i]);
+
+	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
+	if (w.store == NULL) {
+		fprintf(stderr, "lightsout: %s\n", err);
+		goto out;
+	}
+	if (store_sync_targets(w.store, w.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: %s\n", err);
+		goto out;
+	}
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	w.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w.sigfd < 0 || ev_add_fd(w.loop, w.sigfd, EV_READ, on_signal, &w) < 0) {
+		fprintf(stderr, "lightsout: signalfd: %s\n", strerror(errno));
+		goto out;
+	}
+
+	struct probe_engine_opts eo = {.max_pps = w.cfg->max_pps};
+	w.engine = probe_engine_new(w.loop, w.cfg, &eo, on_measurement, &w, err, sizeof(err));
+	if (w.engine == NULL || probe_engine_start(w.engine, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: watch: %s\n", err);
+		goto out;
+	}
+	if (for_ms > 0)
+		ev_add_timer(w.loop, for_ms * NS_PER_MS, on_for_elapsed, &w);
+	ev_add_timer(w.loop, 60 * NS_PER_S, on_cron, &w);
+	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks,
+		 w.cfg->ntargets, (long long)w.cfg->interval_ms, w.cfg->vantage);
+
+	if (ev_run(w.loop) < 0) {
+		log_warn("event loop");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (w.engine != NULL) {
+		probe_engine_stop(w.engine); /* completes open rounds into the store */
+		probe_engine_free(w.engine);
+	}
+	if (w.store != NULL) {
+		uint64_t dropped = store_dropped(w.store);
+		if (store_close(w.store, err, sizeof(err)) < 0) {
+			fprintf(stderr, "lightsout: %s\n", err);
+			rc = EXIT_RUNTIME;
+		} else if (dropped > 0) {
+			log_warnx("%llu measurements were dropped because the store could not keep up",
+				  (unsigned long long)dropped);
+		}
+	}
+	if (w.sigfd >= 0)
+		close(w.sigfd);
+	ev_free(w.loop);
+	free(w.health);
+	config_free(w.cfg);
+	return rc;
+}

@@ -1,0 +1,351 @@
+/* The probe engine: schedule, rate cap, name resolution, completion point. */
+#include "probe/probe.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/ev.h"
+#include "core/siphash.h"
+#include "core/timeutil.h"
+
+struct schedule_slot {
+	struct probe_engine *engine;
+	uint32_t target;
+	uint32_t round;         /* next round to start */
+	unsigned started_rounds;
+	unsigned done_rounds;
+	int64_t interval_ns;
+	int64_t next_start_ns;  /* monotonic */
+	int64_t next_start_ms;  /* wall clock of the same moment */
+	uint64_t timer;
+};
+
+struct probe_engine {
+	struct ev_loop *loop;
+	const struct config *cfg;
+	struct probe_engine_opts opts;
+	probe_sink_fn sink;
+	void *sink_arg;
+	uint8_t key[16];
+	struct probe_target *targets;
+	struct schedule_slot *slots;
+	size_t ntargets;
+	size_t finished;         /* targets that completed opts.rounds */
+	const struct probe_ops *active[KIND_COUNT];
+	bool started, stopping;
+	/* token bucket for the global packets-per-second cap */
+	double tokens;
+	int64_t tokens_at_ns;
+};
+
+extern const struct probe_ops probe_icmp_ops;
+extern const struct probe_ops probe_tcp_ops;
+
+/* Kinds register here as they are built. */
+const struct probe_ops *probe_ops_for(enum probe_kind kind)
+{
+	switch (kind) {
+	case KIND_ICMP:
+		return &probe_icmp_ops;
+	case KIND_TCP:
+		return &probe_tcp_ops;
+	default:
+		return NULL;
+	}
+}
+
+struct probe_engine *probe_engine_new(struct ev_loop *loop, const struct config *cfg,
+				      const struct probe_engine_opts *opts, probe_sink_fn sink, void *sink_arg,
+				      char *err, size_t errlen)
+{
+	struct probe_engine *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		goto nomem;
+	e->loop = loop;
+	e->cfg = cfg;
+	e->opts = *opts;
+	e->sink = sink;
+	e->sink_arg = sink_arg;
+	e->ntargets = cfg->ntargets;
+	e->targets = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*e->targets));
+	e->slots = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*e->slots));
+	if (e->targets == NULL || e->slots == NULL)
+		goto nomem;
+	if (getrandom(e->key, sizeof(e->key), 0) != (ssize_t)sizeof(e->key)) {
+		snprintf(err, errlen, "cannot read random key: %s", strerror(errno));
+		probe_engine_free(e);
+		return NULL;
+	}
+	if (e->opts.seed == 0)
+		memcpy(&e->opts.seed, e->key, sizeof(e->opts.seed));
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		e->targets[i].index = (uint32_t)i;
+		e->targets[i].cfg = &cfg->targets[i];
+	}
+	return e;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	probe_engine_free(e);
+	return NULL;
+}
+
+void probe_engine_free(struct probe_engine *e)
+{
+	if (e == NULL)
+		return;
+	free(e->targets);
+	free(e->slots);
+	free(e);
+}
+
+struct ev_loop *probe_engine_loop(struct probe_engine *e)
+{
+	return e->loop;
+}
+
+const struct config *probe_engine_config(struct probe_engine *e)
+{
+	return e->cfg;
+}
+
+const uint8_t *probe_engine_key(struct probe_engine *e)
+{
+	return e->key;
+}
+
+struct probe_target *probe_engine_target(struct probe_engine *e, uint32_t index)
+{
+	return index < e->ntargets ? &e->targets[index] : NULL;
+}
+
+size_t probe_engine_target_count(struct probe_engine *e)
+{
+	return e->ntargets;
+}
+
+bool probe_engine_done(const struct probe_engine *e)
+{
+	return e->opts.rounds > 0 && e->finished == e->ntargets;
+}
+
+/* ---- rate cap ---- */
+
+static void refill(struct probe_engine *e)
+{
+	int64_t now = ev_now(e->loop);
+	double cap = e->opts.max_pps;
+	/* a burst of at most 1/50 s worth keeps sends smooth yet batchable */
+	double burst = cap / 50 > 64 ? cap / 50 : 64;
+	e->tokens += (double)(now - e->tokens_at_ns) * cap / (double)NS_PER_S;
+	if (e->tokens > burst)
+		e->tokens = burst;
+	e->tokens_at_ns = now;
+}
+
+bool probe_engine_take_token(struct probe_engine *e)
+{
+	if (e->opts.max_pps == 0)
+		return true;
+	refill(e);
+	if (e->tokens < 1)
+		return false;
+	e->tokens -= 1;
+	return true;
+}
+
+int64_t probe_engine_next_token_ns(struct probe_engine *e)
+{
+	if (e->opts.max_pps == 0)
+		return ev_now(e->loop);
+	refill(e);
+	double missing = e->tokens >= 1 ? 0 : 1 - e->tokens;
+	return ev_now(e->loop) + (int64_t)(missing * (double)NS_PER_S / e->opts.max_pps) + 1;
+}
+
+/* ---- completion ---- */
+
+void probe_measurement_init(struct measurement *m, const struct probe_target *t, uint32_t round, int64_t at_ms)
+{
+	memset(m, 0, sizeof(*m));
+	m->target = t->index;
+	m->round = round;
+	m->at_ms = at_ms;
+	m->rtt_ms = -1;
+	m->sent = 1;
+}
+
+void probe_complete(struct probe_engine *e, const struct measurement *m)
+{
+	if (m->target >= e->ntargets)
+		return;
+	struct schedule_slot *s = &e->slots[m->target];
+	if (e->opts.rounds > 0 && ++s->done_rounds == e->opts.rounds)
+		e->finished++;
+	if (e->sink != NULL)
+		e->sink(m, e->sink_arg);
+	if (probe_engine_done(e))
+		ev_stop(e->loop);
+}
+
+/* ---- schedule ---- */
+
+/* A round of a target whose address could not be resolved completes at
+ * once with the resolver's reason. */
+static void complete_unresolved(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms)
+{
+	struct measurement m;
+	probe_measurement_init(&m, t, round, at_ms);
+	m.outcome = OUTCOME_ERROR;
+	m.loss = 1;
+	m.sent = 0;
+	snprintf(m.detail, sizeof(m.detail), "resolve failed: %s", t->resolve_error);
+	probe_complete(e, &m);
+}
+
+static void before_sleep(struct ev_loop *loop, void *arg);
+
+static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)id;
+	struct schedule_slot *s = arg;
+	struct probe_engine *e = s->engine;
+	struct probe_target *t = &e->targets[s->target];
+	uint32_t round = s->round;
+	int64_t at_ms = s->next_start_ms;
+
+	s->round++;
+	s->next_start_ns += s->interval_ns;
+	s->next_start_ms += s->interval_ns / NS_PER_MS;
+	if (t->cfg->kind != KIND_HTTP && !t->resolved)
+		complete_unresolved(e, t, round, at_ms);
+	else
+		e->active[t->cfg->kind]->start(e, t, round, at_ms, ev_now(loop) + t->cfg->timeout_ms * NS_PER_MS);
+	if (e->opts.rounds > 0 && ++s->started_rounds >= e->opts.rounds) {
+		s->timer = 0;
+		return EV_TIMER_DONE; /* every round this run wants has started */
+	}
+	int64_t wait = s->next_start_ns - ev_now(loop);
+	return wait > 0 ? wait : 0;
+}
+
+static int resolve(struct probe_target *t)
+{
+	const struct target_cfg *c = t->cfg;
+	const char *host = c->kind == KIND_DNS ? c->server : c->host;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
+
+	if (host == NULL) /* http: libcurl resolves */
+		return 0;
+	if (addr_parse(host, &t->addr) == 0) {
+		t->resolved = true;
+		return 0;
+	}
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(t->resolve_error, sizeof(t->resolve_error), "%s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
+	t->resolved = true;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
+{
+	struct probe_target **bykind = calloc(e->ntargets ? e->ntargets : 1, sizeof(*bykind));
+	int rc = -1;
+
+	if (bykind == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < e->ntargets; i++)
+		resolve(&e->targets[i]);
+	for (int k = 0; k < KIND_COUNT; k++) {
+		size_t n = 0;
+		for (size_t i = 0; i < e->ntargets; i++)
+			if (e->targets[i].cfg->kind == (enum probe_kind)k)
+				bykind[n++] = &e->targets[i];
+		if (n == 0)
+			continue;
+		const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
+		if (ops == NULL) {
+			snprintf(err, errlen, "probe kind %s is not yet supported", kind_name((enum probe_kind)k));
+			goto out;
+		}
+		if (ops->init(e, bykind, n, err, errlen) < 0)
+			goto out;
+		e->active[k] = ops;
+	}
+	e->started = true;
+	ev_set_before_sleep(e->loop, before_sleep, e);
+	e->tokens_at_ns = ev_now(e->loop);
+
+	/* Wall-clock aligned rounds: round r of a target with interval I runs
+	 * in the slot [r*I, (r+1)*I) at a pseudo-random offset within it, so
+	 * every vantage and every restart agrees on round numbers and no
+	 * network gets a burst. */
+	int64_t now_ns = ev_now(e->loop), now_ms = wall_now_ms();
+	for (size_t i = 0; i < e->ntargets; i++) {
+		struct schedule_slot *s = &e->slots[i];
+		int64_t interval_ms = e->targets[i].cfg->interval_ms;
+		uint32_t idx = (uint32_t)i;
+		uint8_t hkey[16];
+		memcpy(hkey, &e->opts.seed, sizeof(e->opts.seed));
+		memset(hkey + 8, 0, 8);
+		int64_t offset_ms = (int64_t)(siphash24(hkey, &idx, sizeof(idx)) % (uint64_t)interval_ms);
+		int64_t slot_ms = now_ms - now_ms % interval_ms;
+		int64_t start_ms = slot_ms + offset_ms;
+		if (e->opts.align_first_round)
+			start_ms = now_ms;
+		else if (start_ms < now_ms)
+			start_ms += interval_ms;
+		s->engine = e;
+		s->target = idx;
+		s->interval_ns = interval_ms * NS_PER_MS;
+		s->round = (uint32_t)((start_ms - offset_ms) / interval_ms);
+		if (e->opts.align_first_round)
+			s->round = (uint32_t)(now_ms / interval_ms);
+		s->next_start_ms = start_ms;
+		s->next_start_ns = now_ns + (start_ms - now_ms) * NS_PER_MS;
+		s->timer = ev_add_timer(e->loop, s->next_start_ns - now_ns, on_round_timer, s);
+		if (s->timer == 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(bykind);
+	return rc;
+}
+
+void probe_engine_stop(struct probe_engine *e)
+{
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	for (size_t i = 0; i < e->ntargets; i++)
+		if (e->slots[i].timer != 0)
+			ev_del_timer(e->loop, e->slots[i].timer);
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (e->active[k] != NULL)
+			e->active[k]->fini(e);
+	/* no sink calls after this point */
+	e->sink = NULL;
+	ev_set_before_sleep(e->loop, NULL, NULL);
+}
+
+static void before_sleep(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct probe_engine *e = arg;
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (e->active[k] != NULL && e->active[k]->flush != NULL)
+			e->active[k]->flush(e);
+}

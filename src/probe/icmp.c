@@ -1,0 +1,671 @@
+/* ICMP echo, IPv4 and IPv6, one socket per family for every target.
+ *
+ * Unprivileged ICMP datagram sockets where net.ipv4.ping_group_range
+ * allows, raw sockets otherwise.  Every echo carries a payload that names
+ * its target, round and echo number, the send time, and a keyed hash over
+ * all that and the destination address: a reply is accepted only if the
+ * hash matches for the address it came from, so other processes' pings,
+ * forged replies and replies from the wrong host are rejected without any
+ * per-packet state (zmap's validation idea).  Echoes of a round are spread
+ * over the part of the interval that leaves room for the timeout; sends
+ * are batched with sendmmsg before the loop sleeps, under the rate cap.
+ */
+#include "probe/icmp_packet.h"
+#include "probe/probe.h"
+
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/ev.h"
+#include "core/timeutil.h"
+
+#define RAW_ICMP_FILTER 1
+#define MAX_ECHOES 128
+#define SEND_BATCH 256
+#define RECV_BATCH 64
+#define RECV_BUF 1280
+
+struct icmp_slot {
+	int64_t at_ms;          /* wall clock of the round's start */
+	int64_t first_send_ns;  /* monotonic, when echo 0 was queued */
+	int64_t spacing_ns;
+	double rtt_sum_ms;
+	uint64_t timer;         /* next echo or the deadline */
+	uint64_t received[MAX_ECHOES / 64];
+	uint32_t round;
+	uint16_t count;
+	uint16_t next_echo;     /* echoes queued so far this round */
+	uint16_t nreceived;
+	uint8_t open;
+	uint8_t err_type, err_code; /* first ICMP error this round, 0/0 = none */
+	uint8_t has_err;
+	int send_errno;         /* local send failure this round */
+	struct sockaddr_storage err_from;
+};
+
+struct icmp_sock {
+	int fd;
+	bool raw;
+	uint16_t ident;       /* the echo identifier our raw socket uses */
+};
+
+struct icmp_out {
+	uint32_t target;
+	uint32_t round;
+	uint16_t echo;
+};
+
+struct icmp_state {
+	struct probe_engine *engine;
+	struct ev_loop *loop;
+	struct icmp_sock v4, v6;
+	struct icmp_slot *slots;    /* by target index; NULL if not icmp */
+	size_t nslots;
+	/* send queue, a ring */
+	struct icmp_out *out;
+	size_t out_cap, out_head, out_len;
+	uint64_t flush_timer;
+	struct icmp_counters counters;
+};
+
+static struct icmp_state *state;
+
+const struct icmp_counters *probe_icmp_counters(void)
+{
+	return state != NULL ? &state->counters : NULL;
+}
+
+static void finish_round(struct icmp_state *st, uint32_t index);
+
+static int open_socket(int family, struct icmp_sock *s, char *err, size_t errlen)
+{
+	int proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	int one = 1;
+
+	s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	s->raw = false;
+	if (s->fd < 0 && (errno == EACCES || errno == EPERM)) {
+		s->fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+		s->raw = true;
+	}
+	if (s->fd < 0) {
+		snprintf(err, errlen,
+			 "cannot open an ICMP%s socket: %s (allow unprivileged ping with sysctl "
+			 "net.ipv4.ping_group_range, or run as root)",
+			 family == AF_INET ? "" : "v6", strerror(errno));
+		return -1;
+	}
+	if (family == AF_INET) {
+		setsockopt(s->fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+		if (s->raw) {
+			/* only what can answer an echo reaches us */
+			/* <linux/icmp.h>'s ICMP_FILTER: a bit set blocks that type */
+			uint32_t filt = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
+					  (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
+			setsockopt(s->fd, SOL_RAW, RAW_ICMP_FILTER, &filt, sizeof(filt));
+		}
+	} else {
+		setsockopt(s->fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
+		if (s->raw) {
+			struct icmp6_filter filt;
+			ICMP6_FILTER_SETBLOCKALL(&filt);
+			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+			ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filt);
+			ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filt);
+			ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filt);
+			setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt));
+		}
+	}
+	int rcvbuf = 4 << 20;
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	return 0;
+}
+
+/* ---- receive ---- */
+
+static void accept_reply(struct icmp_state *st, const struct icmp_match *mt, int64_t now_ns)
+{
+	struct icmp_slot *slot = &st->slots[mt->target];
+	if (!slot->open || slot->round != mt->round) {
+		st->counters.late++;
+		return;
+	}
+	if (mt->echo >= slot->count || (slot->received[mt->echo / 64] >> (mt->echo % 64)) & 1) {
+		st->counters.duplicate++;
+		return;
+	}
+	slot->received[mt->echo / 64] |= UINT64_C(1) << (mt->echo % 64);
+	slot->nreceived++;
+	double rtt = (double)(now_ns - mt->sent_ns) / 1e6;
+	slot->rtt_sum_ms += rtt > 0 ? rtt : 0;
+	st->counters.accepted++;
+	if (slot->nreceived == slot->count)
+		finish_round(st, mt->target);
+}
+
+static void accept_error(struct icmp_state *st, const struct icmp_match *mt, uint8_t type, uint8_t code,
+			 const struct sockaddr_storage *from)
+{
+	struct icmp_slot *slot = &st->slots[mt->target];
+	if (!slot->open || slot->round != mt->round) {
+		st->counters.late++;
+		return;
+	}
+	st->counters.errors++;
+	if (!slot->has_err) {
+		slot->has_err = 1;
+		slot->err_type = type;
+		slot->err_code = code;
+		slot->err_from = *from;
+	}
+}
+
+static bool target_is_icmp(struct icmp_state *st, uint32_t index)
+{
+	return index < st->nslots && st->slots[index].count > 0;
+}
+
+static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family, const uint8_t *buf, size_t len,
+			  const struct sockaddr_storage *from, int64_t now_ns)
+{
+	struct icmp_match mt;
+	struct icmp_parse_ctx ctx = {
+		.key = probe_engine_key(st->engine),
+		.raw = s->raw,
+		.ident = s->ident,
+		.family = family,
+	};
+	enum icmp_verdict v = icmp_parse_packet(&ctx, buf, len, from, &mt);
+	switch (v) {
+	case ICMP_VERDICT_REPLY:
+	case ICMP_VERDICT_ERROR: {
+		if (!target_is_icmp(st, mt.target)) {
+			st->counters.forged++;
+			return;
+		}
+		struct probe_target *t = probe_engine_target(st->engine, mt.target);
+		/* the hash already binds the address; this also catches an
+		 * error quoting a packet to another destination */
+		if (!addr_equal(&t->addr, &mt.dest)) {
+			st->counters.forged++;
+			return;
+		}
+		if (v == ICMP_VERDICT_REPLY)
+			accept_reply(st, &mt, now_ns);
+		else
+			accept_error(st, &mt, mt.err_type, mt.err_code, from);
+		return;
+	}
+	case ICMP_VERDICT_FORGED:
+		st->counters.forged++;
+		return;
+	case ICMP_VERDICT_NOT_OURS:
+		st->counters.stray++;
+		return;
+	}
+}
+
+/* Errors on a datagram socket come through the error queue with the
+ * offending router in SO_EE_OFFENDER and our own echo as the data. */
+static void drain_errqueue(struct icmp_state *st, struct icmp_sock *s, int family)
+{
+	for (int i = 0; i < 64; i++) {
+		uint8_t buf[RECV_BUF], cbuf[512];
+		struct sockaddr_storage dest;
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+		struct msghdr msg = {.msg_name = &dest,
+				     .msg_namelen = sizeof(dest),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(s->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+				continue;
+			if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
+				continue;
+			struct sock_extended_err ee;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+				continue;
+			struct sockaddr_storage offender = {0};
+			size_t room = c->cmsg_len - CMSG_LEN(sizeof(ee));
+			const struct sockaddr *off = SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(c));
+			if (room >= sizeof(struct sockaddr_in) && off->sa_family == AF_INET)
+				memcpy(&offender, off, sizeof(struct sockaddr_in));
+			else if (room >= sizeof(struct sockaddr_in6) && off->sa_family == AF_INET6)
+				memcpy(&offender, off, sizeof(struct sockaddr_in6));
+			struct icmp_match mt;
+			struct icmp_parse_ctx ctx = {.key = probe_engine_key(st->engine), .family = family};
+			if (msg.msg_namelen < sizeof(struct sockaddr_in) || dest.ss_family != family ||
+			    icmp_parse_own_echo(&ctx, buf, (size_t)n, &dest, &mt) != 0) {
+				st->counters.forged++;
+				continue;
+			}
+			if (!target_is_icmp(st, mt.target) ||
+			    !addr_equal(&probe_engine_target(st->engine, mt.target)->addr, &dest)) {
+				st->counters.forged++;
+				continue;
+			}
+			accept_error(st, &mt, ee.ee_type, ee.ee_code, &offender);
+		}
+	}
+}
+
+static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct icmp_state *st = arg;
+	struct icmp_sock *s = fd == st->v4.fd ? &st->v4 : &st->v6;
+	int family = s == &st->v4 ? AF_INET : AF_INET6;
+	static uint8_t bufs[RECV_BATCH][RECV_BUF];
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iovs[RECV_BATCH];
+	struct sockaddr_storage froms[RECV_BATCH];
+
+	if (!s->raw)
+		drain_errqueue(st, s, family);
+	for (int rounds = 0; rounds < 16; rounds++) {
+		for (int i = 0; i < RECV_BATCH; i++) {
+			iovs[i] = (struct iovec){.iov_base = bufs[i], .iov_len = RECV_BUF};
+			msgs[i].msg_hdr = (struct msghdr){.msg_name = &froms[i],
+							  .msg_namelen = sizeof(froms[i]),
+							  .msg_iov = &iovs[i],
+							  .msg_iovlen = 1};
+		}
+		int n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+		/* one clock read per batch: RTTs are exact to the batch */
+		int64_t now_ns = mono_now_ns();
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && !s->raw)
+				drain_errqueue(st, s, family);
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			if (froms[i].ss_family != family || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+				st->counters.stray++;
+			else
+				handle_packet(st, s, family, bufs[i], msgs[i].msg_len, &froms[i], now_ns);
+		}
+		if (n < RECV_BATCH)
+			return;
+	}
+}
+
+/* ---- rounds ---- */
+
+static const char *unreach_text(int family, uint8_t type, uint8_t code)
+{
+	if (family == AF_INET) {
+		if (type == ICMP_TIME_EXCEEDED)
+			return "TTL exceeded";
+		if (type != ICMP_DEST_UNREACH)
+			return "ICMP error";
+		switch (code) {
+		case ICMP_NET_UNREACH:
+			return "net unreachable";
+		case ICMP_HOST_UNREACH:
+			return "host unreachable";
+		case ICMP_PROT_UNREACH:
+			return "protocol unreachable";
+		case ICMP_PORT_UNREACH:
+			return "port unreachable";
+		case ICMP_NET_ANO:
+		case ICMP_HOST_ANO:
+		case ICMP_PKT_FILTERED:
+			return "administratively prohibited";
+		default:
+			return "destination unreachable";
+		}
+	}
+	if (type == ICMP6_TIME_EXCEEDED)
+		return "hop limit exceeded";
+	if (type == ICMP6_PACKET_TOO_BIG)
+		return "packet too big";
+	if (type != ICMP6_DST_UNREACH)
+		return "ICMPv6 error";
+	switch (code) {
+	case ICMP6_DST_UNREACH_NOROUTE:
+		return "no route";
+	case ICMP6_DST_UNREACH_ADMIN:
+		return "administratively prohibited";
+	case ICMP6_DST_UNREACH_ADDR:
+		return "address unreachable";
+	case ICMP6_DST_UNREACH_NOPORT:
+		return "port unreachable";
+	default:
+		return "destination unreachable";
+	}
+}
+
+static void finish_round(struct icmp_state *st, uint32_t index)
+{
+	struct icmp_slot *slot = &st->slots[index];
+	struct probe_target *t = probe_engine_target(st->engine, index);
+	struct measurement m;
+
+	if (!slot->open)
+		return;
+	slot->open = 0;
+	if (slot->timer != 0) {
+		ev_del_timer(st->loop, slot->timer);
+		slot->timer = 0;
+	}
+	probe_measurement_init(&m, t, slot->round, slot->at_ms);
+	m.sent = slot->next_echo;
+	m.received = slot->nreceived;
+	m.loss = slot->count ? 1.0f - (float)slot->nreceived / (float)slot->count : 1.0f;
+	if (slot->nreceived > 0) {
+		m.outcome = OUTCOME_OK;
+		m.rtt_ms = slot->rtt_sum_ms / slot->nreceived;
+		snprintf(m.detail, sizeof(m.detail), "%u/%u replies", slot->nreceived, slot->count);
+	} else if (slot->has_err) {
+		m.outcome = OUTCOME_UNREACHABLE;
+		addr_format(&slot->err_from, m.from, sizeof(m.from));
+		snprintf(m.detail, sizeof(m.detail), "%s (type %u code %u) from %s",
+			 unreach_text(t->addr.ss_family, slot->err_type, slot->err_code), slot->err_type,
+			 slot->err_code, m.from);
+	} else if (slot->send_errno != 0) {
+		/* the kernel refused to send: no route on our side */
+		m.outcome = slot->send_errno == ENETUNREACH || slot->send_errno == EHOSTUNREACH ? OUTCOME_UNREACHABLE
+												  : OUTCOME_ERROR;
+		snprintf(m.detail, sizeof(m.detail), "send: %s", strerror(slot->send_errno));
+	} else {
+		m.outcome = OUTCOME_TIMEOUT;
+		snprintf(m.detail, sizeof(m.detail), "0/%u replies", slot->count);
+	}
+	probe_complete(st->engine, &m);
+}
+
+static void queue_echo(struct icmp_state *st, uint32_t index, uint16_t echo)
+{
+	struct icmp_out entry = {.target = index, .round = st->slots[index].round, .echo = echo};
+	if (st->out_len == st->out_cap) {
+		size_t cap = st->out_cap ? st->out_cap * 2 : 1024;
+		struct icmp_out *out = malloc(cap * sizeof(*out));
+		if (out == NULL) {
+			st->counters.send_errors++;
+			return;
+		}
+		for (size_t i = 0; i < st->out_len; i++)
+			out[i] = st->out[(st->out_head + i) % st->out_cap];
+		free(st->out);
+		st->out = out;
+		st->out_cap = cap;
+		st->out_head = 0;
+	}
+	st->out[(st->out_head + st->out_len) % st->out_cap] = entry;
+	st->out_len++;
+}
+
+static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg);
+
+static void arm_slot_timer(struct icmp_state *st, uint32_t index)
+{
+	struct icmp_slot *slot = &st->slots[index];
+	struct probe_target *t = probe_engine_target(st->engine, index);
+	int64_t when;
+	if (slot->next_echo < slot->count)
+		when = slot->first_send_ns + slot->spacing_ns * slot->next_echo;
+	else
+		when = slot->first_send_ns + slot->spacing_ns * (slot->count - 1) + t->cfg->timeout_ms * NS_PER_MS;
+	slot->timer = ev_add_timer(st->loop, when - ev_now(st->loop), on_slot_timer, (void *)(uintptr_t)index);
+}
+
+static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct icmp_state *st = state;
+	uint32_t index = (uint32_t)(uintptr_t)arg;
+	struct icmp_slot *slot = &st->slots[index];
+
+	slot->timer = 0;
+	if (!slot->open)
+		return EV_TIMER_DONE;
+	if (slot->next_echo < slot->count) {
+		queue_echo(st, index, slot->next_echo++);
+		arm_slot_timer(st, index);
+	} else {
+		finish_round(st, index);
+	}
+	return EV_TIMER_DONE;
+}
+
+static void icmp_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+		       int64_t deadline_ns)
+{
+	(void)deadline_ns;
+	struct icmp_state *st = state;
+	struct icmp_slot *slot = &st->slots[t->index];
+	int64_t interval_ns = t->cfg->interval_ms * NS_PER_MS, timeout_ns = t->cfg->timeout_ms * NS_PER_MS;
+	(void)e;
+
+	if (slot->open)
+		finish_round(st, t->index);
+	uint16_t count = (uint16_t)(t->cfg->count < MAX_ECHOES ? t->cfg->count : MAX_ECHOES);
+	*slot = (struct icmp_slot){.count = count ? count : 1, .round = round, .at_ms = at_ms, .open = 1};
+	slot->first_send_ns = ev_now(st->loop);
+	/* spread the echoes over what the interval leaves after the timeout,
+	 * so the round ends before the next one starts */
+	int64_t room = interval_ns - timeout_ns;
+	if (room <= 0)
+		room = interval_ns / 4;
+	slot->spacing_ns = slot->count > 1 ? room / slot->count : 0;
+	queue_echo(st, t->index, slot->next_echo++);
+	arm_slot_timer(st, t->index);
+}
+
+static void send_errored(struct icmp_state *st, uint32_t index, int err)
+{
+	st->counters.send_errors++;
+	if (st->slots[index].open && st->slots[index].send_errno == 0)
+		st->slots[index].send_errno = err;
+}
+
+static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg);
+
+static void icmp_flush(struct probe_engine *e)
+{
+	struct icmp_state *st = state;
+	static uint8_t pkts[SEND_BATCH][ICMP_PACKET_LEN];
+	struct mmsghdr msgs[SEND_BATCH];
+	struct iovec iovs[SEND_BATCH];
+	struct icmp_out batch[SEND_BATCH];
+
+	while (st->out_len > 0) {
+		/* one sendmmsg per run of one family, in queue order */
+		int family = 0, n = 0;
+		int64_t now_ns = mono_now_ns();
+		while (n < SEND_BATCH && st->out_len > 0) {
+			struct icmp_out o = st->out[st->out_head];
+			struct probe_target *t = probe_engine_target(e, o.target);
+			struct icmp_slot *slot = &st->slots[o.target];
+			if (!slot->open || slot->round != o.round) {
+				/* its round already ended: nothing to send */
+				st->out_head = (st->out_head + 1) % st->out_cap;
+				st->out_len--;
+				continue;
+			}
+			if (family != 0 && t->addr.ss_family != family)
+				break;
+			if (!probe_engine_take_token(e))
+				break;
+			st->out_head = (st->out_head + 1) % st->out_cap;
+			st->out_len--;
+			family = t->addr.ss_family;
+			struct icmp_sock *s = family == AF_INET ? &st->v4 : &st->v6;
+			struct icmp_build b = {.key = probe_engine_key(e),
+					       .raw = s->raw,
+					       .ident = s->ident,
+					       .target = o.target,
+					       .round = o.round,
+					       .echo = o.echo,
+					       .count = slot->count,
+					       .sent_ns = now_ns};
+			icmp_build_echo(&b, &t->addr, pkts[n]);
+			iovs[n] = (struct iovec){.iov_base = pkts[n], .iov_len = ICMP_PACKET_LEN};
+			msgs[n].msg_hdr = (struct msghdr){.msg_name = &t->addr,
+							  .msg_namelen = addr_len(&t->addr),
+							  .msg_iov = &iovs[n],
+							  .msg_iovlen = 1};
+			batch[n] = o;
+			n++;
+		}
+		if (n == 0)
+			break;
+		int fd = family == AF_INET ? st->v4.fd : st->v6.fd;
+		int sent = 0;
+		while (sent < n) {
+			int r = sendmmsg(fd, msgs + sent, (unsigned)(n - sent), 0);
+			if (r >= 0) {
+				st->counters.sent += (uint64_t)r;
+				sent += r;
+				continue;
+			}
+			if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+				/* socket buffer full: the rest goes first next time */
+				for (int i = n - 1; i >= sent; i--) {
+					st->out_head = (st->out_head + st->out_cap - 1) % st->out_cap;
+					st->out[st->out_head] = batch[i];
+					st->out_len++;
+				}
+				goto later;
+			}
+			send_errored(st, batch[sent].target, errno);
+			sent++;
+		}
+	}
+	if (st->out_len == 0)
+		return;
+later:
+	if (st->flush_timer == 0)
+		st->flush_timer = ev_add_timer(st->loop, probe_engine_next_token_ns(e) - ev_now(st->loop),
+					       on_flush_timer, e);
+}
+
+static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	(void)arg;
+	state->flush_timer = 0;
+	/* the flush itself runs in the before-sleep hook right after this */
+	return EV_TIMER_DONE;
+}
+
+static int icmp_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+{
+	struct icmp_state *st = calloc(1, sizeof(*st));
+	bool need4 = false, need6 = false;
+
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	st->engine = e;
+	st->loop = probe_engine_loop(e);
+	st->v4.fd = st->v6.fd = -1;
+	st->nslots = probe_engine_target_count(e);
+	st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
+	if (st->slots == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* count > 0 marks a slot as an ICMP target */
+		st->slots[targets[i]->index].count = 1;
+		if (!targets[i]->resolved)
+			continue;
+		if (targets[i]->addr.ss_family == AF_INET)
+			need4 = true;
+		else
+			need6 = true;
+	}
+	uint16_t ident = (uint16_t)(probe_engine_key(e)[0] | probe_engine_key(e)[1] << 8);
+	if (need4) {
+		if (open_socket(AF_INET, &st->v4, err, errlen) < 0)
+			goto fail;
+		st->v4.ident = ident;
+		if (ev_add_fd(st->loop, st->v4.fd, EV_READ, on_readable, st) < 0)
+			goto fail_ev;
+	}
+	if (need6) {
+		if (open_socket(AF_INET6, &st->v6, err, errlen) < 0)
+			goto fail;
+		st->v6.ident = ident;
+		if (ev_add_fd(st->loop, st->v6.fd, EV_READ, on_readable, st) < 0)
+			goto fail_ev;
+	}
+	state = st;
+	return 0;
+fail_ev:
+	snprintf(err, errlen, "event loop: %s", strerror(errno));
+fail:
+	if (st->v4.fd >= 0)
+		close(st->v4.fd);
+	if (st->v6.fd >= 0)
+		close(st->v6.fd);
+	free(st->slots);
+	free(st);
+	return -1;
+}
+
+static void icmp_fini(struct probe_engine *e)
+{
+	(void)e;
+	struct icmp_state *st = state;
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].open)
+			finish_round(st, (uint32_t)i);
+	if (st->flush_timer != 0)
+		ev_del_timer(st->loop, st->flush_timer);
+	for (int i = 0; i < 2; i++) {
+		struct icmp_sock *s = i == 0 ? &st->v4 : &st->v6;
+		if (s->fd >= 0) {
+			ev_del_fd(st->loop, s->fd);
+			close(s->fd);
+		}
+	}
+	free(st->slots);
+	free(st->out);
+	free(st);
+	state = NULL;
+}
+
+static void icmp_stats(struct probe_engine *e, char *buf, size_t len)
+{
+	(void)e;
+	const struct icmp_counters *c = &state->counters;
+	snprintf(buf, len,
+		 "icmp: sent %llu, accepted %llu, errors %llu, stray %llu, forged %llu, late %llu, duplicate %llu, "
+		 "send errors %llu",
+		 (unsigned long long)c->sent, (unsigned long long)c->accepted, (unsigned long long)c->errors,
+		 (unsigned long long)c->stray, (unsigned long long)c->forged, (unsigned long long)c->late,
+		 (unsigned long long)c->duplicate, (unsigned long long)c->send_errors);
+}
+
+const struct probe_ops probe_icmp_ops = {
+	.kind = KIND_ICMP,
+	.init = icmp_init,
+	.start = icmp_start,
+	.fini = icmp_fini,
+	.stats = icmp_stats,
+	.flush = icmp_flush,
+};
