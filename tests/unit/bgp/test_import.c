@@ -1,0 +1,178 @@
+/* `lightsout import mrt`: summaries, exit codes, events stored for watched
+ * networks.  import.c is compiled into this test (see meson.build). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cli/import.h"
+#include "config/config.h"
+#include "store/store.h"
+
+#ifndef SHARED_DATA_DIR
+#define SHARED_DATA_DIR "../shared/data"
+#endif
+
+static char out_path[] = "/tmp/lightsout-import-out-XXXXXX";
+
+/* Runs cli_import with stdout captured into buf. */
+static int run(char *buf, size_t len, int argc, char **argv)
+{
+	int fd = mkstemp(out_path);
+	assert_true(fd >= 0);
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	int rc = cli_import(argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	ssize_t n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(out_path);
+	strcpy(out_path + strlen(out_path) - 6, "XXXXXX");
+	return rc;
+}
+
+static void test_usage(void **state)
+{
+	(void)state;
+	char buf[4096];
+	char *a1[] = {"import", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 1, a1), 2);
+	char *a2[] = {"import", "bmp", "x", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 3, a2), 2);
+	char *a3[] = {"import", "mrt", "--format", "xml", "x", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 5, a3), 2);
+	char *a4[] = {"import", "mrt", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 2, a4), 2);
+	char *a5[] = {"import", "mrt", "--help", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 3, a5), 0);
+	assert_non_null(strstr(buf, "usage: lightsout import mrt"));
+}
+
+static void test_json_summaries(void **state)
+{
+	(void)state;
+	char buf[4096];
+	char *argv[] = {"import", "mrt", "--format", "json",
+			SHARED_DATA_DIR "/bgpdump/test_data/updates.long_withdrawal.gz",
+			SHARED_DATA_DIR "/bgpdump/test_data/bview.64k_stream_overflow.gz", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 6, argv), 0);
+	json_error_t je;
+	char *line2 = strchr(buf, '\n');
+	assert_non_null(line2);
+	*line2++ = '\0';
+	json_t *o = json_loads(buf, 0, &je);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "file")), argv[4]);
+	assert_int_equal(json_integer_value(json_object_get(o, "records")), 1);
+	assert_int_equal(json_integer_value(json_object_get(o, "withdrawals")), 4096);
+	assert_int_equal(json_integer_value(json_object_get(o, "announcements")), 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "errors")), 0);
+	json_decref(o);
+	o = json_loads(line2, JSON_DISABLE_EOF_CHECK, &je);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "rib_entries")), 23);
+	assert_int_equal(json_integer_value(json_object_get(o, "records")), 2);
+	json_decref(o);
+}
+
+static void test_truncated_file_fails(void **state)
+{
+	(void)state;
+	char buf[4096];
+	char *argv[] = {"import", "mrt", "--format", "json", SHARED_DATA_DIR "/pyasn/data/rib6.20151101.0600_firstMB.bz2",
+			"/nonexistent/file.mrt", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 6, argv), 1);
+	json_error_t je;
+	json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
+	assert_non_null(o);
+	/* everything before the cut is counted */
+	assert_int_equal(json_integer_value(json_object_get(o, "rib_entries")), 149578);
+	assert_true(json_integer_value(json_object_get(o, "errors")) > 0);
+	json_decref(o);
+	assert_non_null(strstr(buf, "\"file\":\"/nonexistent/file.mrt\""));
+
+	char *t[] = {"import", "mrt", SHARED_DATA_DIR "/mrtparse/samples/quagga_rib", NULL};
+	assert_int_equal(run(buf, sizeof(buf), 3, t), 0);
+	assert_non_null(strstr(buf, "7 records, 0 announcements, 0 withdrawals, 9 RIB entries, 0 state changes, 0 errors"));
+}
+
+struct seen {
+	int announce, withdraw;
+	int masked;
+};
+
+static int count_ev(const struct store_bgp_event *e, void *arg)
+{
+	struct seen *s = arg;
+	if (e->announce)
+		s->announce++;
+	else
+		s->withdraw++;
+	if (strcmp(e->prefix, "11.8.0.0/13") == 0)
+		s->masked++;
+	return 0;
+}
+
+static void test_stores_watched_events(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lightsout-import-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char cfgp[256], db[256], yaml[1024], buf[4096], err[256];
+	snprintf(cfgp, sizeof(cfgp), "%s/c.yaml", dir);
+	snprintf(db, sizeof(db), "%s/s.db", dir);
+	/* 11.0.0.0/8 covers the masked NLRI; AS 1916 originates part of the
+	 * rrc15 table transfer. */
+	snprintf(yaml, sizeof(yaml),
+		 "store: %s\nlisten: \"off\"\nnetworks:\n  - name: a\n    prefixes: [11.0.0.0/8]\n"
+		 "    targets:\n      - {name: t, role: host, kind: icmp, host: 192.0.2.1}\n",
+		 db);
+	FILE *f = fopen(cfgp, "w");
+	assert_non_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	char *argv[] = {"import", "mrt", "-c", cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz",
+			NULL};
+	assert_int_equal(run(buf, sizeof(buf), 5, argv), 0);
+	struct config *cfg = config_load(cfgp, err, sizeof(err));
+	assert_non_null(cfg);
+	struct store *st = store_open(cfg, false, 0, err, sizeof(err));
+	assert_non_null(st);
+	struct seen s = {0};
+	assert_int_equal(store_each_bgp_event(st, 0, INT64_MAX, count_ev, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.announce, 1);
+	assert_int_equal(s.masked, 1);
+	store_close(st, err, sizeof(err));
+	config_free(cfg);
+	unlink(cfgp);
+	unlink(db);
+	char side[300];
+	snprintf(side, sizeof(side), "%s-wal", db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db);
+	unlink(side);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_json_summaries),
+		cmocka_unit_test(test_truncated_file_fails),
+		cmocka_unit_test(test_stores_watched_events),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
