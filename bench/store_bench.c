@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 	struct network_cfg nets[NNETS];
 	char netnames[NNETS][16], dir[] = "/tmp/store-bench.XXXXXX", path[128], wal[160], shm[160], err[512];
 	struct target_cfg *targets = NULL;
-	char (*names)[16] = NULL;
+	char(*names)[16] = NULL;
 	struct config cfg;
 	struct store *st = NULL;
 	struct measurement m;

@@ -38,49 +38,49 @@
 #include "config/config.h"
 #include "store/store.h"
 
-#define STORE_DEFAULT_QUEUE 65536
-#define STORE_BATCH_MAX 4096
-#define STORE_BATCH_WAIT_MS 100
+#define STORE_DEFAULT_QUEUE   65536
+#define STORE_BATCH_MAX       4096
+#define STORE_BATCH_WAIT_MS   100
 #define STORE_BUSY_TIMEOUT_MS 5000
-#define STORE_PRUNE_CHUNK 10000
-#define STORE_MAX_CODES 64
-#define STORE_NO_INDEX UINT32_MAX
+#define STORE_PRUNE_CHUNK     10000
+#define STORE_MAX_CODES       64
+#define STORE_NO_INDEX        UINT32_MAX
 
 /* Each entry moves the schema from version i to i + 1 in one transaction.
  * Append only: never edit an entry that has shipped. */
 static const char *const migrations[] = {
-	/* 1: the initial schema. */
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	/* Keyed by (network, name) so ids survive reordering; cfg_index is the
-	 * position at the last sync, NULL once a target leaves the config. */
-	"CREATE TABLE targets (id INTEGER PRIMARY KEY, network TEXT NOT NULL, name TEXT NOT NULL,"
-	" role TEXT NOT NULL, kind TEXT NOT NULL, cfg_index INTEGER, first_seen_ms INTEGER NOT NULL,"
-	" UNIQUE (network, name));"
-	/* Outcomes are stored as small codes named here, so reordering the
-	 * enum in model.h never misreads old rows. */
-	"CREATE TABLE outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-	"INSERT INTO outcomes (code, name) VALUES (0, 'ok'), (1, 'timeout'), (2, 'refused'),"
-	" (3, 'unreachable'), (4, 'error');"
-	/* Raw samples: the primary key is the read order (time, then target)
-	 * and the prune order, so no second index is needed. */
-	"CREATE TABLE measurements (at_ms INTEGER NOT NULL, target INTEGER NOT NULL, round INTEGER NOT NULL,"
-	" outcome INTEGER NOT NULL, rtt_ms REAL, loss REAL NOT NULL, sent INTEGER NOT NULL,"
-	" received INTEGER NOT NULL, from_addr TEXT NOT NULL, detail TEXT NOT NULL,"
-	" PRIMARY KEY (at_ms, target, round)) WITHOUT ROWID;"
-	/* Last measurement and state per target, for status without scanning
-	 * the raw table (it survives prune). */
-	"CREATE TABLE latest (target INTEGER PRIMARY KEY, at_ms INTEGER, outcome INTEGER, rtt_ms REAL,"
-	" detail TEXT, state TEXT, since_ms INTEGER);"
-	"CREATE TABLE state_changes (id INTEGER PRIMARY KEY, target INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
-	" round INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, detail TEXT NOT NULL);"
-	"CREATE INDEX state_changes_target_at ON state_changes (target, at_ms);"
-	"CREATE INDEX state_changes_at ON state_changes (at_ms);"
-	"CREATE TABLE incidents (id INTEGER PRIMARY KEY, network TEXT, start_ms INTEGER NOT NULL,"
-	" end_ms INTEGER NOT NULL, open INTEGER NOT NULL, cause TEXT, json TEXT NOT NULL);"
-	"CREATE INDEX incidents_start ON incidents (start_ms);"
-	"CREATE TABLE bgp_events (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, peer TEXT NOT NULL,"
-	" prefix TEXT NOT NULL, announce INTEGER NOT NULL, as_path TEXT NOT NULL);"
-	"CREATE INDEX bgp_events_at ON bgp_events (at_ms);",
+    /* 1: the initial schema. */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    /* Keyed by (network, name) so ids survive reordering; cfg_index is the
+     * position at the last sync, NULL once a target leaves the config. */
+    "CREATE TABLE targets (id INTEGER PRIMARY KEY, network TEXT NOT NULL, name TEXT NOT NULL,"
+    " role TEXT NOT NULL, kind TEXT NOT NULL, cfg_index INTEGER, first_seen_ms INTEGER NOT NULL,"
+    " UNIQUE (network, name));"
+    /* Outcomes are stored as small codes named here, so reordering the
+     * enum in model.h never misreads old rows. */
+    "CREATE TABLE outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO outcomes (code, name) VALUES (0, 'ok'), (1, 'timeout'), (2, 'refused'),"
+    " (3, 'unreachable'), (4, 'error');"
+    /* Raw samples: the primary key is the read order (time, then target)
+     * and the prune order, so no second index is needed. */
+    "CREATE TABLE measurements (at_ms INTEGER NOT NULL, target INTEGER NOT NULL, round INTEGER NOT NULL,"
+    " outcome INTEGER NOT NULL, rtt_ms REAL, loss REAL NOT NULL, sent INTEGER NOT NULL,"
+    " received INTEGER NOT NULL, from_addr TEXT NOT NULL, detail TEXT NOT NULL,"
+    " PRIMARY KEY (at_ms, target, round)) WITHOUT ROWID;"
+    /* Last measurement and state per target, for status without scanning
+     * the raw table (it survives prune). */
+    "CREATE TABLE latest (target INTEGER PRIMARY KEY, at_ms INTEGER, outcome INTEGER, rtt_ms REAL,"
+    " detail TEXT, state TEXT, since_ms INTEGER);"
+    "CREATE TABLE state_changes (id INTEGER PRIMARY KEY, target INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX state_changes_target_at ON state_changes (target, at_ms);"
+    "CREATE INDEX state_changes_at ON state_changes (at_ms);"
+    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, network TEXT, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL, open INTEGER NOT NULL, cause TEXT, json TEXT NOT NULL);"
+    "CREATE INDEX incidents_start ON incidents (start_ms);"
+    "CREATE TABLE bgp_events (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, peer TEXT NOT NULL,"
+    " prefix TEXT NOT NULL, announce INTEGER NOT NULL, as_path TEXT NOT NULL);"
+    "CREATE INDEX bgp_events_at ON bgp_events (at_ms);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -121,33 +121,44 @@ struct rec {
 	} u;
 };
 
-enum wstmt { W_BEGIN, W_COMMIT, W_ROLLBACK, W_MEAS, W_LATEST_MEAS, W_STATE, W_LATEST_STATE, W_INCIDENT, W_BGP, W_COUNT };
+enum wstmt {
+	W_BEGIN,
+	W_COMMIT,
+	W_ROLLBACK,
+	W_MEAS,
+	W_LATEST_MEAS,
+	W_STATE,
+	W_LATEST_STATE,
+	W_INCIDENT,
+	W_BGP,
+	W_COUNT
+};
 
 static const char *const wsql[W_COUNT] = {
-	[W_BEGIN] = "BEGIN IMMEDIATE",
-	[W_COMMIT] = "COMMIT",
-	[W_ROLLBACK] = "ROLLBACK",
-	/* A second record for the same (time, target, round) is the same probe
-	 * round: the later one wins rather than failing the batch. */
-	[W_MEAS] = "INSERT INTO measurements (at_ms, target, round, outcome, rtt_ms, loss, sent, received,"
-		   " from_addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-		   " ON CONFLICT (at_ms, target, round) DO UPDATE SET outcome = excluded.outcome,"
-		   " rtt_ms = excluded.rtt_ms, loss = excluded.loss, sent = excluded.sent,"
-		   " received = excluded.received, from_addr = excluded.from_addr, detail = excluded.detail",
-	[W_LATEST_MEAS] = "INSERT INTO latest (target, at_ms, outcome, rtt_ms, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
-			  " ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, outcome = excluded.outcome,"
-			  " rtt_ms = excluded.rtt_ms, detail = excluded.detail"
-			  " WHERE latest.at_ms IS NULL OR excluded.at_ms >= latest.at_ms",
-	[W_STATE] = "INSERT INTO state_changes (target, at_ms, round, from_state, to_state, detail)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[W_LATEST_STATE] = "INSERT INTO latest (target, state, since_ms) VALUES (?1, ?2, ?3)"
-			   " ON CONFLICT (target) DO UPDATE SET state = excluded.state, since_ms = excluded.since_ms"
-			   " WHERE latest.since_ms IS NULL OR excluded.since_ms >= latest.since_ms",
-	[W_INCIDENT] = "INSERT INTO incidents (id, network, start_ms, end_ms, open, cause, json)"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-		       " ON CONFLICT (id) DO UPDATE SET network = excluded.network, start_ms = excluded.start_ms,"
-		       " end_ms = excluded.end_ms, open = excluded.open, cause = excluded.cause, json = excluded.json",
-	[W_BGP] = "INSERT INTO bgp_events (at_ms, peer, prefix, announce, as_path) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    /* A second record for the same (time, target, round) is the same probe
+     * round: the later one wins rather than failing the batch. */
+    [W_MEAS] = "INSERT INTO measurements (at_ms, target, round, outcome, rtt_ms, loss, sent, received,"
+	       " from_addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	       " ON CONFLICT (at_ms, target, round) DO UPDATE SET outcome = excluded.outcome,"
+	       " rtt_ms = excluded.rtt_ms, loss = excluded.loss, sent = excluded.sent,"
+	       " received = excluded.received, from_addr = excluded.from_addr, detail = excluded.detail",
+    [W_LATEST_MEAS] = "INSERT INTO latest (target, at_ms, outcome, rtt_ms, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
+		      " ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, outcome = excluded.outcome,"
+		      " rtt_ms = excluded.rtt_ms, detail = excluded.detail"
+		      " WHERE latest.at_ms IS NULL OR excluded.at_ms >= latest.at_ms",
+    [W_STATE] = "INSERT INTO state_changes (target, at_ms, round, from_state, to_state, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_LATEST_STATE] = "INSERT INTO latest (target, state, since_ms) VALUES (?1, ?2, ?3)"
+		       " ON CONFLICT (target) DO UPDATE SET state = excluded.state, since_ms = excluded.since_ms"
+		       " WHERE latest.since_ms IS NULL OR excluded.since_ms >= latest.since_ms",
+    [W_INCIDENT] = "INSERT INTO incidents (id, network, start_ms, end_ms, open, cause, json)"
+		   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+		   " ON CONFLICT (id) DO UPDATE SET network = excluded.network, start_ms = excluded.start_ms,"
+		   " end_ms = excluded.end_ms, open = excluded.open, cause = excluded.cause, json = excluded.json",
+    [W_BGP] = "INSERT INTO bgp_events (at_ms, peer, prefix, announce, as_path) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 struct store {
@@ -156,8 +167,8 @@ struct store {
 
 	/* Caller side. */
 	sqlite3 *db;
-	pthread_mutex_t db_lock; /* recursive */
-	int code_of[OUTCOME_COUNT];                /* outcome -> stored code */
+	pthread_mutex_t db_lock;                  /* recursive */
+	int code_of[OUTCOME_COUNT];               /* outcome -> stored code */
 	enum outcome outcome_of[STORE_MAX_CODES]; /* stored code -> outcome */
 
 	/* Writer side: everything below `lock` is guarded by it. */
@@ -278,7 +289,7 @@ static int schema_version(sqlite3 *db)
 	int v = -1;
 
 	if (prep(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", &s) !=
-		    SQLITE_OK ||
+		SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW)
 		goto out;
 	if (sqlite3_column_int(s, 0) == 0) {
@@ -661,7 +672,8 @@ static int start_writer(struct store *st, size_t queue_len, char *err, size_t er
 	if (open_conn(st, &st->wdb, err, errlen) < 0)
 		goto out;
 	for (int i = 0; i < W_COUNT; i++) {
-		if (sqlite3_prepare_v3(st->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->ws[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(st->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->ws[i], NULL) !=
+		    SQLITE_OK) {
 			dberr(st, st->wdb, "open", err, errlen);
 			goto out;
 		}
@@ -918,8 +930,8 @@ static char *pack_strings(size_t n, const char *const *in, const char **out)
 	return buf;
 }
 
-bool store_put_incident(struct store *st, int64_t id, const char *network, int64_t start_ms, int64_t end_ms,
-			bool open, const char *cause, const char *json)
+bool store_put_incident(struct store *st, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
+			const char *cause, const char *json)
 {
 	const char *in[3] = {network, cause, json ? json : "null"}, *out[3];
 	struct rec *r;
@@ -970,7 +982,7 @@ bool store_put_bgp_event(struct store *st, int64_t at_ms, const char *peer, cons
 		return dropped(st);
 	}
 	r->u.bgp = (struct rec_bgp){
-		.at_ms = at_ms, .announce = announce, .buf = buf, .peer = out[0], .prefix = out[1], .as_path = out[2]};
+	    .at_ms = at_ms, .announce = announce, .buf = buf, .peer = out[0], .prefix = out[1], .as_path = out[2]};
 	slot_commit(st);
 	pthread_mutex_unlock(&st->lock);
 	return true;
@@ -1247,7 +1259,8 @@ int store_each_target(struct store *st, const struct config *cfg,
 			copy_text(w->last_detail, sizeof(w->last_detail), sqlite3_column_text(s, 4));
 		}
 		if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
-			snprintf(w->state, sizeof(w->state), "%s", state_name(state_of_text(sqlite3_column_text(s, 5))));
+			snprintf(w->state, sizeof(w->state), "%s",
+				 state_name(state_of_text(sqlite3_column_text(s, 5))));
 			w->since_ms = sqlite3_column_int64(s, 6);
 		}
 	}
@@ -1424,7 +1437,8 @@ int64_t store_max_incident_id(struct store *st)
 	int64_t id = -1;
 
 	pthread_mutex_lock(&st->db_lock);
-	if (prep(st->db, "SELECT coalesce(max(id), 0) FROM incidents", &s) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+	if (prep(st->db, "SELECT coalesce(max(id), 0) FROM incidents", &s) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
 		id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->db_lock);
@@ -1484,7 +1498,7 @@ int store_prune(struct store *st, int64_t cutoff_ms, char *err, size_t errlen)
 	clearerr_buf(err, errlen);
 	pthread_mutex_lock(&st->db_lock);
 	if (prep(st->db, "SELECT at_ms FROM measurements WHERE at_ms < ?1 ORDER BY at_ms LIMIT 1 OFFSET ?2", &bound) !=
-		    SQLITE_OK ||
+		SQLITE_OK ||
 	    prep(st->db, "DELETE FROM measurements WHERE at_ms <= ?1", &del) != SQLITE_OK) {
 		dberr(st, st->db, "prune", err, errlen);
 		goto out;

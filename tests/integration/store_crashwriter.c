@@ -17,8 +17,8 @@
 #include "config/config.h"
 #include "store/store.h"
 
-#define NTARGETS 100
-#define CHUNK 5000
+#define NTARGETS    100
+#define CHUNK       5000
 #define MAX_SECONDS 120 /* bounded even if nobody kills us */
 
 static volatile sig_atomic_t stop;

@@ -88,8 +88,8 @@ static void remove_dir(char *d)
 	free(d);
 }
 
-static struct measurement meas(uint32_t target, int64_t at, uint32_t round, enum outcome o, double rtt,
-			       float loss, const char *from, const char *detail)
+static struct measurement meas(uint32_t target, int64_t at, uint32_t round, enum outcome o, double rtt, float loss,
+			       const char *from, const char *detail)
 {
 	struct measurement m;
 
@@ -263,9 +263,8 @@ static int64_t target_id(const char *path, const char *net, const char *name)
 	int64_t v;
 
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM targets WHERE network = ?1 AND name = ?2", -1, &s,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT id FROM targets WHERE network = ?1 AND name = ?2", -1, &s, NULL), SQLITE_OK);
 	sqlite3_bind_text(s, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -413,8 +412,7 @@ static void test_roundtrip(void **state)
 			 1);
 	r = open_or_fail(&c.cfg, false, 0);
 	memset(&ml, 0, sizeof(ml));
-	assert_int_equal(store_each_measurement(r, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)),
-			 0);
+	assert_int_equal(store_each_measurement(r, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)), 0);
 	assert_int_equal(ml.n, 5);
 	close_ok(r);
 	remove_dir(dir);
@@ -750,8 +748,7 @@ static void test_prune(void **state)
 	assert_int_equal(store_written(st), n + 3);
 	assert_int_equal(store_dropped(st), 0);
 	assert_int_equal(store_prune(st, cutoff, err, sizeof(err)), 0);
-	assert_int_equal(store_each_measurement(st, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)),
-			 0);
+	assert_int_equal(store_each_measurement(st, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)), 0);
 	assert_int_equal(ml.total, n - (uint32_t)cutoff);
 	assert_int_equal(ml.m[0].at_ms, cutoff);
 	assert_int_equal(sql_int(c.path, "SELECT min(at_ms) FROM measurements"), cutoff);
@@ -802,11 +799,11 @@ static void test_reader_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_callbacks),
-		cmocka_unit_test(test_stable_ids),    cmocka_unit_test(test_unsynced_target_dropped),
-		cmocka_unit_test(test_overflow),      cmocka_unit_test(test_write_error_reported),
-		cmocka_unit_test(test_open_errors),   cmocka_unit_test(test_newer_schema),
-		cmocka_unit_test(test_prune),         cmocka_unit_test(test_reader_mode),
+	    cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_callbacks),
+	    cmocka_unit_test(test_stable_ids),  cmocka_unit_test(test_unsynced_target_dropped),
+	    cmocka_unit_test(test_overflow),    cmocka_unit_test(test_write_error_reported),
+	    cmocka_unit_test(test_open_errors), cmocka_unit_test(test_newer_schema),
+	    cmocka_unit_test(test_prune),       cmocka_unit_test(test_reader_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
