@@ -267,7 +267,9 @@ static int open_conn(const struct store *st, sqlite3 **out, char *err, size_t er
 		       mode ? (const char *)mode : "unknown");
 		goto out;
 	}
-	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+	/* Keep the WAL file from staying huge after a burst. */
+	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		dberr(st, db, "open", err, errlen);
 		goto out;
 	}
@@ -754,6 +756,12 @@ struct store *store_open(const struct config *cfg, bool writer, size_t queue_len
 	}
 	if (open_conn(st, &st->db, err, errlen) < 0)
 		goto out;
+	/* SQLite falls back to read-only on a write-protected file: say so now
+	 * rather than at the first batch. */
+	if (writer && sqlite3_db_readonly(st->db, "main") == 1) {
+		seterr(err, errlen, "cannot open store %s: attempt to write a readonly database", st->path);
+		goto out;
+	}
 	if (migrate(st, err, errlen) < 0)
 		goto out;
 	if (load_codes(st, err, errlen) < 0)

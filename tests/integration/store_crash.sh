@@ -2,6 +2,7 @@
 # Crash safety of the SQLite store (no network, root or not).
 #  1. kill -TERM during heavy writes: the writer flushes and exits 0, and the
 #     database holds exactly what it said it committed.
+#     Meanwhile another process reads the store (WAL) without error.
 #  2. kill -9 during heavy writes (several times): the database passes
 #     PRAGMA integrity_check, reopens with store_open, and holds at least
 #     every row reported committed before the kill.
@@ -47,6 +48,13 @@ last_committed() { grep '^committed' "$1.out" | tail -n 1 | cut -d' ' -f2; }
 # 1. SIGTERM.
 db=$tmp/term.db
 if start_writer "$db" 5; then
+	# Readers in another process work while the writer writes.
+	for r in 1 2 3; do
+		out=$("$BIN" read "$db" 2>"$db.rerr")
+		rows=$(echo "$out" | sed -n 's/^read \([0-9]*\) targets \([0-9]*\)$/\1/p')
+		tg=$(echo "$out" | sed -n 's/^read \([0-9]*\) targets \([0-9]*\)$/\2/p')
+		if [ -n "$rows" ] && [ "$rows" -gt 0 ] && [ "$tg" = 100 ]; then ok "read $r during writes: $rows rows, $tg targets"; else bad "read $r during writes: '$out' $(cat "$db.rerr")"; fi
+	done
 	kill -TERM "$pid"
 	wait "$pid"
 	rc=$?

@@ -6,6 +6,8 @@
  *   store-crashwriter check DB   runs PRAGMA integrity_check, reopens with
  *                                store_open (as a writer, so WAL recovery
  *                                runs), prints "integrity ok" and "count N".
+ *   store-crashwriter read DB    opens as a reader (while another process
+ *                                writes), prints "read ROWS targets N".
  * Exits 1 on any error. */
 #include <signal.h>
 #include <sqlite3.h>
@@ -117,6 +119,13 @@ static int count_one(const struct measurement *m, void *arg)
 	return 0;
 }
 
+static int count_target(const struct store_target_row *r, void *arg)
+{
+	(void)r;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
 static int do_check(const struct config *cfg)
 {
 	sqlite3 *db = NULL;
@@ -157,12 +166,36 @@ out:
 	return rc;
 }
 
+/* A second process reading while the writer writes (WAL). */
+static int do_read(const struct config *cfg)
+{
+	struct store *st;
+	char err[512];
+	uint64_t n = 0, t = 0;
+	int rc = 1;
+
+	st = store_open(cfg, false, 0, err, sizeof(err));
+	if (!st || store_each_measurement(st, cfg, INT64_MIN, INT64_MAX, count_one, &n, err, sizeof(err)) < 0 ||
+	    store_each_target(st, cfg, count_target, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "store-crashwriter: %s\n", err);
+		goto out;
+	}
+	printf("read %llu targets %llu\n", (unsigned long long)n, (unsigned long long)t);
+	rc = 0;
+out:
+	if (st && store_close(st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "store-crashwriter: %s\n", err);
+		rc = 1;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: store-crashwriter write|check DB\n");
+		fprintf(stderr, "usage: store-crashwriter write|check|read DB\n");
 		return 2;
 	}
 	make_cfg(&cfg, argv[2]);
@@ -170,6 +203,8 @@ int main(int argc, char **argv)
 		return do_write(&cfg);
 	if (strcmp(argv[1], "check") == 0)
 		return do_check(&cfg);
-	fprintf(stderr, "usage: store-crashwriter write|check DB\n");
+	if (strcmp(argv[1], "read") == 0)
+		return do_read(&cfg);
+	fprintf(stderr, "usage: store-crashwriter write|check|read DB\n");
 	return 2;
 }
