@@ -28,7 +28,7 @@
 #include "core/timeutil.h"
 
 #define RAW_ICMP_FILTER 1
-#define MAX_ECHOES 128
+#define MAX_ECHOES ICMP_MAX_ECHOES
 #define SEND_BATCH 256
 #define RECV_BATCH 64
 #define RECV_BUF 1280
@@ -39,12 +39,8 @@ struct icmp_slot {
 	int64_t spacing_ns;
 	double rtt_sum_ms;
 	uint64_t timer;         /* next echo or the deadline */
-	uint64_t received[MAX_ECHOES / 64];
-	uint32_t round;
-	uint16_t count;
+	struct icmp_round r;
 	uint16_t next_echo;     /* echoes queued so far this round */
-	uint16_t nreceived;
-	uint8_t open;
 	uint8_t err_type, err_code; /* first ICMP error this round, 0/0 = none */
 	uint8_t has_err;
 	int send_errno;         /* local send failure this round */
@@ -135,20 +131,20 @@ static int open_socket(int family, struct icmp_sock *s, char *err, size_t errlen
 static void accept_reply(struct icmp_state *st, const struct icmp_match *mt, int64_t now_ns)
 {
 	struct icmp_slot *slot = &st->slots[mt->target];
-	if (!slot->open || slot->round != mt->round) {
+	switch (icmp_round_accept(&slot->r, mt->round, mt->echo)) {
+	case ICMP_ACCEPT_LATE:
 		st->counters.late++;
 		return;
-	}
-	if (mt->echo >= slot->count || (slot->received[mt->echo / 64] >> (mt->echo % 64)) & 1) {
+	case ICMP_ACCEPT_DUPLICATE:
 		st->counters.duplicate++;
 		return;
+	case ICMP_ACCEPT_NEW:
+		break;
 	}
-	slot->received[mt->echo / 64] |= UINT64_C(1) << (mt->echo % 64);
-	slot->nreceived++;
 	double rtt = (double)(now_ns - mt->sent_ns) / 1e6;
 	slot->rtt_sum_ms += rtt > 0 ? rtt : 0;
 	st->counters.accepted++;
-	if (slot->nreceived == slot->count)
+	if (slot->r.nreceived == slot->r.count)
 		finish_round(st, mt->target);
 }
 
@@ -156,7 +152,7 @@ static void accept_error(struct icmp_state *st, const struct icmp_match *mt, uin
 			 const struct sockaddr_storage *from)
 {
 	struct icmp_slot *slot = &st->slots[mt->target];
-	if (!slot->open || slot->round != mt->round) {
+	if (!slot->r.open || slot->r.round != mt->round) {
 		st->counters.late++;
 		return;
 	}
@@ -171,7 +167,7 @@ static void accept_error(struct icmp_state *st, const struct icmp_match *mt, uin
 
 static bool target_is_icmp(struct icmp_state *st, uint32_t index)
 {
-	return index < st->nslots && st->slots[index].count > 0;
+	return index < st->nslots && st->slots[index].r.count > 0;
 }
 
 static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family, const uint8_t *buf, size_t len,
@@ -358,21 +354,21 @@ static void finish_round(struct icmp_state *st, uint32_t index)
 	struct probe_target *t = probe_engine_target(st->engine, index);
 	struct measurement m;
 
-	if (!slot->open)
+	if (!slot->r.open)
 		return;
-	slot->open = 0;
+	slot->r.open = false;
 	if (slot->timer != 0) {
 		ev_del_timer(st->loop, slot->timer);
 		slot->timer = 0;
 	}
-	probe_measurement_init(&m, t, slot->round, slot->at_ms);
+	probe_measurement_init(&m, t, slot->r.round, slot->at_ms);
 	m.sent = slot->next_echo;
-	m.received = slot->nreceived;
-	m.loss = slot->count ? 1.0f - (float)slot->nreceived / (float)slot->count : 1.0f;
-	if (slot->nreceived > 0) {
+	m.received = slot->r.nreceived;
+	m.loss = 1.0f - (float)slot->r.nreceived / (float)slot->r.count;
+	if (slot->r.nreceived > 0) {
 		m.outcome = OUTCOME_OK;
-		m.rtt_ms = slot->rtt_sum_ms / slot->nreceived;
-		snprintf(m.detail, sizeof(m.detail), "%u/%u replies", slot->nreceived, slot->count);
+		m.rtt_ms = slot->rtt_sum_ms / slot->r.nreceived;
+		snprintf(m.detail, sizeof(m.detail), "%u/%u replies", slot->r.nreceived, slot->r.count);
 	} else if (slot->has_err) {
 		m.outcome = OUTCOME_UNREACHABLE;
 		addr_format(&slot->err_from, m.from, sizeof(m.from));
@@ -386,14 +382,14 @@ static void finish_round(struct icmp_state *st, uint32_t index)
 		snprintf(m.detail, sizeof(m.detail), "send: %s", strerror(slot->send_errno));
 	} else {
 		m.outcome = OUTCOME_TIMEOUT;
-		snprintf(m.detail, sizeof(m.detail), "0/%u replies", slot->count);
+		snprintf(m.detail, sizeof(m.detail), "0/%u replies", slot->r.count);
 	}
 	probe_complete(st->engine, &m);
 }
 
 static void queue_echo(struct icmp_state *st, uint32_t index, uint16_t echo)
 {
-	struct icmp_out entry = {.target = index, .round = st->slots[index].round, .echo = echo};
+	struct icmp_out entry = {.target = index, .round = st->slots[index].r.round, .echo = echo};
 	if (st->out_len == st->out_cap) {
 		size_t cap = st->out_cap ? st->out_cap * 2 : 1024;
 		struct icmp_out *out = malloc(cap * sizeof(*out));
@@ -419,10 +415,10 @@ static void arm_slot_timer(struct icmp_state *st, uint32_t index)
 	struct icmp_slot *slot = &st->slots[index];
 	struct probe_target *t = probe_engine_target(st->engine, index);
 	int64_t when;
-	if (slot->next_echo < slot->count)
+	if (slot->next_echo < slot->r.count)
 		when = slot->first_send_ns + slot->spacing_ns * slot->next_echo;
 	else
-		when = slot->first_send_ns + slot->spacing_ns * (slot->count - 1) + t->cfg->timeout_ms * NS_PER_MS;
+		when = slot->first_send_ns + slot->spacing_ns * (slot->r.count - 1) + t->cfg->timeout_ms * NS_PER_MS;
 	slot->timer = ev_add_timer(st->loop, when - ev_now(st->loop), on_slot_timer, (void *)(uintptr_t)index);
 }
 
@@ -435,9 +431,9 @@ static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	struct icmp_slot *slot = &st->slots[index];
 
 	slot->timer = 0;
-	if (!slot->open)
+	if (!slot->r.open)
 		return EV_TIMER_DONE;
-	if (slot->next_echo < slot->count) {
+	if (slot->next_echo < slot->r.count) {
 		queue_echo(st, index, slot->next_echo++);
 		arm_slot_timer(st, index);
 	} else {
@@ -455,17 +451,17 @@ static void icmp_start(struct probe_engine *e, struct probe_target *t, uint32_t 
 	int64_t interval_ns = t->cfg->interval_ms * NS_PER_MS, timeout_ns = t->cfg->timeout_ms * NS_PER_MS;
 	(void)e;
 
-	if (slot->open)
+	if (slot->r.open)
 		finish_round(st, t->index);
 	uint16_t count = (uint16_t)(t->cfg->count < MAX_ECHOES ? t->cfg->count : MAX_ECHOES);
-	*slot = (struct icmp_slot){.count = count ? count : 1, .round = round, .at_ms = at_ms, .open = 1};
+	*slot = (struct icmp_slot){.r = {.count = count ? count : 1, .round = round, .open = true}, .at_ms = at_ms};
 	slot->first_send_ns = ev_now(st->loop);
 	/* spread the echoes over what the interval leaves after the timeout,
 	 * so the round ends before the next one starts */
 	int64_t room = interval_ns - timeout_ns;
 	if (room <= 0)
 		room = interval_ns / 4;
-	slot->spacing_ns = slot->count > 1 ? room / slot->count : 0;
+	slot->spacing_ns = slot->r.count > 1 ? room / slot->r.count : 0;
 	queue_echo(st, t->index, slot->next_echo++);
 	arm_slot_timer(st, t->index);
 }
@@ -473,7 +469,7 @@ static void icmp_start(struct probe_engine *e, struct probe_target *t, uint32_t 
 static void send_errored(struct icmp_state *st, uint32_t index, int err)
 {
 	st->counters.send_errors++;
-	if (st->slots[index].open && st->slots[index].send_errno == 0)
+	if (st->slots[index].r.open && st->slots[index].send_errno == 0)
 		st->slots[index].send_errno = err;
 }
 
@@ -495,7 +491,7 @@ static void icmp_flush(struct probe_engine *e)
 			struct icmp_out o = st->out[st->out_head];
 			struct probe_target *t = probe_engine_target(e, o.target);
 			struct icmp_slot *slot = &st->slots[o.target];
-			if (!slot->open || slot->round != o.round) {
+			if (!slot->r.open || slot->r.round != o.round) {
 				/* its round already ended: nothing to send */
 				st->out_head = (st->out_head + 1) % st->out_cap;
 				st->out_len--;
@@ -515,7 +511,7 @@ static void icmp_flush(struct probe_engine *e)
 					       .target = o.target,
 					       .round = o.round,
 					       .echo = o.echo,
-					       .count = slot->count,
+					       .count = slot->r.count,
 					       .sent_ns = now_ns};
 			icmp_build_echo(&b, &t->addr, pkts[n]);
 			iovs[n] = (struct iovec){.iov_base = pkts[n], .iov_len = ICMP_PACKET_LEN};
@@ -588,7 +584,7 @@ static int icmp_init(struct probe_engine *e, struct probe_target **targets, size
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* count > 0 marks a slot as an ICMP target */
-		st->slots[targets[i]->index].count = 1;
+		st->slots[targets[i]->index].r.count = 1;
 		if (!targets[i]->resolved)
 			continue;
 		if (targets[i]->addr.ss_family == AF_INET)
@@ -632,7 +628,7 @@ static void icmp_fini(struct probe_engine *e)
 	if (st == NULL)
 		return;
 	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].open)
+		if (st->slots[i].r.open)
 			finish_round(st, (uint32_t)i);
 	if (st->flush_timer != 0)
 		ev_del_timer(st->loop, st->flush_timer);

@@ -183,3 +183,14 @@ int icmp_parse_own_echo(const struct icmp_parse_ctx *ctx, const uint8_t *buf, si
 		return -1;
 	return read_payload(ctx, buf + 8, len - 8, dest, mt) == 0 ? 0 : -1;
 }
+
+enum icmp_accept icmp_round_accept(struct icmp_round *r, uint32_t round, uint16_t echo)
+{
+	if (!r->open || r->round != round)
+		return ICMP_ACCEPT_LATE;
+	if (echo >= r->count || echo >= ICMP_MAX_ECHOES || (r->received[echo / 64] >> (echo % 64)) & 1)
+		return ICMP_ACCEPT_DUPLICATE;
+	r->received[echo / 64] |= UINT64_C(1) << (echo % 64);
+	r->nreceived++;
+	return ICMP_ACCEPT_NEW;
+}

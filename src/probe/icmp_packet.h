@@ -59,6 +59,21 @@ enum icmp_verdict icmp_parse_packet(const struct icmp_parse_ctx *ctx, const uint
 int icmp_parse_own_echo(const struct icmp_parse_ctx *ctx, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *dest, struct icmp_match *mt);
 
+/* Which echoes of the open round have been answered. */
+#define ICMP_MAX_ECHOES 128
+struct icmp_round {
+	uint32_t round;
+	uint16_t count;
+	uint16_t nreceived;
+	bool open;
+	uint64_t received[ICMP_MAX_ECHOES / 64];
+};
+
+enum icmp_accept { ICMP_ACCEPT_NEW, ICMP_ACCEPT_LATE, ICMP_ACCEPT_DUPLICATE };
+/* Records echo `echo` of `round` as answered unless it is late (another
+ * round, or the round is closed) or a duplicate. */
+enum icmp_accept icmp_round_accept(struct icmp_round *r, uint32_t round, uint16_t echo);
+
 struct icmp_counters {
 	uint64_t sent, accepted, errors, stray, forged, late, duplicate, send_errors;
 };
