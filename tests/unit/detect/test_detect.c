@@ -1,0 +1,629 @@
+/* The detector on synthetic measurement streams: one table row per
+ * situation (each cause, no routers, no controls, one role, open at exit,
+ * flapping, relapse, quiet), determinism under shuffling within rounds,
+ * continuation across runs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config/config.h"
+#include "core/addr.h"
+#include "core/timeutil.h"
+#include "detect/detect.h"
+#include "synth.h"
+
+#define T0 INT64_C(1767258000000) /* 2026-01-01T09:00:00Z */
+#define IV 60000
+
+static const char *const cfg_full =
+	"vantage: test-1\n"
+	"interval: 60s\n"
+	"networks:\n"
+	"  - name: north\n"
+	"    asn: [64511]\n"
+	"    prefixes: [198.51.100.0/24]\n"
+	"    targets:\n"
+	"      - {name: web1, role: web, kind: tcp, host: 198.51.100.10, port: 80}\n"
+	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
+	"      - {name: mail, role: mail, kind: tcp, host: 198.51.100.20, port: 25}\n"
+	"      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
+	"      - {name: ns2, role: dns, kind: icmp, host: 198.51.100.54}\n"
+	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
+	"      - {name: edge, role: router, kind: icmp, host: 203.0.113.2}\n"
+	"controls:\n"
+	"  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n"
+	"  - {name: ctl-2, kind: icmp, host: 192.0.2.2}\n";
+
+static const char *const cfg_norouters =
+	"interval: 60s\n"
+	"networks:\n"
+	"  - name: north\n"
+	"    prefixes: [198.51.100.0/24]\n"
+	"    targets:\n"
+	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
+	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
+	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
+	"      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
+	"controls:\n"
+	"  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n";
+
+static const char *const cfg_nocontrols =
+	"interval: 60s\n"
+	"networks:\n"
+	"  - name: north\n"
+	"    prefixes: [198.51.100.0/24]\n"
+	"    targets:\n"
+	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
+	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
+	"      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
+	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n";
+
+static const char *const cfg_onerole =
+	"interval: 60s\n"
+	"networks:\n"
+	"  - name: south\n"
+	"    prefixes: [203.0.113.0/24]\n"
+	"    targets:\n"
+	"      - {name: w1, role: web, kind: icmp, host: 203.0.113.1}\n"
+	"      - {name: w2, role: web, kind: icmp, host: 203.0.113.2}\n"
+	"      - {name: w3, role: web, kind: icmp, host: 203.0.113.3}\n";
+
+struct bgp_in {
+	double at; /* rounds */
+	bool withdrawn;
+	const char *prefix;
+};
+
+struct row {
+	const char *name;
+	const char *yaml;
+	uint32_t rounds;
+	struct synth_seg segs[8];
+	struct bgp_in bgp[4];
+	size_t nincidents;
+	const char *cause; /* of the (first) incident */
+	bool open;
+	double start, end; /* rounds; < 0: not checked */
+};
+
+struct got {
+	int64_t id;
+	bool open;
+	char cause[16];
+	char *json;
+	bool network_null;
+};
+
+struct run {
+	struct got inc[16];
+	size_t n;
+	unsigned calls, state_changes;
+};
+
+static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
+			const char *cause, const char *json)
+{
+	struct run *r = arg;
+	struct got *g = NULL;
+
+	(void)start_ms;
+	(void)end_ms;
+	r->calls++;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->inc[i].id == id)
+			g = &r->inc[i];
+	if (!g) {
+		assert_true(r->n < 16);
+		g = &r->inc[r->n++];
+		g->id = id;
+	}
+	free(g->json);
+	g->json = strdup(json);
+	g->open = open;
+	g->network_null = network == NULL;
+	snprintf(g->cause, sizeof(g->cause), "%s", cause);
+}
+
+static void on_state(void *arg, uint32_t target, int64_t at_ms, uint32_t round, enum target_state from,
+		     enum target_state to, const char *detail)
+{
+	struct run *r = arg;
+
+	(void)target;
+	(void)at_ms;
+	(void)round;
+	assert_int_not_equal(from, to);
+	assert_non_null(detail);
+	r->state_changes++;
+}
+
+static void run_free(struct run *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->inc[i].json);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct config *load(const char *yaml)
+{
+	char err[256] = "";
+	struct config *cfg = config_parse("test.yaml", yaml, strlen(yaml), err, sizeof(err));
+
+	if (!cfg)
+		fprintf(stderr, "config: %s\n", err);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Feeds measurements and BGP events merged by time. */
+static void replay(struct detector *d, const struct measurement *m, size_t n, const struct bgp_in *bgp, size_t nbgp)
+{
+	size_t b = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		while (b < nbgp && bgp[b].prefix && (i == n || T0 + (int64_t)(bgp[b].at * IV) <= m[i].at_ms)) {
+			struct prefix p;
+			assert_int_equal(prefix_parse(bgp[b].prefix, &p), 0);
+			detect_bgp(d, 0, T0 + (int64_t)(bgp[b].at * IV), bgp[b].withdrawn, &p, 1);
+			b++;
+		}
+		if (i < n)
+			detect_feed(d, &m[i]);
+	}
+	detect_finish(d);
+}
+
+static void run_row(const struct row *row, struct config *cfg, bool shuffle, uint64_t seed, struct run *out)
+{
+	struct detect_hooks hooks = {.on_state_change = on_state, .on_incident = on_incident};
+	size_t nsegs = 0, nbgp = 0;
+	struct measurement *m;
+
+	while (nsegs < 8 && row->segs[nsegs].target)
+		nsegs++;
+	while (nbgp < 4 && row->bgp[nbgp].prefix)
+		nbgp++;
+	struct synth s = {.cfg = cfg,
+			  .t0_ms = T0,
+			  .rounds = row->rounds,
+			  .segs = row->segs,
+			  .nsegs = nsegs,
+			  .seed = seed,
+			  .shuffle = shuffle};
+	size_t n = synth_generate(&s, &m);
+	struct detector *d = detect_new(cfg, &hooks, out);
+	replay(d, m, n, row->bgp, nbgp);
+	detect_free(d);
+	free(m);
+}
+
+static int64_t jt(json_t *o, const char *k)
+{
+	int64_t ms = -1;
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_string(v))
+		assert_int_equal(rfc3339_parse(json_string_value(v), &ms), 0);
+	return ms;
+}
+
+/* Checks SPEC.md's fields and types, phases in time order. */
+static void check_doc(json_t *o)
+{
+	static const char *const keys[] = {"id",       "network",           "start",    "end",      "duration_s",
+					   "cause",    "confidence",        "max_down_fraction", "severity", "evidence",
+					   "phases",   "targets"};
+	json_t *ph;
+	int64_t prev = INT64_MIN;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_non_null(json_object_get(o, keys[i]));
+	assert_true(json_is_integer(json_object_get(o, "id")));
+	assert_true(json_is_number(json_object_get(o, "duration_s")));
+	assert_true(json_number_value(json_object_get(o, "confidence")) > 0);
+	assert_true(json_number_value(json_object_get(o, "confidence")) <= 1);
+	assert_true(json_array_size(json_object_get(o, "evidence")) >= 1);
+	ph = json_object_get(o, "phases");
+	for (size_t i = 0; i < json_array_size(ph); i++) {
+		int64_t at = jt(json_array_get(ph, i), "at");
+		assert_true(at >= prev);
+		prev = at;
+	}
+}
+
+static int64_t phase_at(json_t *o, const char *event, const char *role)
+{
+	json_t *ph = json_object_get(o, "phases");
+
+	for (size_t i = 0; i < json_array_size(ph); i++) {
+		json_t *p = json_array_get(ph, i);
+		const char *r = json_string_value(json_object_get(p, "role"));
+		if (strcmp(json_string_value(json_object_get(p, "event")), event) != 0)
+			continue;
+		if (role && (!r || strcmp(r, role) != 0))
+			continue;
+		return jt(p, "at");
+	}
+	return -1;
+}
+
+static const struct row rows[] = {
+	{.name = "quiet with occasional single lost probes",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"web1", 30, 30.99, OUTCOME_TIMEOUT},
+		  {"gw", 50, 50.99, OUTCOME_OK, 0, 0.34f},
+		  {"mail", 80, 80.99, OUTCOME_TIMEOUT},
+		  {"ns1", 120, 121.99, OUTCOME_TIMEOUT},
+		  {"edge", 150, 150.99, OUTCOME_OK, 0, 0.67f},
+		  {"ctl-1", 160, 160.99, OUTCOME_TIMEOUT}},
+	 .nincidents = 0},
+	{.name = "stress",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"*", 60.3, 150, OUTCOME_OK, 250, 0.34f},
+		  {"web1", 68.5, 130, OUTCOME_TIMEOUT},
+		  {"web2", 70.5, 131, OUTCOME_TIMEOUT},
+		  {"ns1", 74.5, 131, OUTCOME_TIMEOUT},
+		  {"ns2", 75.5, 131, OUTCOME_TIMEOUT},
+		  {"mail", 78.5, 120, OUTCOME_TIMEOUT},
+		  {"gw", 84.5, 128, OUTCOME_TIMEOUT},
+		  {"edge", 85.5, 128, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "stress",
+	 .start = 60.3,
+	 .end = 150},
+	{.name = "power",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "power",
+	 .start = 60.5,
+	 .end = 120.5},
+	{.name = "power, BGP withdrawal after the silence",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+	 .bgp = {{1, false, "198.51.100.0/24"}, {62, true, "198.51.100.0/24"}, {121, false, "198.51.100.0/24"}},
+	 .nincidents = 1,
+	 .cause = "power",
+	 .start = 60.5,
+	 .end = 120.5},
+	{.name = "routing: withdrawal first, outside router alive",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"web1", 60.5, 120.5, OUTCOME_TIMEOUT},
+		  {"web2", 60.5, 120.5, OUTCOME_TIMEOUT},
+		  {"mail", 60.5, 120.5, OUTCOME_TIMEOUT},
+		  {"ns1", 60.5, 120.5, OUTCOME_TIMEOUT},
+		  {"ns2", 60.5, 120.5, OUTCOME_TIMEOUT},
+		  {"gw", 60.5, 120.5, OUTCOME_TIMEOUT}},
+	 .bgp = {{1, false, "198.51.100.0/24"}, {60.4, true, "198.51.100.0/24"}, {120.4, false, "198.51.100.0/24"}},
+	 .nincidents = 1,
+	 .cause = "routing",
+	 .start = 60.5,
+	 .end = 120.5},
+	{.name = "routing: explicit unreachables from outside, no BGP",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"web1", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+		  {"web2", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+		  {"mail", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+		  {"ns1", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+		  {"ns2", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+		  {"gw", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"}},
+	 .nincidents = 1,
+	 .cause = "routing",
+	 .start = 60.5,
+	 .end = 120.5},
+	{.name = "filtering: silence while prefixes stay announced",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+	 .bgp = {{1, false, "198.51.100.0/24"}},
+	 .nincidents = 1,
+	 .cause = "filtering",
+	 .start = 60.5,
+	 .end = 120.5},
+	{.name = "dns",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"ns1", 60.5, 100.5, OUTCOME_TIMEOUT}, {"ns2", 60.7, 100.5, OUTCOME_ERROR}},
+	 .nincidents = 1,
+	 .cause = "dns",
+	 .start = 60.5,
+	 .end = 100.5},
+	{.name = "host",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"web1", 60.5, 100.5, OUTCOME_REFUSED}},
+	 .nincidents = 1,
+	 .cause = "host",
+	 .start = 60.5,
+	 .end = 100.5},
+	{.name = "vantage: controls fail with the targets",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"*", 60.5, 90.5, OUTCOME_TIMEOUT}, {"ctl", 60.5, 90.5, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "vantage",
+	 .start = 60.5,
+	 .end = 90.5},
+	{.name = "no routers configured: power",
+	 .yaml = cfg_norouters,
+	 .rounds = 150,
+	 .segs = {{"*", 60.5, 100.5, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "power",
+	 .start = 60.5,
+	 .end = 100.5},
+	{.name = "no controls configured: stress",
+	 .yaml = cfg_nocontrols,
+	 .rounds = 150,
+	 .segs = {{"*", 40.2, 110, OUTCOME_OK, 300, 0.34f},
+		  {"web1", 50.5, 100, OUTCOME_TIMEOUT},
+		  {"mail", 53.5, 100, OUTCOME_TIMEOUT},
+		  {"ns1", 56.5, 100, OUTCOME_TIMEOUT},
+		  {"gw", 60.5, 100, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "stress",
+	 .start = 40.2,
+	 .end = 110},
+	{.name = "a single role: power",
+	 .yaml = cfg_onerole,
+	 .rounds = 150,
+	 .segs = {{"*", 60.5, 100.5, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "power",
+	 .start = 60.5,
+	 .end = 100.5},
+	{.name = "still open at exit",
+	 .yaml = cfg_full,
+	 .rounds = 100,
+	 .segs = {{"*", 60.5, 1000, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "power",
+	 .open = true,
+	 .start = 60.5,
+	 .end = -1},
+	{.name = "flapping target: one incident",
+	 .yaml = cfg_full,
+	 .rounds = 150,
+	 .segs = {{"mail", 60.5, 63.5, OUTCOME_TIMEOUT},
+		  {"mail", 66.5, 70.5, OUTCOME_TIMEOUT},
+		  {"mail", 72.5, 76.5, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "host",
+	 .start = 60.5,
+	 .end = 76.5},
+	{.name = "partial recovery that relapses: one incident",
+	 .yaml = cfg_full,
+	 .rounds = 200,
+	 .segs = {{"*", 60.5, 80.5, OUTCOME_TIMEOUT},
+		  {"web1", 80.5, 90.5, OUTCOME_TIMEOUT},
+		  {"web2", 80.5, 90.5, OUTCOME_TIMEOUT},
+		  {"*", 90.5, 120.5, OUTCOME_TIMEOUT}},
+	 .nincidents = 1,
+	 .cause = "power",
+	 .start = 60.5,
+	 .end = 120.5},
+};
+
+static void check_row(const struct row *row, struct run *r)
+{
+	if (r->n != row->nincidents) {
+		for (size_t i = 0; i < r->n; i++)
+			fprintf(stderr, "%s: %s\n", row->name, r->inc[i].json);
+	}
+	assert_int_equal(r->n, row->nincidents);
+	if (!row->nincidents)
+		return;
+	json_t *o = json_loads(r->inc[0].json, 0, NULL);
+	assert_non_null(o);
+	if (strcmp(r->inc[0].cause, row->cause) != 0)
+		fprintf(stderr, "%s: %s\n", row->name, r->inc[0].json);
+	assert_string_equal(r->inc[0].cause, row->cause);
+	assert_string_equal(json_string_value(json_object_get(o, "cause")), row->cause);
+	assert_int_equal(r->inc[0].open, row->open);
+	assert_int_equal(r->inc[0].network_null, strcmp(row->cause, "vantage") == 0);
+	check_doc(o);
+	if (row->start >= 0) {
+		int64_t want = T0 + (int64_t)(row->start * IV), got = jt(o, "start");
+		if (llabs(got - want) > 2 * IV)
+			fprintf(stderr, "%s: start off by %lld ms: %s\n", row->name, (long long)(got - want),
+				r->inc[0].json);
+		assert_true(llabs(got - want) <= 2 * IV);
+	}
+	if (row->end >= 0) {
+		int64_t want = T0 + (int64_t)(row->end * IV), got = jt(o, "end");
+		if (llabs(got - want) > 2 * IV)
+			fprintf(stderr, "%s: end off by %lld ms: %s\n", row->name, (long long)(got - want),
+				r->inc[0].json);
+		assert_true(llabs(got - want) <= 2 * IV);
+	} else {
+		assert_true(json_is_null(json_object_get(o, "end")));
+	}
+	json_decref(o);
+}
+
+static void test_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config *cfg = load(rows[i].yaml);
+		struct run r = {0};
+		run_row(&rows[i], cfg, false, 42, &r);
+		check_row(&rows[i], &r);
+		run_free(&r);
+		config_free(cfg);
+	}
+}
+
+/* Shuffling within rounds (live completion order) changes nothing. */
+static void test_shuffle_determinism(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config *cfg = load(rows[i].yaml);
+		struct run a = {0}, b = {0};
+		run_row(&rows[i], cfg, false, 7, &a);
+		run_row(&rows[i], cfg, true, 7, &b);
+		assert_int_equal(a.n, b.n);
+		assert_int_equal(a.state_changes, b.state_changes);
+		for (size_t k = 0; k < a.n; k++)
+			assert_string_equal(a.inc[k].json, b.inc[k].json);
+		run_free(&a);
+		run_free(&b);
+		config_free(cfg);
+	}
+}
+
+static void test_stress_phase_order(void **state)
+{
+	(void)state;
+	const struct row *row = &rows[1];
+	struct config *cfg = load(row->yaml);
+	struct run r = {0};
+
+	run_row(row, cfg, false, 3, &r);
+	assert_int_equal(r.n, 1);
+	json_t *o = json_loads(r.inc[0].json, 0, NULL);
+	int64_t deg = phase_at(o, "degradation_start", NULL), first = phase_at(o, "first_down", NULL);
+	int64_t web_down = phase_at(o, "role_down", "web"), rt_down = phase_at(o, "role_down", "router");
+	int64_t mail_up = phase_at(o, "role_up", "mail"), web_up = phase_at(o, "role_up", "web");
+	assert_true(deg >= 0 && first > deg);
+	assert_true(web_down >= first && rt_down > web_down);
+	assert_true(mail_up > 0 && web_up > mail_up);
+	assert_true(json_number_value(json_object_get(o, "max_down_fraction")) == 1.0);
+	assert_true(json_number_value(json_object_get(o, "severity")) > 0);
+	json_decref(o);
+	run_free(&r);
+	config_free(cfg);
+}
+
+/* Severity: down-fraction x minutes; one target of 7 down for 40 min. */
+static void test_severity(void **state)
+{
+	(void)state;
+	const struct row *row = &rows[8];
+	struct config *cfg = load(row->yaml);
+	struct run r = {0};
+
+	run_row(row, cfg, false, 3, &r);
+	assert_int_equal(r.n, 1);
+	json_t *o = json_loads(r.inc[0].json, 0, NULL);
+	double sev = json_number_value(json_object_get(o, "severity"));
+	double mdf = json_number_value(json_object_get(o, "max_down_fraction"));
+	assert_true(mdf > 0.14 && mdf < 0.15);
+	assert_true(sev > 40.0 / 7 - 0.5 && sev < 40.0 / 7 + 0.5);
+	json_decref(o);
+	run_free(&r);
+	config_free(cfg);
+}
+
+/* An open incident is continued by the next run under its id. */
+static void test_resume(void **state)
+{
+	(void)state;
+	struct config *cfg = load(cfg_full);
+	struct detect_hooks hooks = {.on_incident = on_incident};
+	struct synth_seg down[] = {{"*", 10.5, 1000, OUTCOME_TIMEOUT}};
+	struct synth_seg up[] = {{"*", 0, 0, OUTCOME_TIMEOUT}};
+	struct run a = {0}, b = {0};
+	struct measurement *m;
+	char err[128];
+
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 30, .segs = down, .nsegs = 1, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+	struct detector *d = detect_new(cfg, &hooks, &a);
+	detect_set_next_id(d, 41);
+	for (size_t i = 0; i < n; i++)
+		detect_feed(d, &m[i]);
+	detect_finish(d);
+	detect_free(d);
+	free(m);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.inc[0].id, 41);
+	assert_true(a.inc[0].open);
+
+	/* next run: everything answers again */
+	struct synth s2 = {.cfg = cfg, .t0_ms = T0 + 40 * IV, .rounds = 20, .segs = up, .nsegs = 1, .seed = 2};
+	n = synth_generate(&s2, &m);
+	for (size_t i = 0; i < n; i++)
+		m[i].round += 40;
+	d = detect_new(cfg, &hooks, &b);
+	detect_set_next_id(d, 42);
+	assert_int_equal(detect_resume(d, a.inc[0].json, err, sizeof(err)), 0);
+	assert_int_equal(detect_resume(d, "{\"id\": 3, \"network\": \"nowhere\", \"start\": \"2026-01-01T00:00:00Z\"}",
+				       err, sizeof(err)),
+			 -1);
+	assert_int_equal(detect_resume(d, "not json", err, sizeof(err)), -1);
+	for (size_t i = 0; i < n; i++)
+		detect_feed(d, &m[i]);
+	detect_finish(d);
+	detect_free(d);
+	free(m);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.inc[0].id, 41);
+	assert_false(b.inc[0].open);
+	assert_string_equal(b.inc[0].cause, "power");
+	json_t *o = json_loads(b.inc[0].json, 0, NULL);
+	assert_int_equal(jt(o, "end"), T0 + 40 * IV + 0 * IV + (jt(o, "end") - T0 - 40 * IV));
+	assert_true(jt(o, "end") >= T0 + 40 * IV && jt(o, "end") < T0 + 42 * IV);
+	assert_true(phase_at(o, "all_up", NULL) > 0);
+	json_decref(o);
+	run_free(&a);
+	run_free(&b);
+	config_free(cfg);
+}
+
+/* Measurements of a round already judged are dropped and counted. */
+static void test_late(void **state)
+{
+	(void)state;
+	struct config *cfg = load(cfg_onerole);
+	struct detector *d = detect_new(cfg, NULL, NULL);
+	struct measurement m;
+
+	memset(&m, 0, sizeof(m));
+	for (uint32_t r = 0; r < 5; r++) {
+		for (uint32_t t = 0; t < 3; t++) {
+			m.target = t;
+			m.round = r;
+			m.at_ms = T0 + r * IV + t;
+			m.rtt_ms = 5;
+			detect_feed(d, &m);
+		}
+	}
+	m.round = 1;
+	detect_feed(d, &m);
+	assert_int_equal(detect_late_dropped(d), 1);
+	m.target = 99; /* not a target: ignored */
+	m.round = 9;
+	detect_feed(d, &m);
+	assert_int_equal(detect_target_health(d, 0)->state, STATE_UP);
+	assert_null(detect_target_health(d, 99));
+	detect_free(d);
+	config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_shuffle_determinism),
+		cmocka_unit_test(test_stress_phase_order),
+		cmocka_unit_test(test_severity),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_late),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
