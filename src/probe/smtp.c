@@ -1,0 +1,399 @@
+/* SMTP probe: connect, read the 220 greeting, EHLO, QUIT — one small
+ * state machine per (target, round) on the event loop, with one
+ * transition function (smtp_step).  The greeting is read through the
+ * bounded probe_smtp_reader, so a megabyte of banner or a banner trickled
+ * one byte per second ends in a clear outcome by the deadline. */
+#include "probe/probe.h"
+
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/ev.h"
+#include "core/timeutil.h"
+#include "probe/smtp_reader.h"
+
+#define SMTP_DEFAULT_PORT 25
+#define SMTP_READ_CHUNK   1024
+
+enum smtp_phase { SMTP_IDLE, SMTP_CONNECTING, SMTP_GREETING, SMTP_EHLO, SMTP_QUIT };
+
+struct smtp_slot {
+	struct smtp_state *st;
+	uint32_t index;
+	uint32_t round;
+	int64_t at_ms;
+	int64_t start_ns, greet_ns;
+	uint64_t timer;
+	int fd;
+	bool open;
+	enum smtp_phase phase;
+	struct probe_smtp_reader rd;
+	int greet_code;
+	char greeting[PROBE_SMTP_TEXT_MAX];
+};
+
+struct smtp_state {
+	struct probe_engine *engine;
+	struct ev_loop *loop;
+	struct smtp_slot *slots;
+	size_t nslots;
+	char ehlo[300];
+	unsigned long started, ok, no_greeting, bad_greeting;
+};
+
+static struct smtp_state *state;
+
+static void smtp_finish(struct smtp_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void smtp_finish(struct smtp_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
+{
+	struct smtp_state *st = s->st;
+	struct measurement m;
+	va_list ap;
+
+	if (!s->open)
+		return;
+	s->open = false;
+	s->phase = SMTP_IDLE;
+	if (s->timer != 0)
+		ev_del_timer(st->loop, s->timer);
+	s->timer = 0;
+	if (s->fd >= 0) {
+		ev_del_fd(st->loop, s->fd);
+		close(s->fd);
+		s->fd = -1;
+	}
+	probe_measurement_init(&m, probe_engine_target(st->engine, s->index), s->round, s->at_ms);
+	m.outcome = outcome;
+	m.received = outcome == OUTCOME_OK;
+	m.loss = outcome == OUTCOME_OK ? 0 : 1;
+	if (s->greet_ns > 0)
+		m.rtt_ms = (double)(s->greet_ns - s->start_ns) / 1e6;
+	if (outcome == OUTCOME_OK)
+		st->ok++;
+	if (from != NULL)
+		snprintf(m.from, sizeof(m.from), "%s", from);
+	va_start(ap, fmt);
+	vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
+	va_end(ap);
+	probe_complete(st->engine, &m);
+}
+
+static bool read_offender(int fd, char *from, size_t len)
+{
+	uint8_t data[64], cbuf[512];
+	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
+			continue;
+		const struct sock_extended_err *ee = (const struct sock_extended_err *)CMSG_DATA(c);
+		size_t room = c->cmsg_len - CMSG_LEN(sizeof(*ee));
+		const struct sockaddr *off = SO_EE_OFFENDER(ee);
+		struct sockaddr_storage ss = {0};
+		if (room >= sizeof(struct sockaddr_in) && off->sa_family == AF_INET)
+			memcpy(&ss, off, sizeof(struct sockaddr_in));
+		else if (room >= sizeof(struct sockaddr_in6) && off->sa_family == AF_INET6)
+			memcpy(&ss, off, sizeof(struct sockaddr_in6));
+		else
+			continue;
+		addr_format(&ss, from, len);
+		return true;
+	}
+	return false;
+}
+
+static int send_line(struct smtp_slot *s, const char *line)
+{
+	size_t n = strlen(line);
+	/* a command line is far below any fresh socket's send buffer */
+	return send(s->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n ? 0 : -1;
+}
+
+static void on_connected(struct smtp_slot *s)
+{
+	char from[INET6_ADDRSTRLEN] = "";
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	bool icmp = read_offender(s->fd, from, sizeof(from));
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr == 0) {
+		s->phase = SMTP_GREETING;
+		probe_smtp_reader_init(&s->rd);
+		ev_mod_fd(s->st->loop, s->fd, EV_READ);
+		return;
+	}
+	if (soerr == ECONNREFUSED && !icmp)
+		smtp_finish(s, OUTCOME_REFUSED, NULL, "connect refused");
+	else if (soerr == ETIMEDOUT)
+		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "connect timeout");
+	else if (icmp)
+		smtp_finish(s, OUTCOME_UNREACHABLE, from, "connect: %s from %s", strerror(soerr), from);
+	else if (soerr == EHOSTUNREACH || soerr == ENETUNREACH)
+		smtp_finish(s, OUTCOME_UNREACHABLE, NULL, "connect: %s", strerror(soerr));
+	else
+		smtp_finish(s, OUTCOME_ERROR, NULL, "connect: %s", strerror(soerr));
+}
+
+/* A complete reply arrived in the current phase. */
+static void on_reply(struct smtp_slot *s)
+{
+	const struct target_cfg *cfg = probe_engine_target(s->st->engine, s->index)->cfg;
+	int code = s->rd.code;
+
+	switch (s->phase) {
+	case SMTP_GREETING:
+		s->greet_ns = ev_now(s->st->loop);
+		s->greet_code = code;
+		snprintf(s->greeting, sizeof(s->greeting), "%s", s->rd.text);
+		if (code != 220) {
+			s->st->bad_greeting++;
+			send_line(s, "QUIT\r\n");
+			smtp_finish(s, OUTCOME_ERROR, NULL, "greeting %d %.80s", code, s->greeting);
+			return;
+		}
+		if (cfg->expect_banner != NULL && strstr(s->greeting, cfg->expect_banner) == NULL) {
+			send_line(s, "QUIT\r\n");
+			smtp_finish(s, OUTCOME_ERROR, NULL, "banner check failed: 220 %.80s", s->greeting);
+			return;
+		}
+		if (send_line(s, s->st->ehlo) < 0) {
+			smtp_finish(s, OUTCOME_ERROR, NULL, "send EHLO: %s", strerror(errno));
+			return;
+		}
+		s->phase = SMTP_EHLO;
+		break;
+	case SMTP_EHLO:
+		if (code != 250) {
+			send_line(s, "QUIT\r\n");
+			smtp_finish(s, OUTCOME_ERROR, NULL, "EHLO %d %.80s", code, s->rd.text);
+			return;
+		}
+		if (send_line(s, "QUIT\r\n") < 0) {
+			smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+			return;
+		}
+		s->phase = SMTP_QUIT;
+		break;
+	case SMTP_QUIT:
+		smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+		return;
+	default:
+		return;
+	}
+	probe_smtp_reader_init(&s->rd);
+}
+
+static void on_eof(struct smtp_slot *s, int err)
+{
+	char why[64];
+
+	if (err != 0)
+		snprintf(why, sizeof(why), "%s", strerror(err));
+	else
+		snprintf(why, sizeof(why), "closed");
+	switch (s->phase) {
+	case SMTP_GREETING:
+		s->st->no_greeting++;
+		smtp_finish(s, err == ECONNRESET ? OUTCOME_REFUSED : OUTCOME_ERROR, NULL,
+			    s->rd.total == 0 ? "no greeting: %s" : "greeting cut: %s", why);
+		break;
+	case SMTP_EHLO:
+		smtp_finish(s, OUTCOME_ERROR, NULL, "%s after EHLO (greeting 220 %.60s)", why, s->greeting);
+		break;
+	default: /* after QUIT a close is the polite answer */
+		smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+		break;
+	}
+}
+
+static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct smtp_slot *s = arg;
+	char buf[SMTP_READ_CHUNK], err[96];
+
+	if (s->phase == SMTP_CONNECTING) {
+		on_connected(s);
+		return;
+	}
+	/* bounded: the reader's caps end any reply within a few KiB */
+	for (int i = 0; i < 16 && s->open; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		size_t off = 0;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			on_eof(s, n < 0 ? errno : 0);
+			return;
+		}
+		while (s->open && off < (size_t)n) {
+			size_t used = 0;
+			enum probe_smtp_status rs =
+			    probe_smtp_reader_feed(&s->rd, buf + off, (size_t)n - off, &used, err, sizeof(err));
+			off += used;
+			if (rs == PROBE_SMTP_MORE)
+				break;
+			if (rs == PROBE_SMTP_ERROR) {
+				if (s->phase == SMTP_GREETING)
+					s->st->bad_greeting++;
+				smtp_finish(s, OUTCOME_ERROR, NULL, "%s: %s",
+					    s->phase == SMTP_GREETING ? "bad greeting" : "bad reply", err);
+				return;
+			}
+			on_reply(s);
+			/* bytes the server pushed past its reply are not answers to us */
+			probe_smtp_reader_init(&s->rd);
+			break;
+		}
+	}
+}
+
+static int64_t on_deadline(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct smtp_slot *s = arg;
+
+	s->timer = 0;
+	switch (s->phase) {
+	case SMTP_CONNECTING:
+		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "connect timeout");
+		break;
+	case SMTP_GREETING:
+		s->st->no_greeting++;
+		if (s->rd.total == 0)
+			smtp_finish(s, OUTCOME_TIMEOUT, NULL, "no greeting");
+		else
+			smtp_finish(s, OUTCOME_TIMEOUT, NULL, "greeting incomplete (%zu bytes by the deadline)",
+				    s->rd.total);
+		break;
+	case SMTP_EHLO:
+		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "no reply to EHLO (greeting 220 %.60s)", s->greeting);
+		break;
+	default: /* greeted and answered EHLO: healthy even without a 221 */
+		smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+		break;
+	}
+	return EV_TIMER_DONE;
+}
+
+static void smtp_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+		       int64_t deadline_ns)
+{
+	struct smtp_state *st = state;
+	struct smtp_slot *s = &st->slots[t->index];
+	struct sockaddr_storage addr = t->addr;
+	int one = 1, syncnt = 2;
+
+	if (s->open)
+		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "no answer before the next round");
+	*s = (struct smtp_slot){.st = st, .index = t->index, .round = round, .at_ms = at_ms, .fd = -1, .open = true};
+	st->started++;
+	probe_engine_take_token(e); /* one SYN, accounted */
+	s->start_ns = ev_now(st->loop);
+	addr_set_port(&addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT);
+	s->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		smtp_finish(s, OUTCOME_ERROR, NULL, "socket: %s", strerror(errno));
+		return;
+	}
+	if (addr.ss_family == AF_INET)
+		setsockopt(s->fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+	else
+		setsockopt(s->fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	setsockopt(s->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
+	s->phase = SMTP_CONNECTING;
+	if (connect(s->fd, (struct sockaddr *)&addr, addr_len(&addr)) < 0 && errno != EINPROGRESS) {
+		int err = errno;
+		smtp_finish(s,
+			    err == ECONNREFUSED                         ? OUTCOME_REFUSED
+			    : err == ENETUNREACH || err == EHOSTUNREACH ? OUTCOME_UNREACHABLE
+									: OUTCOME_ERROR,
+			    NULL, "connect: %s", strerror(err));
+		return;
+	}
+	if (ev_add_fd(st->loop, s->fd, EV_WRITE, on_io, s) < 0) {
+		smtp_finish(s, OUTCOME_ERROR, NULL, "event loop: %s", strerror(errno));
+		return;
+	}
+	s->timer = ev_add_timer(st->loop, deadline_ns - ev_now(st->loop), on_deadline, s);
+}
+
+static int smtp_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+{
+	(void)targets;
+	(void)n;
+	struct smtp_state *st = calloc(1, sizeof(*st));
+	const struct config *cfg = probe_engine_config(e);
+
+	if (st != NULL) {
+		st->nslots = probe_engine_target_count(e);
+		st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
+	}
+	if (st == NULL || st->slots == NULL) {
+		free(st);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < st->nslots; i++)
+		st->slots[i].fd = -1;
+	st->engine = e;
+	st->loop = probe_engine_loop(e);
+	/* EHLO wants a domain: our vantage name when it is one */
+	snprintf(st->ehlo, sizeof(st->ehlo), "EHLO %s\r\n",
+		 cfg->vantage != NULL && hostname_valid(cfg->vantage) ? cfg->vantage : "lightsout.invalid");
+	state = st;
+	return 0;
+}
+
+static void smtp_fini(struct probe_engine *e)
+{
+	(void)e;
+	struct smtp_state *st = state;
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].open)
+			smtp_finish(&st->slots[i], OUTCOME_TIMEOUT, NULL, "stopped before the end of the dialogue");
+	free(st->slots);
+	free(st);
+	state = NULL;
+}
+
+static void smtp_stats(struct probe_engine *e, char *buf, size_t len)
+{
+	(void)e;
+	struct smtp_state *st = state;
+	if (st == NULL)
+		snprintf(buf, len, "smtp: idle");
+	else
+		snprintf(buf, len, "smtp: started %lu, ok %lu, no greeting %lu, bad greeting %lu", st->started, st->ok,
+			 st->no_greeting, st->bad_greeting);
+}
+
+const struct probe_ops probe_smtp_ops = {
+    .kind = KIND_SMTP,
+    .init = smtp_init,
+    .start = smtp_start,
+    .fini = smtp_fini,
+    .stats = smtp_stats,
+};
