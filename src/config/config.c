@@ -29,11 +29,11 @@ enum node_type { NODE_SCALAR, NODE_SEQ, NODE_MAP };
 
 struct node {
 	enum node_type type;
-	unsigned line, col;  /* 1-based */
-	char *text;          /* scalar as libyaml unescaped it */
+	unsigned line, col; /* 1-based */
+	char *text;         /* scalar as libyaml unescaped it */
 	size_t len;
-	bool null;           /* plain "", "~" or "null" */
-	char *value;         /* text after ${} substitution, made on first use */
+	bool null;   /* plain "", "~" or "null" */
+	char *value; /* text after ${} substitution, made on first use */
 	size_t vlen;
 	struct node **items; /* seq: items; map: key, value, key, value, ... */
 	size_t n, cap;
@@ -79,7 +79,8 @@ static const char *clip(struct clipbuf *b, const char *s, size_t len)
 	return b->s;
 }
 
-static int fail_at(struct ctx *c, unsigned line, unsigned col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail_at(struct ctx *c, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int fail_at(struct ctx *c, unsigned line, unsigned col, const char *fmt, ...)
 {
 	char msg[512];
@@ -1025,44 +1026,40 @@ enum {
 };
 
 static const char *const target_keys[TK_N] = {
-	"name",     "role",    "kind",  "host",   "port",     "url",              "server",       "query",
-	"interval", "timeout", "count", "status", "contains", "follow_redirects", "expect_rcode", "expect",
-	"recursion", "expect_banner",
+    "name",         "role",     "kind",      "host",          "port",   "url",      "server",
+    "query",        "interval", "timeout",   "count",         "status", "contains", "follow_redirects",
+    "expect_rcode", "expect",   "recursion", "expect_banner",
 };
 
-#define K(k) (1u << (k))
+#define K(k)  (1u << (k))
 #define K_ALL (K(KIND_COUNT) - 1)
 
 /* Which kinds may carry each key. */
 static const unsigned target_key_kinds[TK_N] = {
-	[TK_NAME] = K_ALL,
-	[TK_ROLE] = K_ALL,
-	[TK_KIND] = K_ALL,
-	[TK_HOST] = K(KIND_ICMP) | K(KIND_TCP) | K(KIND_SMTP) | K(KIND_TRACE),
-	[TK_PORT] = K(KIND_TCP) | K(KIND_SMTP),
-	[TK_URL] = K(KIND_HTTP),
-	[TK_SERVER] = K(KIND_DNS),
-	[TK_QUERY] = K(KIND_DNS),
-	[TK_INTERVAL] = K_ALL,
-	[TK_TIMEOUT] = K_ALL,
-	[TK_COUNT] = K_ALL,
-	[TK_STATUS] = K(KIND_HTTP),
-	[TK_CONTAINS] = K(KIND_HTTP),
-	[TK_FOLLOW] = K(KIND_HTTP),
-	[TK_RCODE] = K(KIND_DNS),
-	[TK_EXPECT] = K(KIND_DNS),
-	[TK_RECURSION] = K(KIND_DNS),
-	[TK_BANNER] = K(KIND_SMTP),
+    [TK_NAME] = K_ALL,
+    [TK_ROLE] = K_ALL,
+    [TK_KIND] = K_ALL,
+    [TK_HOST] = K(KIND_ICMP) | K(KIND_TCP) | K(KIND_SMTP) | K(KIND_TRACE),
+    [TK_PORT] = K(KIND_TCP) | K(KIND_SMTP),
+    [TK_URL] = K(KIND_HTTP),
+    [TK_SERVER] = K(KIND_DNS),
+    [TK_QUERY] = K(KIND_DNS),
+    [TK_INTERVAL] = K_ALL,
+    [TK_TIMEOUT] = K_ALL,
+    [TK_COUNT] = K_ALL,
+    [TK_STATUS] = K(KIND_HTTP),
+    [TK_CONTAINS] = K(KIND_HTTP),
+    [TK_FOLLOW] = K(KIND_HTTP),
+    [TK_RCODE] = K(KIND_DNS),
+    [TK_EXPECT] = K(KIND_DNS),
+    [TK_RECURSION] = K(KIND_DNS),
+    [TK_BANNER] = K(KIND_SMTP),
 };
 
 /* Keys each kind must have. */
 static const unsigned kind_required[KIND_COUNT] = {
-	[KIND_ICMP] = K(TK_HOST),
-	[KIND_TCP] = K(TK_HOST) | K(TK_PORT),
-	[KIND_HTTP] = K(TK_URL),
-	[KIND_SMTP] = K(TK_HOST),
-	[KIND_DNS] = K(TK_SERVER) | K(TK_QUERY),
-	[KIND_TRACE] = K(TK_HOST),
+    [KIND_ICMP] = K(TK_HOST), [KIND_TCP] = K(TK_HOST) | K(TK_PORT),    [KIND_HTTP] = K(TK_URL),
+    [KIND_SMTP] = K(TK_HOST), [KIND_DNS] = K(TK_SERVER) | K(TK_QUERY), [KIND_TRACE] = K(TK_HOST),
 };
 
 static void target_free(struct target_cfg *t)
@@ -1598,8 +1595,8 @@ static const char *const top_keys[TOP_N] = {"vantage",   "store",  "listen",   "
 
 enum { DK_DOWN, DK_UP, DK_BASELINE, DK_LOSS, DK_RTT_FACTOR, DK_RTT_MIN, DK_STRESS, DK_ABRUPT, DK_FRACTION, DK_N };
 static const char *const detect_keys[DK_N] = {
-	"down_after",          "up_after",           "baseline_rounds", "degraded_loss",   "degraded_rtt_factor",
-	"degraded_rtt_min_ms", "stress_lead_rounds", "abrupt_rounds",   "network_fraction"};
+    "down_after",          "up_after",           "baseline_rounds", "degraded_loss",   "degraded_rtt_factor",
+    "degraded_rtt_min_ms", "stress_lead_rounds", "abrupt_rounds",   "network_fraction"};
 
 void config_detect_defaults(struct detect_cfg *d)
 {
@@ -2138,8 +2135,9 @@ void config_print(const struct config *cfg, FILE *out)
 	print_duration(out, cfg->timeout_ms);
 	fprintf(out, "\nmax_pps: %u\nretention: ", cfg->max_pps);
 	print_duration(out, cfg->retention_ms);
-	fprintf(out, "\ndetect:\n  down_after: %u\n  up_after: %u\n  baseline_rounds: %u\n  degraded_loss: ",
-		d->down_after, d->up_after, d->baseline_rounds);
+	fprintf(out,
+		"\ndetect:\n  down_after: %u\n  up_after: %u\n  baseline_rounds: %u\n  degraded_loss: ", d->down_after,
+		d->up_after, d->baseline_rounds);
 	print_double(out, d->degraded_loss);
 	fputs("\n  degraded_rtt_factor: ", out);
 	print_double(out, d->degraded_rtt_factor);
