@@ -22,6 +22,7 @@ struct vroute {
 struct vpeer {
 	char *name;
 	bool up, counted;
+	bool fam4, fam6, fam_auto; /* families it carries; auto: learnt from routes */
 	int64_t sync_deadline; /* counted from then on if still syncing */
 	size_t routes;
 };
@@ -222,7 +223,18 @@ void bgp_vis_peer_up(struct bgp_vis *v, int peer, int64_t at_ms, bool sync, int6
 	struct vpeer *p = &v->peers[peer];
 	p->up = true;
 	p->counted = !sync;
+	p->fam4 = p->fam6 = false;
+	p->fam_auto = true;
 	p->sync_deadline = at_ms + grace_ms;
+	v->all_dirty = v->any_dirty = true;
+}
+
+void bgp_vis_peer_families(struct bgp_vis *v, int peer, bool ipv4, bool ipv6)
+{
+	struct vpeer *p = &v->peers[peer];
+	p->fam4 = ipv4;
+	p->fam6 = ipv6;
+	p->fam_auto = false;
 	v->all_dirty = v->any_dirty = true;
 }
 
@@ -285,32 +297,43 @@ static bool account(struct bgp_vis *v, const struct vroute *r, int sign)
 	return relevant;
 }
 
-void bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t path_id, uint32_t origin_as,
-		   bool announce)
+int bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t path_id, uint32_t origin_as,
+		  bool announce)
 {
 	struct vroute k;
+	int ret = 0;
 	if (peer < 0 || (size_t)peer >= v->npeers)
-		return;
+		return 0;
 	route_key(&k, peer, p, path_id);
+	struct vpeer *vp = &v->peers[peer];
+	if (announce && vp->fam_auto) {
+		bool *f = p->family == AF_INET ? &vp->fam4 : &vp->fam6;
+		if (!*f) {
+			*f = true;
+			v->all_dirty = v->any_dirty = true;
+		}
+	}
 	size_t i = find_slot(v, &k);
 	if (v->tab[i].family) {
 		/* Replaced or withdrawn: take the old route out first. */
 		account(v, &v->tab[i], -1);
 		delete_slot(v, i);
 		v->peers[peer].routes--;
+		ret |= BGP_VIS_REMOVED;
 	}
 	if (!announce)
-		return;
+		return ret;
 	k.origin_as = origin_as;
 	if (!account(v, &k, 1) && !v->keep_all)
-		return;
+		return ret;
 	if ((v->n + 1) * 10 > v->cap * 7 && grow(v) < 0) {
 		account(v, &k, -1); /* no memory: the route is not kept */
-		return;
+		return ret;
 	}
 	v->tab[find_slot(v, &k)] = k;
 	v->n++;
 	v->peers[peer].routes++;
+	return ret | BGP_VIS_KEPT;
 }
 
 void bgp_vis_peer_down(struct bgp_vis *v, int peer, int64_t at_ms)
@@ -344,16 +367,24 @@ void bgp_vis_peer_down(struct bgp_vis *v, int peer, int64_t at_ms)
 	v->all_dirty = v->any_dirty = true;
 }
 
-static void evaluate(struct bgp_vis *v, struct vexp *e, size_t ncounted, bool *went_down, bool *came_up)
+static bool counts_for(const struct vpeer *p, int family)
+{
+	return p->counted && (family == AF_INET ? p->fam4 : p->fam6);
+}
+
+static void evaluate(struct bgp_vis *v, struct vexp *e, bool *went_down, bool *came_up)
 {
 	*went_down = *came_up = false;
-	if (ncounted == 0)
-		return; /* nobody to ask: keep what we knew */
-	size_t seen = 0;
+	size_t seen = 0, ncounted = 0;
 	for (size_t p = 0; p < v->npeers; p++) {
-		if (v->peers[p].counted && e->count[p] > 0)
+		if (!counts_for(&v->peers[p], e->p.family))
+			continue;
+		ncounted++;
+		if (e->count[p] > 0)
 			seen++;
 	}
+	if (ncounted == 0)
+		return; /* nobody to ask: keep what we knew */
 	bool visible = seen * 2 > ncounted;
 	if (visible) {
 		if (e->state == V_WITHDRAWN)
@@ -371,9 +402,6 @@ void bgp_vis_flush(struct bgp_vis *v, int64_t at_ms)
 {
 	if (!v->any_dirty)
 		return;
-	size_t ncounted = 0;
-	for (size_t p = 0; p < v->npeers; p++)
-		ncounted += v->peers[p].counted;
 	for (size_t n = 0; n < v->cfg->nnetworks; n++) {
 		size_t ndown = 0, nup = 0;
 		/* Withdrawn prefixes fill scratch from the front, restored from the back. */
@@ -383,7 +411,7 @@ void bgp_vis_flush(struct bgp_vis *v, int64_t at_ms)
 				continue;
 			e->dirty = false;
 			bool down, up;
-			evaluate(v, e, ncounted, &down, &up);
+			evaluate(v, e, &down, &up);
 			if (down)
 				v->scratch[ndown++] = e->p;
 			if (up)

@@ -47,12 +47,20 @@ int bgp_vis_peer(struct bgp_vis *v, const char *name);
  * bgp_vis_peer_synced or grace_ms of bgp_vis_tick time. */
 void bgp_vis_peer_up(struct bgp_vis *v, int peer, int64_t at_ms, bool sync, int64_t grace_ms);
 void bgp_vis_peer_synced(struct bgp_vis *v, int peer, int64_t at_ms);
+/* Address families the peer carries (its negotiated MP capabilities): only
+ * peers carrying a prefix's family count for it.  Without this call a
+ * family counts from the peer's first route of it (archives). */
+void bgp_vis_peer_families(struct bgp_vis *v, int peer, bool ipv4, bool ipv6);
 /* Session gone: the peer's routes are dropped and it is no longer counted. */
 void bgp_vis_peer_down(struct bgp_vis *v, int peer, int64_t at_ms);
 
 /* One route change (announce replaces the peer's route with the same
- * prefix and path id).  Events come from bgp_vis_flush. */
-void bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t path_id, uint32_t origin_as,
+ * prefix and path id).  Events come from bgp_vis_flush.  Returns
+ * BGP_VIS_KEPT if the announced route is kept (watched, or keep_all),
+ * BGP_VIS_REMOVED if a kept route was taken away (both can be set). */
+#define BGP_VIS_KEPT 1
+#define BGP_VIS_REMOVED 2
+int bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t path_id, uint32_t origin_as,
 		   bool announce);
 /* Re-evaluates what changed since the last flush and emits events stamped
  * at_ms.  Call after each UPDATE (or MRT record). */
