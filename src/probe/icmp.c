@@ -304,50 +304,6 @@ static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg
 
 /* ---- rounds ---- */
 
-static const char *unreach_text(int family, uint8_t type, uint8_t code)
-{
-	if (family == AF_INET) {
-		if (type == ICMP_TIME_EXCEEDED)
-			return "TTL exceeded";
-		if (type != ICMP_DEST_UNREACH)
-			return "ICMP error";
-		switch (code) {
-		case ICMP_NET_UNREACH:
-			return "net unreachable";
-		case ICMP_HOST_UNREACH:
-			return "host unreachable";
-		case ICMP_PROT_UNREACH:
-			return "protocol unreachable";
-		case ICMP_PORT_UNREACH:
-			return "port unreachable";
-		case ICMP_NET_ANO:
-		case ICMP_HOST_ANO:
-		case ICMP_PKT_FILTERED:
-			return "administratively prohibited";
-		default:
-			return "destination unreachable";
-		}
-	}
-	if (type == ICMP6_TIME_EXCEEDED)
-		return "hop limit exceeded";
-	if (type == ICMP6_PACKET_TOO_BIG)
-		return "packet too big";
-	if (type != ICMP6_DST_UNREACH)
-		return "ICMPv6 error";
-	switch (code) {
-	case ICMP6_DST_UNREACH_NOROUTE:
-		return "no route";
-	case ICMP6_DST_UNREACH_ADMIN:
-		return "administratively prohibited";
-	case ICMP6_DST_UNREACH_ADDR:
-		return "address unreachable";
-	case ICMP6_DST_UNREACH_NOPORT:
-		return "port unreachable";
-	default:
-		return "destination unreachable";
-	}
-}
-
 static void finish_round(struct icmp_state *st, uint32_t index)
 {
 	struct icmp_slot *slot = &st->slots[index];
@@ -373,7 +329,7 @@ static void finish_round(struct icmp_state *st, uint32_t index)
 		m.outcome = OUTCOME_UNREACHABLE;
 		addr_format(&slot->err_from, m.from, sizeof(m.from));
 		snprintf(m.detail, sizeof(m.detail), "%s (type %u code %u) from %s",
-			 unreach_text(t->addr.ss_family, slot->err_type, slot->err_code), slot->err_type,
+			 icmp_error_text(t->addr.ss_family, slot->err_type, slot->err_code), slot->err_type,
 			 slot->err_code, m.from);
 	} else if (slot->send_errno != 0) {
 		/* the kernel refused to send: no route on our side */

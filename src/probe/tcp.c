@@ -2,6 +2,7 @@
  * IP_RECVERR turns an ICMP error during the handshake into an immediate
  * failure (instead of SYN retries until the timeout) and gives us the
  * router that sent it. */
+#include "probe/icmp_packet.h"
 #include "probe/probe.h"
 
 #include <errno.h>
@@ -76,7 +77,7 @@ static void finish(struct tcp_slot *s, enum outcome outcome, const char *from, c
 }
 
 /* The router that reported an ICMP error for this socket, if any. */
-static bool read_offender(int fd, char *from, size_t len, uint8_t *type, uint8_t *code)
+static bool read_offender(int fd, char *from, size_t len, int *family, uint8_t *type, uint8_t *code)
 {
 	uint8_t data[256], cbuf[512];
 	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
@@ -102,6 +103,7 @@ static bool read_offender(int fd, char *from, size_t len, uint8_t *type, uint8_t
 		else
 			continue;
 		addr_format(&ss, from, len);
+		*family = ee->ee_origin == SO_EE_ORIGIN_ICMP ? AF_INET : AF_INET6;
 		*type = ee->ee_type;
 		*code = ee->ee_code;
 		return true;
@@ -116,10 +118,10 @@ static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	struct tcp_slot *s = arg;
 	char from[INET6_ADDRSTRLEN] = "";
 	uint8_t type = 0, code = 0;
-	int soerr = 0;
+	int soerr = 0, family = AF_INET;
 	socklen_t sl = sizeof(soerr);
 
-	bool icmp = read_offender(fd, from, sizeof(from), &type, &code);
+	bool icmp = read_offender(fd, from, sizeof(from), &family, &type, &code);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 		soerr = errno;
 	switch (soerr) {
@@ -128,8 +130,8 @@ static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		break;
 	case ECONNREFUSED:
 		if (icmp)
-			finish(s, OUTCOME_UNREACHABLE, from, "port unreachable (type %u code %u) from %s", type, code,
-			       from);
+			finish(s, OUTCOME_UNREACHABLE, from, "%s (type %u code %u) from %s",
+			       icmp_error_text(family, type, code), type, code, from);
 		else
 			finish(s, OUTCOME_REFUSED, NULL, "connection refused");
 		break;
@@ -141,8 +143,8 @@ static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	case ENONET:
 	case EPROTO:
 		if (icmp)
-			finish(s, OUTCOME_UNREACHABLE, from, "%s (type %u code %u) from %s", strerror(soerr), type,
-			       code, from);
+			finish(s, OUTCOME_UNREACHABLE, from, "%s (type %u code %u) from %s",
+			       icmp_error_text(family, type, code), type, code, from);
 		else
 			finish(s, OUTCOME_UNREACHABLE, NULL, "%s", strerror(soerr));
 		break;

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# watch on ICMP and TCP targets across a router namespace:
+#  - targets that answer are up; a target that stops answering (nftables
+#    drop) goes down after down_after rounds and comes back after up_after;
+#  - a refused port (RST) and an unreachable network (ICMP error from the
+#    router) are told apart, with the router named;
+#  - the store holds the state changes at the right rounds.
+# Addresses: 198.18.1.0/30 vantage-router, 198.18.2.0/30 router-target.
+set -u
+: "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
+P=lo2w
+V=$P-v R=$P-r T=$P-t
+work=$(mktemp -d /tmp/lightsout-core-watch.XXXXXX)
+pass=0 fail=0
+
+cleanup() {
+	for ns in $V $R $T; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+cleanup_only_ns() { for ns in $V $R $T; do ip netns del "$ns" 2>/dev/null; done; }
+cleanup_only_ns
+mkdir -p "$work"
+
+ok() { echo "ok - $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+for ns in $V $R $T; do ip netns add $ns; ip -n $ns link set lo up; done
+ip link add $P-vr type veth peer name $P-rv
+ip link set $P-vr netns $V; ip link set $P-rv netns $R
+ip link add $P-rt type veth peer name $P-tr
+ip link set $P-rt netns $R; ip link set $P-tr netns $T
+ip -n $V addr add 198.18.1.1/30 dev $P-vr; ip -n $V link set $P-vr up
+ip -n $R addr add 198.18.1.2/30 dev $P-rv; ip -n $R link set $P-rv up
+ip -n $R addr add 198.18.2.1/30 dev $P-rt; ip -n $R link set $P-rt up
+ip -n $T addr add 198.18.2.2/30 dev $P-tr; ip -n $T link set $P-tr up
+ip -n $V route add default via 198.18.1.2
+ip -n $T route add default via 198.18.2.1
+ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+# The router refuses to forward to 198.18.9.0/24 with host-unreachable.
+# (Unreachables for a missing route are rate-limited by the host-wide
+# net.ipv4.route.error_cost, which a test must not change; nftables'
+# reject obeys the per-namespace icmp_ratelimit, set to 0 here.)
+ip netns exec $R sysctl -qw net.ipv4.icmp_ratelimit=0
+ip -n $R route add 198.18.9.0/24 via 198.18.2.2
+ip netns exec $R nft -f - <<'NFT'
+table inet lo2router {
+	chain forward_reject {
+		type filter hook forward priority 0; policy accept;
+		ip daddr 198.18.9.0/24 reject with icmp type host-unreachable
+	}
+}
+NFT
+(ip netns exec $T nc -lk 198.18.2.2 80 >/dev/null 2>&1 &)
+
+cat >"$work/watch.yaml" <<YAML
+vantage: itest
+store: $work/store.db
+listen: "off"
+interval: 500ms
+timeout: 300ms
+detect: {down_after: 2, up_after: 2}
+networks:
+  - name: lab
+    prefixes: [198.18.2.0/24, 198.18.9.0/24]
+    targets:
+      - {name: t-icmp, role: host, kind: icmp, host: 198.18.2.2, count: 1}
+      - {name: t-web, role: web, kind: tcp, host: 198.18.2.2, port: 80}
+      - {name: t-closed, role: web, kind: tcp, host: 198.18.2.2, port: 81}
+      - {name: nowhere-icmp, role: host, kind: icmp, host: 198.18.9.9, count: 1}
+      - {name: nowhere-tcp, role: web, kind: tcp, host: 198.18.9.9, port: 80}
+controls:
+  - {name: router, kind: icmp, host: 198.18.1.2, count: 1}
+YAML
+check "check-config accepts the test configuration" $LIGHTSOUT check-config -c "$work/watch.yaml"
+
+sleep 0.5
+ip netns exec $V $LIGHTSOUT watch -c "$work/watch.yaml" --for 14s 2>"$work/watch.log" &
+watch_pid=$!
+sleep 4
+drop_ms=$(date +%s%3N)
+ip netns exec $T nft -f - <<'NFT'
+table inet lo2drop {
+	chain input_drop {
+		type filter hook input priority 0; policy accept;
+		icmp type echo-request drop
+	}
+}
+NFT
+sleep 4
+heal_ms=$(date +%s%3N)
+ip netns exec $T nft delete table inet lo2drop
+wait $watch_pid
+rc=$?
+check "watch --for exits 0" test $rc -eq 0
+
+db="$work/store.db"
+q() { sqlite3 -batch -noheader "$db" "$1"; }
+tid() { q "SELECT id FROM targets WHERE name='$1'"; }
+
+changes=$(q "SELECT group_concat(from_state||'>'||to_state, ' ') FROM (SELECT * FROM state_changes WHERE target=$(tid t-icmp) ORDER BY at_ms)")
+check "t-icmp went unknown>up, up>down, down>up (got: $changes)" test "$changes" = "unknown>up up>down down>up"
+
+# the down change is on the down_after-th failed round after the drop
+first_fail=$(q "SELECT min(round) FROM measurements WHERE target=$(tid t-icmp) AND outcome<>0")
+first_fail_at=$(q "SELECT min(at_ms) FROM measurements WHERE target=$(tid t-icmp) AND outcome<>0")
+down_round=$(q "SELECT round FROM state_changes WHERE target=$(tid t-icmp) AND to_state='down'")
+check "first failed round comes after the drop ($first_fail_at >= $drop_ms - 500)" test "$first_fail_at" -ge $((drop_ms - 500))
+check "down declared on round first_fail+1 (down_after 2): $down_round vs $first_fail" test "$down_round" -eq $((first_fail + 1))
+first_ok_again=$(q "SELECT min(round) FROM measurements WHERE target=$(tid t-icmp) AND outcome=0 AND round>$first_fail")
+up_round=$(q "SELECT round FROM state_changes WHERE target=$(tid t-icmp) AND to_state='up' AND from_state='down'")
+check "up declared on round first_ok+1 (up_after 2): $up_round vs $first_ok_again" test "$up_round" -eq $((first_ok_again + 1))
+fails=$(q "SELECT count(*) FROM measurements WHERE target=$(tid t-icmp) AND outcome<>0")
+check "failed rounds match the outage (~4 s at 500 ms): $fails" test "$fails" -ge 5 -a "$fails" -le 11
+
+check "t-web stays up, every round ok" test "$(q "SELECT count(*) FROM measurements WHERE target=$(tid t-web) AND outcome<>0")" -eq 0
+check "t-web has measurements" test "$(q "SELECT count(*) FROM measurements WHERE target=$(tid t-web)")" -ge 20
+closed=$(q "SELECT group_concat(DISTINCT o.name) FROM measurements m JOIN outcomes o ON o.code=m.outcome WHERE target=$(tid t-closed)")
+check "closed port is refused (got: $closed)" test "$closed" = refused
+for t in nowhere-icmp nowhere-tcp; do
+	unreach=$(q "SELECT count(*) FROM measurements WHERE target=$(tid $t) AND outcome=3")
+	other=$(q "SELECT count(*) FROM measurements WHERE target=$(tid $t) AND outcome NOT IN (1, 3)")
+	total=$(q "SELECT count(*) FROM measurements WHERE target=$(tid $t)")
+	check "$t: every round unreachable ($unreach of $total)" test "$unreach" -ge 20 -a "$unreach" -eq "$total"
+	from=$(q "SELECT group_concat(DISTINCT from_addr) FROM measurements WHERE target=$(tid $t) AND outcome=3")
+	check "$t names the router 198.18.1.2 (got: $from)" test "$from" = 198.18.1.2
+	det=$(q "SELECT detail FROM measurements WHERE target=$(tid $t) AND outcome=3 LIMIT 1")
+	check "$t says what the router said (got: $det)" grep -qi "unreachable" <<<"$det"
+done
+check "the control stayed up" test "$(q "SELECT count(*) FROM measurements WHERE target=$(tid router) AND outcome<>0")" -eq 0
+check "state changes logged once each" test "$(grep -c 't-icmp.*-> down' "$work/watch.log")" -eq 1
+$LIGHTSOUT status -c "$work/watch.yaml" --format json >"$work/status.json"
+check "status --format json shows t-closed down" test "$(jq -r '.networks[0].targets[] | select(.name=="t-closed") | .state' "$work/status.json")" = down
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
