@@ -44,6 +44,10 @@ struct probe_engine {
 
 extern const struct probe_ops probe_icmp_ops;
 extern const struct probe_ops probe_tcp_ops;
+extern const struct probe_ops probe_http_ops;
+extern const struct probe_ops probe_smtp_ops;
+extern const struct probe_ops probe_dns_ops;
+extern const struct probe_ops probe_trace_ops;
 
 /* Kinds register here as they are built. */
 const struct probe_ops *probe_ops_for(enum probe_kind kind)
@@ -53,6 +57,14 @@ const struct probe_ops *probe_ops_for(enum probe_kind kind)
 		return &probe_icmp_ops;
 	case KIND_TCP:
 		return &probe_tcp_ops;
+	case KIND_HTTP:
+		return &probe_http_ops;
+	case KIND_SMTP:
+		return &probe_smtp_ops;
+	case KIND_DNS:
+		return &probe_dns_ops;
+	case KIND_TRACE:
+		return &probe_trace_ops;
 	default:
 		return NULL;
 	}
