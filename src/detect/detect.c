@@ -628,7 +628,7 @@ static void lead_sentence(const struct detector *d, struct incident *inc, size_t
 	if (inc->lead_rtt_peak >= 2.0)
 		snprintf(extra, sizeof(extra), ", RTT up to %.1fx baseline", inc->lead_rtt_peak);
 	if (inc->lead_max_fail)
-		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", timeouts on up to %u targets",
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", timeouts on up to %u target(s)",
 			 inc->lead_max_fail);
 	evidence(inc,
 		 "loss rose from %.0f%% to %.0f%% with degradation on up to %u of %zu targets over %u rounds "
@@ -1084,10 +1084,15 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 
 /* Lead (degradation before the first failure streak) and the quiet
  * window before it; the start of the failure window's signals. */
-static void compute_lead(struct detector *d, struct dnet *n, struct incident *inc)
+static void compute_lead(struct detector *d, struct dnet *n, struct incident *inc, uint32_t slot)
 {
-	uint32_t many = many_of(n->n), window;
+	uint32_t many = many_of(n->n), window = d->p.baseline_rounds;
 
+	if (window > RING_ROUNDS / 4)
+		window = RING_ROUNDS / 4;
+	/* frozen once the ring no longer holds the rounds it was built from */
+	if (slot >= inc->start_slot && slot - inc->start_slot + window + 1 >= RING_ROUNDS)
+		return;
 	inc->lead_rounds = inc->lead_max_bad = inc->lead_max_fail = 0;
 	inc->lead_loss_peak = inc->lead_rtt_peak = 0;
 	for (uint32_t s = inc->start_slot; s < inc->onset_slot && s != NO_SLOT; s++) {
@@ -1106,7 +1111,6 @@ static void compute_lead(struct detector *d, struct dnet *n, struct incident *in
 			inc->lead_rtt_peak = r->rtt_ratio_max;
 	}
 	/* the quiet window before the trouble, for "no degradation before" */
-	window = d->p.baseline_rounds;
 	inc->quiet_window = 0;
 	inc->quiet_before = 0;
 	for (uint32_t k = 1; k <= window && k <= inc->start_slot; k++) {
@@ -1367,11 +1371,11 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 	}
 	role_phases(d, n, inc);
 	if (inc->have_onset && !inc->resumed) {
-		compute_lead(d, n, inc);
+		compute_lead(d, n, inc, slot);
 		compute_onset_window(d, n, inc, slot);
 	} else if (inc->degr_opened && !inc->resumed) {
 		inc->onset_slot = slot + 1;
-		compute_lead(d, n, inc);
+		compute_lead(d, n, inc, slot);
 	}
 	if (!inc->degr_phase_done && (inc->lead_rounds > 0 || inc->degr_opened) && !inc->resumed) {
 		inc->degr_phase_done = true;

@@ -1,0 +1,397 @@
+/* lightsout report [-c FILE] [--network NAME] [--since T] [--until T]
+ *                  [--format text|json|html] [-o FILE] [--rejudge] */
+#include "cli/report.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "core/addr.h"
+#include "core/timeutil.h"
+#include "detect/detect.h"
+#include "detect/render.h"
+#include "store/store.h"
+
+/* rounds of context around an incident in the HTML timeline */
+#define SERIES_PAD_ROUNDS 10
+/* --rejudge starts this long before --since so baselines are learnt */
+#define REJUDGE_WARMUP_MS (INT64_C(24) * 3600 * 1000)
+
+static const char report_usage[] =
+	"usage: lightsout report [-c FILE] [--network NAME] [--since T] [--until T]\n"
+	"                        [--format text|json|html] [-o FILE] [--rejudge]\n"
+	"  T is an RFC 3339 time or a duration back from now (6h).\n"
+	"  --rejudge recomputes the incidents from the stored measurements.\n";
+
+struct rejudge {
+	const struct config *cfg;
+	struct detector *d;
+	json_t *byid; /* id (string) -> latest document */
+	struct store_bgp_event *bgp;
+	size_t nbgp, nextbgp;
+	int64_t bgp_until;
+};
+
+static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
+			const char *cause, const char *json)
+{
+	struct rejudge *r = arg;
+	char key[32];
+	json_t *o = json_loads(json, 0, NULL);
+
+	(void)network;
+	(void)start_ms;
+	(void)end_ms;
+	(void)open;
+	(void)cause;
+	if (!o)
+		return;
+	snprintf(key, sizeof(key), "%020lld", (long long)id);
+	json_object_set_new(r->byid, key, o);
+}
+
+static void feed_bgp_until(struct rejudge *r, int64_t at_ms)
+{
+	while (r->nextbgp < r->nbgp && r->bgp[r->nextbgp].at_ms <= at_ms) {
+		const struct store_bgp_event *e = &r->bgp[r->nextbgp++];
+		struct prefix p;
+		if (prefix_parse(e->prefix, &p) != 0)
+			continue;
+		for (size_t n = 0; n < r->cfg->nnetworks; n++) {
+			const struct network_cfg *nc = &r->cfg->networks[n];
+			for (size_t k = 0; k < nc->nprefixes; k++) {
+				if (prefix_covers(&nc->prefixes[k], &p)) {
+					detect_bgp(r->d, n, e->at_ms, !e->announce, &p, 1);
+					break;
+				}
+			}
+		}
+	}
+}
+
+static int on_bgp(const struct store_bgp_event *e, void *arg)
+{
+	struct rejudge *r = arg;
+
+	if (r->nbgp % 256 == 0) {
+		void *p = realloc(r->bgp, (r->nbgp + 256) * sizeof(*r->bgp));
+		if (!p)
+			return -1;
+		r->bgp = p;
+	}
+	r->bgp[r->nbgp++] = *e;
+	return 0;
+}
+
+static int on_measurement(const struct measurement *m, void *arg)
+{
+	struct rejudge *r = arg;
+
+	feed_bgp_until(r, m->at_ms);
+	detect_feed(r->d, m);
+	return 0;
+}
+
+/* Replays measurements (and BGP events) through a fresh detector. */
+static json_t *rejudge(struct store *st, const struct config *cfg, int64_t since, int64_t until, char *err,
+		       size_t errlen)
+{
+	struct rejudge r = {.cfg = cfg};
+	int64_t from = since > REJUDGE_WARMUP_MS ? since - REJUDGE_WARMUP_MS : 0;
+	json_t *out = NULL;
+	const char *key;
+	json_t *v;
+
+	r.byid = json_object();
+	if (store_each_bgp_event(st, from, until, on_bgp, &r, err, errlen) != 0)
+		goto out;
+	r.d = detect_new(cfg, &(struct detect_hooks){.on_incident = on_incident}, &r);
+	if (store_each_measurement(st, cfg, from, until, on_measurement, &r, err, errlen) != 0)
+		goto out;
+	feed_bgp_until(&r, INT64_MAX);
+	detect_finish(r.d);
+	out = json_array();
+	/* keys are zero-padded ids: sorted order is id order */
+	json_object_foreach(r.byid, key, v)
+	{
+		(void)key;
+		json_array_append(out, v);
+	}
+out:
+	detect_free(r.d);
+	free(r.bgp);
+	json_decref(r.byid);
+	return out;
+}
+
+struct collect {
+	json_t *arr;
+};
+
+static int on_stored(int64_t id, const char *json, void *arg)
+{
+	struct collect *c = arg;
+	json_t *o = json_loads(json, 0, NULL);
+
+	(void)id;
+	if (o)
+		json_array_append_new(c->arr, o);
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x, "start")) ? json_string_value(json_object_get(x, "start")) : "",
+		       json_string_value(json_object_get(y, "start")) ? json_string_value(json_object_get(y, "start")) : "");
+
+	if (c)
+		return c;
+	return json_integer_value(json_object_get(x, "id")) < json_integer_value(json_object_get(y, "id")) ? -1 : 1;
+}
+
+/* Keeps the incidents of network (NULL = all) overlapping [since, until),
+ * ordered by start. */
+static json_t *filter(json_t *in, const char *network, int64_t since, int64_t until)
+{
+	json_t *out = json_array();
+	size_t n = json_array_size(in), k = 0;
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return out;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(in, i);
+		const char *net = json_string_value(json_object_get(o, "network"));
+		int64_t s = -1, e = -1;
+		if (network && (!net || strcmp(net, network) != 0))
+			continue;
+		if (json_is_string(json_object_get(o, "start")))
+			rfc3339_parse(json_string_value(json_object_get(o, "start")), &s);
+		if (json_is_string(json_object_get(o, "end")))
+			rfc3339_parse(json_string_value(json_object_get(o, "end")), &e);
+		if (until >= 0 && s >= until)
+			continue;
+		if (e >= 0 && e < since)
+			continue;
+		v[k++] = o;
+	}
+	qsort(v, k, sizeof(*v), by_start);
+	for (size_t i = 0; i < k; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	return out;
+}
+
+struct series_ctx {
+	const struct config *cfg;
+	size_t network;
+	struct render_series *s;
+};
+
+static int on_series(const struct measurement *m, void *arg)
+{
+	struct series_ctx *c = arg;
+
+	render_series_add(c->s, c->cfg, c->network, m);
+	return 0;
+}
+
+static struct render_series *series_for(struct store *st, const struct config *cfg, json_t *inc, int64_t now)
+{
+	const char *net = json_string_value(json_object_get(inc, "network"));
+	struct series_ctx c = {.cfg = cfg};
+	int64_t start = -1, end = -1, pad = SERIES_PAD_ROUNDS * (cfg->interval_ms > 0 ? cfg->interval_ms : 60000);
+	char err[256];
+
+	if (!net)
+		return NULL;
+	for (c.network = 0; c.network < cfg->nnetworks; c.network++)
+		if (strcmp(cfg->networks[c.network].name, net) == 0)
+			break;
+	if (c.network == cfg->nnetworks)
+		return NULL;
+	if (!json_is_string(json_object_get(inc, "start")) ||
+	    rfc3339_parse(json_string_value(json_object_get(inc, "start")), &start) != 0)
+		return NULL;
+	if (!json_is_string(json_object_get(inc, "end")) ||
+	    rfc3339_parse(json_string_value(json_object_get(inc, "end")), &end) != 0)
+		end = start + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+	if (end > now)
+		end = now;
+	c.s = render_series_new(cfg, c.network, start - pad, end + pad);
+	if (!c.s)
+		return NULL;
+	if (store_each_measurement(st, cfg, start - pad, end + pad, on_series, &c, err, sizeof(err)) != 0) {
+		render_series_free(c.s);
+		return NULL;
+	}
+	return c.s;
+}
+
+int cli_report(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"network", required_argument, NULL, 'n'},
+					     {"since", required_argument, NULL, 's'},
+					     {"until", required_argument, NULL, 'u'},
+					     {"format", required_argument, NULL, 'f'},
+					     {"output", required_argument, NULL, 'o'},
+					     {"rejudge", no_argument, NULL, 'r'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *path = DEFAULT_CONFIG, *network = NULL, *format = "text", *output = NULL;
+	const char *since_s = NULL, *until_s = NULL;
+	bool rejudge_flag = false;
+	int64_t now = wall_now_ms(), since = 0, until = -1;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	json_t *all = NULL, *sel = NULL;
+	struct render_series **series = NULL;
+	FILE *out = stdout;
+	char err[512] = "";
+	int opt, rc = EXIT_RUNTIME;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n:s:u:f:o:rhvq", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			network = optarg;
+			break;
+		case 's':
+			since_s = optarg;
+			break;
+		case 'u':
+			until_s = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'r':
+			rejudge_flag = true;
+			break;
+		case 'h':
+			fputs(report_usage, stdout);
+			return 0;
+		default:
+			if (cli_common_option(opt))
+				break;
+			fputs(report_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lightsout: report: unexpected argument \"%s\"\n%s", argv[optind], report_usage);
+		return EXIT_USAGE;
+	}
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "html") != 0) {
+		fprintf(stderr, "lightsout: report: --format must be text, json or html, not \"%s\"\n", format);
+		return EXIT_USAGE;
+	}
+	if (since_s && time_arg_parse(since_s, now, &since) != 0) {
+		fprintf(stderr, "lightsout: report: --since \"%s\" is neither an RFC 3339 time nor a duration\n", since_s);
+		return EXIT_USAGE;
+	}
+	if (until_s && time_arg_parse(until_s, now, &until) != 0) {
+		fprintf(stderr, "lightsout: report: --until \"%s\" is neither an RFC 3339 time nor a duration\n", until_s);
+		return EXIT_USAGE;
+	}
+	cfg = config_load(path, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "lightsout: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (network) {
+		size_t i;
+		for (i = 0; i < cfg->nnetworks; i++)
+			if (strcmp(cfg->networks[i].name, network) == 0)
+				break;
+		if (i == cfg->nnetworks) {
+			fprintf(stderr, "lightsout: report: no network \"%s\" in %s\n", network, path);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	st = store_open(cfg, false, 0, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "lightsout: %s\n", err);
+		goto out;
+	}
+	if (rejudge_flag) {
+		all = rejudge(st, cfg, since, until < 0 ? INT64_MAX : until, err, sizeof(err));
+	} else {
+		struct collect c = {.arr = json_array()};
+		if (store_each_incident(st, network, since, until, on_stored, &c, err, sizeof(err)) != 0) {
+			json_decref(c.arr);
+			c.arr = NULL;
+		}
+		all = c.arr;
+	}
+	if (!all) {
+		fprintf(stderr, "lightsout: report: %s\n", err);
+		goto out;
+	}
+	sel = filter(all, network, since, until);
+	if (output) {
+		out = fopen(output, "w");
+		if (!out) {
+			fprintf(stderr, "lightsout: report: cannot write %s: %s\n", output, strerror(errno));
+			out = stdout;
+			goto out;
+		}
+	}
+	if (strcmp(format, "json") == 0) {
+		json_t *doc = render_report_json(cfg->vantage, now, sel);
+		if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12) |
+							 JSON_ESCAPE_SLASH) != 0) {
+			json_decref(doc);
+			fprintf(stderr, "lightsout: report: cannot write the JSON document\n");
+			goto out;
+		}
+		fputc('\n', out);
+		json_decref(doc);
+	} else if (strcmp(format, "html") == 0) {
+		size_t n = json_array_size(sel);
+		series = calloc(n + 1, sizeof(*series));
+		for (size_t i = 0; series && i < n; i++)
+			series[i] = series_for(st, cfg, json_array_get(sel, i), now);
+		render_html(out, cfg->vantage, now, sel, series);
+		for (size_t i = 0; series && i < n; i++)
+			render_series_free(series[i]);
+	} else {
+		if (json_array_size(sel) == 0)
+			fprintf(out, "No incidents.\n");
+		for (size_t i = 0; i < json_array_size(sel); i++)
+			render_incident_text(out, json_array_get(sel, i));
+	}
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "lightsout: report: write error: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (out != stdout && fclose(out) != 0 && rc == 0) {
+		fprintf(stderr, "lightsout: report: cannot write %s: %s\n", output, strerror(errno));
+		rc = EXIT_RUNTIME;
+	}
+	free(series);
+	json_decref(sel);
+	json_decref(all);
+	if (st && store_close(st, err, sizeof(err)) != 0 && rc == 0) {
+		fprintf(stderr, "lightsout: %s\n", err);
+		rc = EXIT_RUNTIME;
+	}
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* Incident documents (SPEC.md "Report (JSON)") rendered for people:
+ * a text story, the JSON report, a self-contained HTML page with an SVG
+ * timeline per incident.  Everything that came from the network or the
+ * configuration is escaped. */
+#ifndef LIGHTSOUT_RENDER_H
+#define LIGHTSOUT_RENDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/model.h"
+
+struct config;
+
+/* Per-round signals of one network around one incident, for the SVG. */
+struct render_series {
+	int64_t t0_ms, step_ms;
+	size_t n;
+	bool role_present[ROLE_COUNT];
+	uint16_t *seen[ROLE_COUNT], *ok[ROLE_COUNT];
+	double *loss_sum, *rtt_sum;
+	uint32_t *answered;
+};
+
+/* Rounds of cfg's interval over [from_ms, to_ms); NULL on bad input. */
+struct render_series *render_series_new(const struct config *cfg, size_t network, int64_t from_ms, int64_t to_ms);
+/* Adds one measurement (ignored if outside the window or the network). */
+void render_series_add(struct render_series *s, const struct config *cfg, size_t network, const struct measurement *m);
+void render_series_free(struct render_series *s);
+
+/* The story of one incident: a paragraph, then its timeline. */
+void render_incident_text(FILE *out, json_t *incident);
+/* {"vantage", "generated", "incidents"}; takes a reference to incidents. */
+json_t *render_report_json(const char *vantage, int64_t generated_ms, json_t *incidents);
+/* One HTML page; series[i] for incidents[i] (NULL entries allowed). */
+void render_html(FILE *out, const char *vantage, int64_t generated_ms, json_t *incidents,
+		 struct render_series *const *series);
+/* HTML text and attribute escaping (& < > " '). */
+void render_html_escape(FILE *out, const char *s);
+
+#endif
