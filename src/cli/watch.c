@@ -15,7 +15,8 @@
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "detect/health.h"
+#include "detect/detect.h"
+#include <jansson.h>
 #include "probe/probe.h"
 #include "store/store.h"
 
@@ -28,7 +29,7 @@ struct watch {
 	struct ev_loop *loop;
 	struct store *store;
 	struct probe_engine *engine;
-	struct target_health *health;
+	struct detector *detector;
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	uint64_t dropped_reported;
 	int sigfd;
@@ -43,22 +44,71 @@ static void target_label(const struct config *cfg, const struct target_cfg *t, c
 		snprintf(buf, len, "%s/%s", cfg->networks[t->network].name, t->name);
 }
 
+/* The one completion point of every probe. */
 static void on_measurement(const struct measurement *m, void *arg)
 {
 	struct watch *w = arg;
 	const struct target_cfg *t = &w->cfg->targets[m->target];
-	enum target_state from, to;
 
 	w->probes[t->kind][m->outcome]++;
 	store_put_measurement(w->store, m);
-	if (health_update(&w->health[m->target], &w->cfg->detect, m, &from, &to)) {
-		char label[160];
-		target_label(w->cfg, t, label, sizeof(label));
-		/* state changes are logged once, when they happen */
-		log_info("%s (%s %s): %s -> %s: %s", label, role_name(t->role), kind_name(t->kind), state_name(from),
-			 state_name(to), m->detail);
-		store_put_state_change(w->store, m->target, m->at_ms, from, to, m->round, m->detail);
+	detect_feed(w->detector, m);
+}
+
+static void on_state_change(void *arg, uint32_t target, int64_t at_ms, uint32_t round, enum target_state from,
+			    enum target_state to, const char *detail)
+{
+	struct watch *w = arg;
+	const struct target_cfg *t = &w->cfg->targets[target];
+	char label[160];
+
+	target_label(w->cfg, t, label, sizeof(label));
+	/* state changes are logged once, when they happen */
+	log_info("%s (%s %s): %s -> %s: %s", label, role_name(t->role), kind_name(t->kind), state_name(from),
+		 state_name(to), detail);
+	store_put_state_change(w->store, target, at_ms, from, to, round, detail);
+}
+
+static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
+			const char *cause, const char *json)
+{
+	struct watch *w = arg;
+	char start[RFC3339_LEN], end[RFC3339_LEN] = "";
+
+	rfc3339_format(start_ms, start, sizeof(start));
+	if (!open)
+		rfc3339_format(end_ms, end, sizeof(end));
+	log_info("incident %lld %s %s: %s since %s%s%s", (long long)id, network ? network : "(vantage)",
+		 open ? "open" : "closed", cause, start, open ? "" : " until ", end);
+	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
+}
+
+/* Incidents left open by the previous run are continued, not reopened. */
+static int resume_one(int64_t id, const char *json, void *arg)
+{
+	struct watch *w = arg;
+	char err[256];
+	json_t *doc = json_loads(json, 0, NULL);
+	bool open = doc != NULL && json_is_null(json_object_get(doc, "end"));
+	json_decref(doc);
+	if (!open)
+		return 0;
+	if (detect_resume(w->detector, json, err, sizeof(err)) < 0)
+		log_warnx("incident %lld cannot be continued: %s", (long long)id, err);
+	else
+		log_info("continuing open incident %lld", (long long)id);
+	return 0;
+}
+
+static int resume_incidents(struct watch *w, char *err, size_t errlen)
+{
+	int64_t max_id = store_max_incident_id(w->store);
+	if (max_id < 0) {
+		snprintf(err, errlen, "cannot read incidents from store %s", w->cfg->store);
+		return -1;
 	}
+	detect_set_next_id(w->detector, max_id + 1);
+	return store_each_incident(w->store, NULL, 0, -1, resume_one, w, err, errlen);
 }
 
 static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -179,21 +229,20 @@ int cli_watch(int argc, char **argv)
 		log_warnx("listen %s: the HTTP server is not part of this build yet; nothing is served",
 			  w.cfg->listen);
 
-	w.health = calloc(w.cfg->ntargets ? w.cfg->ntargets : 1, sizeof(*w.health));
+	static const struct detect_hooks hooks = {.on_state_change = on_state_change, .on_incident = on_incident};
+	w.detector = detect_new(w.cfg, &hooks, &w);
 	w.loop = ev_new();
-	if (w.health == NULL || w.loop == NULL) {
+	if (w.detector == NULL || w.loop == NULL) {
 		fprintf(stderr, "lightsout: out of memory\n");
 		goto out;
 	}
-	for (size_t i = 0; i < w.cfg->ntargets; i++)
-		health_init(&w.health[i]);
 
 	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
 	if (w.store == NULL) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}
-	if (store_sync_targets(w.store, w.cfg, err, sizeof(err)) < 0) {
+	if (store_sync_targets(w.store, w.cfg, err, sizeof(err)) < 0 || resume_incidents(&w, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}
@@ -232,6 +281,8 @@ out:
 		probe_engine_stop(w.engine); /* completes open rounds into the store */
 		probe_engine_free(w.engine);
 	}
+	if (w.detector != NULL && w.store != NULL)
+		detect_finish(w.detector); /* open incidents stay open in the store */
 	if (w.store != NULL) {
 		uint64_t dropped = store_dropped(w.store);
 		if (store_close(w.store, err, sizeof(err)) < 0) {
@@ -245,7 +296,7 @@ out:
 	if (w.sigfd >= 0)
 		close(w.sigfd);
 	ev_free(w.loop);
-	free(w.health);
+	detect_free(w.detector);
 	config_free(w.cfg);
 	return rc;
 }
