@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/addr.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
 #include "detect/render.h"
@@ -284,9 +285,13 @@ int cli_report(int argc, char **argv)
 		case 'h':
 			fputs(report_usage, stdout);
 			return 0;
+		case 'v':
+			log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
+			break;
+		case 'q':
+			log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
+			break;
 		default:
-			if (cli_common_option(opt))
-				break;
 			fputs(report_usage, stderr);
 			return EXIT_USAGE;
 		}

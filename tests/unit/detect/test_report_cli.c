@@ -1,0 +1,202 @@
+/* `lightsout report` end to end against a real store: a live-style run
+ * (detector hooks writing incidents) and --rejudge from the stored
+ * measurements give the same incidents; text, JSON and HTML are written;
+ * usage errors exit 2. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cli/report.h"
+#include "config/config.h"
+#include "detect/detect.h"
+#include "store/store.h"
+#include "synth.h"
+
+#define T0 INT64_C(1767258000000)
+#define IV 60000
+
+static char dir[64], cfgpath[128], outpath[128];
+
+static const char *const yaml_fmt =
+	"vantage: test-1\n"
+	"store: %s/lo.db\n"
+	"interval: 60s\n"
+	"networks:\n"
+	"  - name: north\n"
+	"    prefixes: [198.51.100.0/24]\n"
+	"    targets:\n"
+	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
+	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
+	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
+	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
+	"  - name: south\n"
+	"    prefixes: [203.0.113.0/24]\n"
+	"    targets:\n"
+	"      - {name: s1, role: web, kind: icmp, host: 203.0.113.1}\n"
+	"      - {name: s2, role: dns, kind: icmp, host: 203.0.113.2}\n";
+
+static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
+			const char *cause, const char *json)
+{
+	assert_true(store_put_incident(arg, id, network, start_ms, end_ms, open, cause, json));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/lo-report-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(cfgpath, sizeof(cfgpath), "%s/lightsout.yaml", dir);
+	snprintf(outpath, sizeof(outpath), "%s/out", dir);
+	FILE *f = fopen(cfgpath, "w");
+	assert_non_null(f);
+	fprintf(f, yaml_fmt, dir);
+	fclose(f);
+
+	char err[256];
+	struct config *cfg = config_load(cfgpath, err, sizeof(err));
+	assert_non_null(cfg);
+	struct store *st = store_open(cfg, true, 0, err, sizeof(err));
+	if (!st)
+		fprintf(stderr, "%s\n", err);
+	assert_non_null(st);
+	assert_int_equal(store_sync_targets(st, cfg, err, sizeof(err)), 0);
+	struct synth_seg segs[] = {{"web1", 30.5, 50.5, OUTCOME_TIMEOUT},
+				   {"s1", 60.5, 90.5, OUTCOME_TIMEOUT},
+				   {"s2", 60.5, 90.5, OUTCOME_TIMEOUT},
+				   {"web1", 100.5, 200, OUTCOME_TIMEOUT},
+				   {"web2", 100.5, 200, OUTCOME_TIMEOUT},
+				   {"mail", 100.5, 200, OUTCOME_TIMEOUT},
+				   {"gw", 100.5, 200, OUTCOME_TIMEOUT}};
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 130, .segs = segs, .nsegs = 7, .seed = 9, .shuffle = true};
+	struct measurement *m;
+	size_t n = synth_generate(&s, &m);
+	struct detect_hooks hooks = {.on_incident = on_incident};
+	struct detector *d = detect_new(cfg, &hooks, st);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(store_put_measurement(st, &m[i]));
+		detect_feed(d, &m[i]);
+	}
+	detect_finish(d);
+	detect_free(d);
+	free(m);
+	assert_int_equal(store_close(st, err, sizeof(err)), 0);
+	config_free(cfg);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[160];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static int report(const char *a1, const char *a2, const char *a3)
+{
+	char *argv[12];
+	int argc = 0;
+
+	argv[argc++] = "report";
+	argv[argc++] = "-c";
+	argv[argc++] = cfgpath;
+	argv[argc++] = "-o";
+	argv[argc++] = outpath;
+	if (a1)
+		argv[argc++] = (char *)a1;
+	if (a2)
+		argv[argc++] = (char *)a2;
+	if (a3)
+		argv[argc++] = (char *)a3;
+	argv[argc] = NULL;
+	return cli_report(argc, argv);
+}
+
+static json_t *incidents(const char *flag)
+{
+	json_error_t je;
+
+	assert_int_equal(report("--format", "json", flag), 0);
+	json_t *doc = json_load_file(outpath, 0, &je);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "vantage")), "test-1");
+	assert_true(json_is_string(json_object_get(doc, "generated")));
+	json_t *a = json_incref(json_object_get(doc, "incidents"));
+	json_decref(doc);
+	return a;
+}
+
+static void test_rejudge_equals_live(void **state)
+{
+	(void)state;
+	json_t *live = incidents(NULL), *again = incidents("--rejudge");
+
+	assert_int_equal(json_array_size(live), 3);
+	if (!json_equal(live, again)) {
+		char *a = json_dumps(live, JSON_INDENT(1)), *b = json_dumps(again, JSON_INDENT(1));
+		fprintf(stderr, "live:\n%s\nrejudged:\n%s\n", a, b);
+		free(a);
+		free(b);
+	}
+	assert_true(json_equal(live, again));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(live, 0), "cause")), "host");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(live, 1), "cause")), "power");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(live, 2), "cause")), "power");
+	assert_true(json_is_null(json_object_get(json_array_get(live, 2), "end")));
+	json_decref(live);
+	json_decref(again);
+}
+
+static char *slurp(void)
+{
+	FILE *f = fopen(outpath, "r");
+	static char buf[1 << 20];
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void test_formats_and_filters(void **state)
+{
+	(void)state;
+	assert_int_equal(report("--network", "south", NULL), 0);
+	char *t = slurp();
+	assert_non_null(strstr(t, "south went dark"));
+	assert_null(strstr(t, "north"));
+	assert_int_equal(report("--format", "html", "--rejudge"), 0);
+	t = slurp();
+	assert_non_null(strstr(t, "<svg"));
+	assert_non_null(strstr(t, "share up: web"));
+	assert_int_equal(report("--since", "2026-01-01T11:00:00Z", NULL), 0);
+	t = slurp();
+	assert_null(strstr(t, "(incident 1)"));
+	assert_non_null(strstr(t, "incident 3, open"));
+	assert_int_equal(report("--format", "xml", NULL), 2);
+	assert_int_equal(report("--since", "yesterday", NULL), 2);
+	assert_int_equal(report("--network", "nowhere", NULL), 2);
+	assert_int_equal(report("extra", NULL, NULL), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rejudge_equals_live),
+		cmocka_unit_test(test_formats_and_filters),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
