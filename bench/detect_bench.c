@@ -14,7 +14,7 @@
 #include "detect/render.h"
 
 #define PER_NET 20
-#define T0 INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+#define T0      INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
 
 static double now_s(void)
 {
@@ -44,8 +44,8 @@ static struct config *make_config(size_t ntargets)
 		size_t net = t / PER_NET;
 		if (t % PER_NET == 0)
 			used += (size_t)snprintf(y + used, cap - used,
-						 "  - name: net-%zu\n    prefixes: [198.18.%zu.0/24]\n    targets:\n", net,
-						 net);
+						 "  - name: net-%zu\n    prefixes: [198.18.%zu.0/24]\n    targets:\n",
+						 net, net);
 		used += (size_t)snprintf(y + used, cap - used,
 					 "      - {name: t%zu, role: %s, kind: icmp, host: 198.18.%zu.%zu}\n", t,
 					 roles[t % 5], net, t % PER_NET + 1);
@@ -77,14 +77,14 @@ static void gen(struct measurement *m, uint32_t t, uint32_t r, size_t ntargets)
 	if (day % 3 == 1 && net == day % (ntargets / PER_NET + 1) && minute >= 600 && minute < 690) {
 		m->outcome = OUTCOME_TIMEOUT; /* power cut */
 	} else if (day % 3 == 2 && net == day % (ntargets / PER_NET + 1) && minute >= 300 && minute < 400) {
-		m->rtt_ms = 400;               /* stress */
+		m->rtt_ms = 400; /* stress */
 		m->loss = 0.34f;
 		if (minute >= 320 + (t % PER_NET) && minute < 390)
 			m->outcome = OUTCOME_TIMEOUT;
 	} else if (t % 37 == 5 && day % 5 == 0 && minute >= 100 && minute < 160) {
-		m->outcome = OUTCOME_REFUSED;  /* one host */
+		m->outcome = OUTCOME_REFUSED; /* one host */
 	} else if (h % 997 == 0) {
-		m->loss = 0.34f;               /* a lost echo now and then */
+		m->loss = 0.34f; /* a lost echo now and then */
 	}
 	if (m->outcome != OUTCOME_OK) {
 		m->rtt_ms = -1;

@@ -23,11 +23,10 @@
 /* --rejudge starts this long before --since so baselines are learnt */
 #define REJUDGE_WARMUP_MS (INT64_C(24) * 3600 * 1000)
 
-static const char report_usage[] =
-	"usage: lightsout report [-c FILE] [--network NAME] [--since T] [--until T]\n"
-	"                        [--format text|json|html] [-o FILE] [--rejudge]\n"
-	"  T is an RFC 3339 time or a duration back from now (6h).\n"
-	"  --rejudge recomputes the incidents from the stored measurements.\n";
+static const char report_usage[] = "usage: lightsout report [-c FILE] [--network NAME] [--since T] [--until T]\n"
+				   "                        [--format text|json|html] [-o FILE] [--rejudge]\n"
+				   "  T is an RFC 3339 time or a duration back from now (6h).\n"
+				   "  --rejudge recomputes the incidents from the stored measurements.\n";
 
 struct rejudge {
 	const struct config *cfg;
@@ -148,8 +147,9 @@ static int on_stored(int64_t id, const char *json, void *arg)
 static int by_start(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(json_string_value(json_object_get(x, "start")) ? json_string_value(json_object_get(x, "start")) : "",
-		       json_string_value(json_object_get(y, "start")) ? json_string_value(json_object_get(y, "start")) : "");
+	int c = strcmp(
+	    json_string_value(json_object_get(x, "start")) ? json_string_value(json_object_get(x, "start")) : "",
+	    json_string_value(json_object_get(y, "start")) ? json_string_value(json_object_get(y, "start")) : "");
 
 	if (c)
 		return c;
@@ -305,11 +305,13 @@ int cli_report(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (since_s && time_arg_parse(since_s, now, &since) != 0) {
-		fprintf(stderr, "lightsout: report: --since \"%s\" is neither an RFC 3339 time nor a duration\n", since_s);
+		fprintf(stderr, "lightsout: report: --since \"%s\" is neither an RFC 3339 time nor a duration\n",
+			since_s);
 		return EXIT_USAGE;
 	}
 	if (until_s && time_arg_parse(until_s, now, &until) != 0) {
-		fprintf(stderr, "lightsout: report: --until \"%s\" is neither an RFC 3339 time nor a duration\n", until_s);
+		fprintf(stderr, "lightsout: report: --until \"%s\" is neither an RFC 3339 time nor a duration\n",
+			until_s);
 		return EXIT_USAGE;
 	}
 	cfg = config_load(path, err, sizeof(err));
@@ -358,8 +360,9 @@ int cli_report(int argc, char **argv)
 	}
 	if (strcmp(format, "json") == 0) {
 		json_t *doc = render_report_json(cfg->vantage, now, sel);
-		if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12) |
-							 JSON_ESCAPE_SLASH) != 0) {
+		if (!doc || json_dumpf(doc, out,
+				       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12) |
+					   JSON_ESCAPE_SLASH) != 0) {
 			json_decref(doc);
 			fprintf(stderr, "lightsout: report: cannot write the JSON document\n");
 			goto out;

@@ -48,8 +48,8 @@ enum phase_ev {
 	PH_ALL_UP,
 };
 
-static const char *const phase_names[] = {"degradation_start", "first_down", "role_down",   "all_down", "bgp_withdrawn",
-					  "bgp_restored",      "first_up",   "role_up",     "all_up"};
+static const char *const phase_names[] = {"degradation_start", "first_down", "role_down", "all_down", "bgp_withdrawn",
+					  "bgp_restored",      "first_up",   "role_up",   "all_up"};
 
 /* A measurement as the detector keeps it while its round is pending. */
 struct entry {
@@ -72,24 +72,24 @@ struct slot {
 
 struct dtarget {
 	struct target_health h;
-	size_t net;         /* network index or NET_NONE (control) */
+	size_t net; /* network index or NET_NONE (control) */
 	enum role role;
-	bool outside;       /* numbered outside its network's prefixes */
-	bool tainted;       /* went down while our vantage was in trouble */
-	bool changed;       /* state changed in the slot being judged */
-	bool measured;      /* has a round in the slot being judged */
-	bool from_outside;  /* last failure was an unreachable from outside */
+	bool outside;      /* numbered outside its network's prefixes */
+	bool tainted;      /* went down while our vantage was in trouble */
+	bool changed;      /* state changed in the slot being judged */
+	bool measured;     /* has a round in the slot being judged */
+	bool from_outside; /* last failure was an unreachable from outside */
 	enum target_state from_state;
 	uint8_t last_outcome;
 	uint32_t fail_slot, bad_slot;
 	int64_t fail_at, bad_at, ok_at, last_at;
 	double last_rtt, last_loss;
-	int64_t it_ms;      /* its interval */
+	int64_t it_ms; /* its interval */
 };
 
 /* Signals of one network in one round. */
 struct rstat {
-	uint32_t slot;      /* NO_SLOT = empty */
+	uint32_t slot; /* NO_SLOT = empty */
 	int64_t at_ms;
 	uint32_t n_seen, n_down, n_degr_state, n_bad, n_fail, n_timeout, n_unreach, n_unreach_out, n_answer;
 	double loss_sum, rtt_ratio_max;
@@ -588,7 +588,8 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 			f->abrupt++;
 			f->role_abrupt[t->role]++;
 		}
-		if (inc->have_onset && v->first_fail_slot != NO_SLOT && v->first_fail_slot - inc->onset_slot > f->fail_span)
+		if (inc->have_onset && v->first_fail_slot != NO_SLOT &&
+		    v->first_fail_slot - inc->onset_slot > f->fail_span)
 			f->fail_span = v->first_fail_slot - inc->onset_slot;
 		if (t->role == ROLE_ROUTER) {
 			if (v->first_fail_slot < f->first_router_fail)
@@ -602,7 +603,8 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 		}
 		size_t l = strlen(f->down_names);
 		if (l + 2 < sizeof(f->down_names))
-			snprintf(f->down_names + l, sizeof(f->down_names) - l, "%s%s", l ? ", " : "", tname(d, v->target));
+			snprintf(f->down_names + l, sizeof(f->down_names) - l, "%s%s", l ? ", " : "",
+				 tname(d, v->target));
 	}
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (f->role_down[r])
@@ -696,8 +698,8 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 			inc->confidence = f.down ? 0.6 : 0.5;
 			lead_sentence(d, inc, f.n);
 			if (f.down)
-				evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once", f.down,
-					 f.n, f.down_names, pct(inc->max_down_fraction));
+				evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once",
+					 f.down, f.n, f.down_names, pct(inc->max_down_fraction));
 			else
 				evidence(inc, "no target went down: the network stayed reachable but degraded");
 			return;
@@ -734,16 +736,20 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
 			 inc->withdraw_at <= inc->onset_at ? "before" : "after (within a probe timeout of)");
 		if (out_alive)
-			evidence(inc, "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
-				 f.out_routers - f.out_down);
+			evidence(
+			    inc,
+			    "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
+			    f.out_routers - f.out_down);
 		return;
 	}
 	if (inc->on_fail > 0 && (double)inc->on_unreach_out >= UNREACH_SHARE * (double)inc->on_fail) {
 		inc->cause = CAUSE_ROUTING;
 		inc->confidence = 0.75;
-		evidence(inc, "%u of %u failed probes at the start got explicit unreachables from routers outside the network "
-			 "(e.g. %s) instead of silence",
-			 inc->on_unreach_out, inc->on_fail, inc->unreach_from[0] ? inc->unreach_from : "?");
+		evidence(
+		    inc,
+		    "%u of %u failed probes at the start got explicit unreachables from routers outside the network "
+		    "(e.g. %s) instead of silence",
+		    inc->on_unreach_out, inc->on_fail, inc->unreach_from[0] ? inc->unreach_from : "?");
 		if (out_alive)
 			evidence(inc, "routers numbered outside the prefixes kept answering");
 		return;
@@ -757,15 +763,19 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 			fmt_minutes(inc->last_at - inc->onset_at, buf, sizeof(buf));
 			evidence(inc, "%u of %zu targets went silent within %u round(s); %s", f.abrupt, f.n,
 				 d->p.abrupt_rounds, quiet);
-			evidence(inc, "the network's prefixes stayed announced in BGP for %s after the silence began, "
-				 "well past a hold time: traffic blocked, routes kept", buf);
+			evidence(inc,
+				 "the network's prefixes stayed announced in BGP for %s after the silence began, "
+				 "well past a hold time: traffic blocked, routes kept",
+				 buf);
 			return;
 		}
 		if (out_alive) {
 			inc->cause = CAUSE_ROUTING;
 			inc->confidence = 0.5;
-			evidence(inc, "%u of %zu targets went silent within %u round(s), but routers numbered outside the "
-				 "prefixes kept answering: the equipment stayed alive", f.abrupt, f.n, d->p.abrupt_rounds);
+			evidence(inc,
+				 "%u of %zu targets went silent within %u round(s), but routers numbered outside the "
+				 "prefixes kept answering: the equipment stayed alive",
+				 f.abrupt, f.n, d->p.abrupt_rounds);
 			evidence(inc, "no BGP data to tell a withdrawal from filtering");
 			return;
 		}
@@ -780,7 +790,8 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		if (inc->withdraw_at >= 0) {
 			fmt_minutes(inc->withdraw_at - inc->onset_at, buf, sizeof(buf));
 			inc->confidence += 0.05;
-			evidence(inc, "BGP withdrawal came %s after the silence (dead routers drop their sessions)", buf);
+			evidence(inc, "BGP withdrawal came %s after the silence (dead routers drop their sessions)",
+				 buf);
 		} else if (net->bgp_seen) {
 			evidence(inc, "prefixes still announced in BGP, but not yet past a hold time");
 			inc->confidence -= 0.15;
@@ -792,8 +803,8 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 	}
 	inc->cause = CAUSE_UNKNOWN;
 	inc->confidence = 0.3;
-	evidence(inc, "%u of %zu targets went down over %u rounds with no degradation before and no BGP signal",
-		 f.down, f.n, f.fail_span + 1);
+	evidence(inc, "%u of %zu targets went down over %u rounds with no degradation before and no BGP signal", f.down,
+		 f.n, f.fail_span + 1);
 	if (!every_role_abrupt(&f))
 		evidence(inc, "%u of %u roles were hit", f.roles_hit, f.roles_present);
 }
@@ -857,7 +868,8 @@ static char *incident_json(const struct detector *d, const struct incident *inc)
 	json_object_set_new(o, "network", net ? json_string(net->cfg->name) : json_null());
 	json_object_set_new(o, "start", jtime(inc->start_at));
 	json_object_set_new(o, "end", inc->open ? json_null() : jtime(inc->end_at));
-	json_object_set_new(o, "duration_s", json_real(end > inc->start_at ? (double)(end - inc->start_at) / 1000.0 : 0.0));
+	json_object_set_new(o, "duration_s",
+			    json_real(end > inc->start_at ? (double)(end - inc->start_at) / 1000.0 : 0.0));
 	json_object_set_new(o, "cause", json_string(detect_cause_name(inc->cause)));
 	json_object_set_new(o, "confidence", json_real(round_to(inc->confidence, 0.01)));
 	json_object_set_new(o, "max_down_fraction", json_real(round_to(inc->max_down_fraction, 0.001)));
@@ -974,11 +986,11 @@ static void state_detail(const struct detector *d, const struct dtarget *t, cons
 	if (entry_from(e, &ss))
 		addr_format(&ss, from, sizeof(from));
 	if (e->outcome != OUTCOME_OK) {
-		snprintf(buf, len, "%u round(s) failed: %s%s%s", t->h.fail_streak, outcome_name((enum outcome)e->outcome),
-			 from[0] ? " from " : "", from);
+		snprintf(buf, len, "%u round(s) failed: %s%s%s", t->h.fail_streak,
+			 outcome_name((enum outcome)e->outcome), from[0] ? " from " : "", from);
 	} else if (t->h.last == HEALTH_ROUND_DEGRADED) {
-		snprintf(buf, len, "degraded: loss %.0f%%, rtt %.1f ms (baseline %.1f ms)", pct(e->loss), (double)e->rtt_ms,
-			 t->h.rtt_mean);
+		snprintf(buf, len, "degraded: loss %.0f%%, rtt %.1f ms (baseline %.1f ms)", pct(e->loss),
+			 (double)e->rtt_ms, t->h.rtt_mean);
 	} else {
 		snprintf(buf, len, "answering: rtt %.1f ms, loss %.0f%%", (double)e->rtt_ms, pct(e->loss));
 	}
@@ -1778,7 +1790,8 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 			if (strcmp(d->nets[i].cfg->name, json_string_value(v)) == 0)
 				net = i;
 		if (net == NET_NONE) {
-			snprintf(err, errlen, "incident network \"%s\" is not in the configuration", json_string_value(v));
+			snprintf(err, errlen, "incident network \"%s\" is not in the configuration",
+				 json_string_value(v));
 			goto out;
 		}
 	}
@@ -1787,7 +1800,8 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 		goto out;
 	}
 	if (!json_is_null(json_object_get(o, "end"))) {
-		snprintf(err, errlen, "incident %lld is closed", (long long)json_integer_value(json_object_get(o, "id")));
+		snprintf(err, errlen, "incident %lld is closed",
+			 (long long)json_integer_value(json_object_get(o, "id")));
 		goto out;
 	}
 	if (net == NET_NONE ? d->vantage != NULL : d->nets[net].inc != NULL) {

@@ -108,8 +108,8 @@ bool health_update(struct target_health *h, const struct detect_cfg *d, const st
 	return health_step(h, &p, m->outcome, m->rtt_ms, (double)m->loss, from, to);
 }
 
-bool health_step(struct target_health *h, const struct detect_cfg *p, enum outcome outcome, double rtt_ms,
-		 double loss, enum target_state *from, enum target_state *to)
+bool health_step(struct target_health *h, const struct detect_cfg *p, enum outcome outcome, double rtt_ms, double loss,
+		 enum target_state *from, enum target_state *to)
 {
 	enum target_state old = h->state, next = h->state;
 

@@ -24,23 +24,23 @@ enum health_round {
 #define HEALTH_WHY_RTT  2u
 
 /* Thresholds the configuration does not name (yet): one place. */
-#define HEALTH_DEGRADED_AFTER   2u  /* consecutive degraded/failed rounds before UP becomes DEGRADED */
-#define HEALTH_MIN_BASELINE     5u  /* clean rounds before the RTT baseline judges anything */
-#define HEALTH_REBASE_FACTOR    3u  /* RTT-only degradation for this many x baseline_rounds: accept the new level */
+#define HEALTH_DEGRADED_AFTER 2u /* consecutive degraded/failed rounds before UP becomes DEGRADED */
+#define HEALTH_MIN_BASELINE   5u /* clean rounds before the RTT baseline judges anything */
+#define HEALTH_REBASE_FACTOR  3u /* RTT-only degradation for this many x baseline_rounds: accept the new level */
 
 struct target_health {
 	enum target_state state;
-	enum health_round last;  /* judgment of the last round fed */
-	uint8_t last_why;        /* HEALTH_WHY_* of the last round */
-	uint16_t fail_streak;    /* consecutive failed rounds */
-	uint16_t bad_streak;     /* consecutive degraded or failed rounds */
-	uint16_t ok_streak;      /* consecutive answered rounds (degraded or good) */
-	uint16_t good_streak;    /* consecutive good rounds */
-	uint16_t rtt_only_streak;/* consecutive rounds degraded by RTT alone */
-	uint32_t baseline_n;     /* clean rounds in the baseline (saturates) */
-	double rtt_mean;         /* baseline RTT, ms (valid when baseline_n > 0) */
-	double rtt_var;          /* baseline RTT variance, ms^2 */
-	double loss_mean;        /* baseline loss ratio 0..1 */
+	enum health_round last;   /* judgment of the last round fed */
+	uint8_t last_why;         /* HEALTH_WHY_* of the last round */
+	uint16_t fail_streak;     /* consecutive failed rounds */
+	uint16_t bad_streak;      /* consecutive degraded or failed rounds */
+	uint16_t ok_streak;       /* consecutive answered rounds (degraded or good) */
+	uint16_t good_streak;     /* consecutive good rounds */
+	uint16_t rtt_only_streak; /* consecutive rounds degraded by RTT alone */
+	uint32_t baseline_n;      /* clean rounds in the baseline (saturates) */
+	double rtt_mean;          /* baseline RTT, ms (valid when baseline_n > 0) */
+	double rtt_var;           /* baseline RTT variance, ms^2 */
+	double loss_mean;         /* baseline loss ratio 0..1 */
 };
 
 void health_init(struct target_health *h);
@@ -52,8 +52,8 @@ bool health_update(struct target_health *h, const struct detect_cfg *d, const st
 
 /* The same with the round's fields given and p already resolved by
  * health_params (the detector's fast path). */
-bool health_step(struct target_health *h, const struct detect_cfg *p, enum outcome outcome, double rtt_ms,
-		 double loss, enum target_state *from, enum target_state *to);
+bool health_step(struct target_health *h, const struct detect_cfg *p, enum outcome outcome, double rtt_ms, double loss,
+		 enum target_state *from, enum target_state *to);
 
 /* True when the RTT baseline is established enough to judge slowness. */
 bool health_has_baseline(const struct target_health *h);

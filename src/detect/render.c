@@ -8,12 +8,12 @@
 #include "config/config.h"
 #include "core/timeutil.h"
 
-#define SVG_W    900
-#define SVG_H    230
-#define SVG_L    50
-#define SVG_R    20
-#define SVG_T    40
-#define SVG_B    30
+#define SVG_W     900
+#define SVG_H     230
+#define SVG_L     50
+#define SVG_R     20
+#define SVG_T     40
+#define SVG_B     30
 #define MAX_SLOTS 200000u /* a window longer than this many rounds is refused */
 
 static const char *const role_colors[ROLE_COUNT] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"};
@@ -85,14 +85,14 @@ static const char *cause_words(const char *cause)
 	static const struct {
 		const char *cause, *words;
 	} w[] = {
-		{"stress", "network stress (congestion or a flood such as a DDoS), not a power cut"},
-		{"power", "a power cut: every part went silent at once, with no warning"},
-		{"routing", "a routing withdrawal: the network's routes went away while its equipment stayed up"},
-		{"filtering", "filtering: traffic was blocked while the routes stayed announced"},
-		{"dns", "a DNS failure: the name servers failed while the other servers kept answering"},
-		{"host", "trouble with individual hosts, not the whole network"},
-		{"vantage", "trouble at our own vantage point, not in the watched networks"},
-		{"unknown", "unknown: no known pattern fits"},
+	    {"stress", "network stress (congestion or a flood such as a DDoS), not a power cut"},
+	    {"power", "a power cut: every part went silent at once, with no warning"},
+	    {"routing", "a routing withdrawal: the network's routes went away while its equipment stayed up"},
+	    {"filtering", "filtering: traffic was blocked while the routes stayed announced"},
+	    {"dns", "a DNS failure: the name servers failed while the other servers kept answering"},
+	    {"host", "trouble with individual hosts, not the whole network"},
+	    {"vantage", "trouble at our own vantage point, not in the watched networks"},
+	    {"unknown", "unknown: no known pattern fits"},
 	};
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
@@ -144,7 +144,8 @@ static char *story(json_t *inc)
 	else if (mdf >= 0.999)
 		fprintf(f, "%s went dark at %s", net, when);
 	else if (mdf > 0)
-		fprintf(f, "%s was partly down from %s (at most %.0f%% of its targets at once)", net, when, mdf * 100.0);
+		fprintf(f, "%s was partly down from %s (at most %.0f%% of its targets at once)", net, when,
+			mdf * 100.0);
 	else
 		fprintf(f, "%s was degraded from %s", net, when);
 	if (open)
@@ -176,8 +177,8 @@ static char *story(json_t *inc)
 		fmt_clock(jtime(p, "at"), false, at, sizeof(at));
 		if (strcmp(ev, "role_down") == 0) {
 			join_items(json_object_get(p, "targets"), items, sizeof(items));
-			fprintf(f, "%s %s fell (%s, %s)", nfell ? "; then" : " First", role_words(jstr(p, "role")), items,
-				at);
+			fprintf(f, "%s %s fell (%s, %s)", nfell ? "; then" : " First", role_words(jstr(p, "role")),
+				items, at);
 			nfell++;
 		} else if (strcmp(ev, "first_down") == 0) {
 			join_items(json_object_get(p, "targets"), items, sizeof(items));
@@ -407,12 +408,16 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		if (t1 <= t0)
 			t1 = t0 + 60000;
 	}
-	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-		     "role=\"img\">\n", SVG_W, SVG_H, SVG_W, SVG_H);
+	fprintf(out,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		"role=\"img\">\n",
+		SVG_W, SVG_H, SVG_W, SVG_H);
 	fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", SVG_L,
 		SVG_T, SVG_W - SVG_L - SVG_R, SVG_H - SVG_T - SVG_B);
-	fprintf(out, "<text x=\"4\" y=\"%.1f\" font-size=\"10\">100%%</text><text x=\"4\" y=\"%.1f\" "
-		     "font-size=\"10\">0%%</text>\n", ypos(1) + 4, ypos(0));
+	fprintf(out,
+		"<text x=\"4\" y=\"%.1f\" font-size=\"10\">100%%</text><text x=\"4\" y=\"%.1f\" "
+		"font-size=\"10\">0%%</text>\n",
+		ypos(1) + 4, ypos(0));
 	/* the incident's span */
 	{
 		int64_t a = jtime(inc, "start"), b = jtime(inc, "end");
@@ -428,7 +433,8 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		for (int r = 0; r < ROLE_COUNT; r++) {
 			if (!s->role_present[r])
 				continue;
-			fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", role_colors[r]);
+			fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+				role_colors[r]);
 			for (size_t i = 0; i < s->n; i++) {
 				if (!s->seen[r][i])
 					continue;
@@ -455,8 +461,10 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
 		double x = xpos(jtime(p, "at"), t0, t1);
-		fprintf(out, "<g><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
-			     "stroke-dasharray=\"2 2\"/>", x, SVG_T - 4, x, SVG_H - SVG_B);
+		fprintf(out,
+			"<g><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
+			"stroke-dasharray=\"2 2\"/>",
+			x, SVG_T - 4, x, SVG_H - SVG_B);
 		fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">", x,
 			(int)(10 + (i % 3) * 10));
 		render_html_escape(out, jstr(p, "event"));

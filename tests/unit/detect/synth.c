@@ -60,7 +60,8 @@ size_t synth_generate(const struct synth *s, struct measurement **out)
 				x->from[0] = 0;
 				if (g->o == OUTCOME_OK) {
 					if (g->rtt > 0)
-						x->rtt_ms = g->rtt * (0.95 + (double)(synth_rand(&rng) % 1000) / 10000.0);
+						x->rtt_ms =
+						    g->rtt * (0.95 + (double)(synth_rand(&rng) % 1000) / 10000.0);
 					else
 						x->rtt_ms = base;
 					x->loss = g->loss;

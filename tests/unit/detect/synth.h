@@ -17,9 +17,9 @@ struct synth_seg {
 	const char *target; /* name, "*" = every target of every network, "ctl" = controls */
 	double from, to;    /* in rounds since t0 */
 	enum outcome o;
-	double rtt;         /* ok: ms (0 = the target's normal RTT) */
-	float loss;         /* ok: loss ratio */
-	const char *via;    /* unreachable: reporting router */
+	double rtt;      /* ok: ms (0 = the target's normal RTT) */
+	float loss;      /* ok: loss ratio */
+	const char *via; /* unreachable: reporting router */
 };
 
 struct synth {
@@ -28,8 +28,8 @@ struct synth {
 	uint32_t rounds;
 	const struct synth_seg *segs;
 	size_t nsegs;
-	uint64_t seed;      /* jitter and (with shuffle) order within rounds */
-	bool shuffle;       /* shuffle within each round instead of time order */
+	uint64_t seed; /* jitter and (with shuffle) order within rounds */
+	bool shuffle;  /* shuffle within each round instead of time order */
 };
 
 /* All measurements, round by round.  Caller frees *out. */

@@ -22,58 +22,54 @@
 #define T0 INT64_C(1767258000000) /* 2026-01-01T09:00:00Z */
 #define IV 60000
 
-static const char *const cfg_full =
-	"vantage: test-1\n"
-	"interval: 60s\n"
-	"networks:\n"
-	"  - name: north\n"
-	"    asn: [64511]\n"
-	"    prefixes: [198.51.100.0/24]\n"
-	"    targets:\n"
-	"      - {name: web1, role: web, kind: tcp, host: 198.51.100.10, port: 80}\n"
-	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
-	"      - {name: mail, role: mail, kind: tcp, host: 198.51.100.20, port: 25}\n"
-	"      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
-	"      - {name: ns2, role: dns, kind: icmp, host: 198.51.100.54}\n"
-	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
-	"      - {name: edge, role: router, kind: icmp, host: 203.0.113.2}\n"
-	"controls:\n"
-	"  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n"
-	"  - {name: ctl-2, kind: icmp, host: 192.0.2.2}\n";
+static const char *const cfg_full = "vantage: test-1\n"
+				    "interval: 60s\n"
+				    "networks:\n"
+				    "  - name: north\n"
+				    "    asn: [64511]\n"
+				    "    prefixes: [198.51.100.0/24]\n"
+				    "    targets:\n"
+				    "      - {name: web1, role: web, kind: tcp, host: 198.51.100.10, port: 80}\n"
+				    "      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
+				    "      - {name: mail, role: mail, kind: tcp, host: 198.51.100.20, port: 25}\n"
+				    "      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
+				    "      - {name: ns2, role: dns, kind: icmp, host: 198.51.100.54}\n"
+				    "      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
+				    "      - {name: edge, role: router, kind: icmp, host: 203.0.113.2}\n"
+				    "controls:\n"
+				    "  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n"
+				    "  - {name: ctl-2, kind: icmp, host: 192.0.2.2}\n";
 
-static const char *const cfg_norouters =
-	"interval: 60s\n"
-	"networks:\n"
-	"  - name: north\n"
-	"    prefixes: [198.51.100.0/24]\n"
-	"    targets:\n"
-	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
-	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
-	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
-	"      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
-	"controls:\n"
-	"  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n";
+static const char *const cfg_norouters = "interval: 60s\n"
+					 "networks:\n"
+					 "  - name: north\n"
+					 "    prefixes: [198.51.100.0/24]\n"
+					 "    targets:\n"
+					 "      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
+					 "      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
+					 "      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
+					 "      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
+					 "controls:\n"
+					 "  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n";
 
-static const char *const cfg_nocontrols =
-	"interval: 60s\n"
-	"networks:\n"
-	"  - name: north\n"
-	"    prefixes: [198.51.100.0/24]\n"
-	"    targets:\n"
-	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
-	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
-	"      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
-	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n";
+static const char *const cfg_nocontrols = "interval: 60s\n"
+					  "networks:\n"
+					  "  - name: north\n"
+					  "    prefixes: [198.51.100.0/24]\n"
+					  "    targets:\n"
+					  "      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
+					  "      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
+					  "      - {name: ns1, role: dns, kind: icmp, host: 198.51.100.53}\n"
+					  "      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n";
 
-static const char *const cfg_onerole =
-	"interval: 60s\n"
-	"networks:\n"
-	"  - name: south\n"
-	"    prefixes: [203.0.113.0/24]\n"
-	"    targets:\n"
-	"      - {name: w1, role: web, kind: icmp, host: 203.0.113.1}\n"
-	"      - {name: w2, role: web, kind: icmp, host: 203.0.113.2}\n"
-	"      - {name: w3, role: web, kind: icmp, host: 203.0.113.3}\n";
+static const char *const cfg_onerole = "interval: 60s\n"
+				       "networks:\n"
+				       "  - name: south\n"
+				       "    prefixes: [203.0.113.0/24]\n"
+				       "    targets:\n"
+				       "      - {name: w1, role: web, kind: icmp, host: 203.0.113.1}\n"
+				       "      - {name: w2, role: web, kind: icmp, host: 203.0.113.2}\n"
+				       "      - {name: w3, role: web, kind: icmp, host: 203.0.113.3}\n";
 
 struct bgp_in {
 	double at; /* rounds */
@@ -217,9 +213,9 @@ static int64_t jt(json_t *o, const char *k)
 /* Checks SPEC.md's fields and types, phases in time order. */
 static void check_doc(json_t *o)
 {
-	static const char *const keys[] = {"id",       "network",           "start",    "end",      "duration_s",
-					   "cause",    "confidence",        "max_down_fraction", "severity", "evidence",
-					   "phases",   "targets"};
+	static const char *const keys[] = {"id",         "network",  "start",      "end",
+					   "duration_s", "cause",    "confidence", "max_down_fraction",
+					   "severity",   "evidence", "phases",     "targets"};
 	json_t *ph;
 	int64_t prev = INT64_MIN;
 
@@ -255,166 +251,166 @@ static int64_t phase_at(json_t *o, const char *event, const char *role)
 }
 
 static const struct row rows[] = {
-	{.name = "quiet with occasional single lost probes",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"web1", 30, 30.99, OUTCOME_TIMEOUT},
-		  {"gw", 50, 50.99, OUTCOME_OK, 0, 0.34f},
-		  {"mail", 80, 80.99, OUTCOME_TIMEOUT},
-		  {"ns1", 120, 121.99, OUTCOME_TIMEOUT},
-		  {"edge", 150, 150.99, OUTCOME_OK, 0, 0.67f},
-		  {"ctl-1", 160, 160.99, OUTCOME_TIMEOUT}},
-	 .nincidents = 0},
-	{.name = "stress",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"*", 60.3, 150, OUTCOME_OK, 250, 0.34f},
-		  {"web1", 68.5, 130, OUTCOME_TIMEOUT},
-		  {"web2", 70.5, 131, OUTCOME_TIMEOUT},
-		  {"ns1", 74.5, 131, OUTCOME_TIMEOUT},
-		  {"ns2", 75.5, 131, OUTCOME_TIMEOUT},
-		  {"mail", 78.5, 120, OUTCOME_TIMEOUT},
-		  {"gw", 84.5, 128, OUTCOME_TIMEOUT},
-		  {"edge", 85.5, 128, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "stress",
-	 .start = 60.3,
-	 .end = 150},
-	{.name = "power",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "power",
-	 .start = 60.5,
-	 .end = 120.5},
-	{.name = "power, BGP withdrawal after the silence",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
-	 .bgp = {{1, false, "198.51.100.0/24"}, {62, true, "198.51.100.0/24"}, {121, false, "198.51.100.0/24"}},
-	 .nincidents = 1,
-	 .cause = "power",
-	 .start = 60.5,
-	 .end = 120.5},
-	{.name = "routing: withdrawal first, outside router alive",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"web1", 60.5, 120.5, OUTCOME_TIMEOUT},
-		  {"web2", 60.5, 120.5, OUTCOME_TIMEOUT},
-		  {"mail", 60.5, 120.5, OUTCOME_TIMEOUT},
-		  {"ns1", 60.5, 120.5, OUTCOME_TIMEOUT},
-		  {"ns2", 60.5, 120.5, OUTCOME_TIMEOUT},
-		  {"gw", 60.5, 120.5, OUTCOME_TIMEOUT}},
-	 .bgp = {{1, false, "198.51.100.0/24"}, {60.4, true, "198.51.100.0/24"}, {120.4, false, "198.51.100.0/24"}},
-	 .nincidents = 1,
-	 .cause = "routing",
-	 .start = 60.5,
-	 .end = 120.5},
-	{.name = "routing: explicit unreachables from outside, no BGP",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"web1", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
-		  {"web2", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
-		  {"mail", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
-		  {"ns1", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
-		  {"ns2", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
-		  {"gw", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"}},
-	 .nincidents = 1,
-	 .cause = "routing",
-	 .start = 60.5,
-	 .end = 120.5},
-	{.name = "filtering: silence while prefixes stay announced",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
-	 .bgp = {{1, false, "198.51.100.0/24"}},
-	 .nincidents = 1,
-	 .cause = "filtering",
-	 .start = 60.5,
-	 .end = 120.5},
-	{.name = "dns",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"ns1", 60.5, 100.5, OUTCOME_TIMEOUT}, {"ns2", 60.7, 100.5, OUTCOME_ERROR}},
-	 .nincidents = 1,
-	 .cause = "dns",
-	 .start = 60.5,
-	 .end = 100.5},
-	{.name = "host",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"web1", 60.5, 100.5, OUTCOME_REFUSED}},
-	 .nincidents = 1,
-	 .cause = "host",
-	 .start = 60.5,
-	 .end = 100.5},
-	{.name = "vantage: controls fail with the targets",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"*", 60.5, 90.5, OUTCOME_TIMEOUT}, {"ctl", 60.5, 90.5, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "vantage",
-	 .start = 60.5,
-	 .end = 90.5},
-	{.name = "no routers configured: power",
-	 .yaml = cfg_norouters,
-	 .rounds = 150,
-	 .segs = {{"*", 60.5, 100.5, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "power",
-	 .start = 60.5,
-	 .end = 100.5},
-	{.name = "no controls configured: stress",
-	 .yaml = cfg_nocontrols,
-	 .rounds = 150,
-	 .segs = {{"*", 40.2, 110, OUTCOME_OK, 300, 0.34f},
-		  {"web1", 50.5, 100, OUTCOME_TIMEOUT},
-		  {"mail", 53.5, 100, OUTCOME_TIMEOUT},
-		  {"ns1", 56.5, 100, OUTCOME_TIMEOUT},
-		  {"gw", 60.5, 100, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "stress",
-	 .start = 40.2,
-	 .end = 110},
-	{.name = "a single role: power",
-	 .yaml = cfg_onerole,
-	 .rounds = 150,
-	 .segs = {{"*", 60.5, 100.5, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "power",
-	 .start = 60.5,
-	 .end = 100.5},
-	{.name = "still open at exit",
-	 .yaml = cfg_full,
-	 .rounds = 100,
-	 .segs = {{"*", 60.5, 1000, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "power",
-	 .open = true,
-	 .start = 60.5,
-	 .end = -1},
-	{.name = "flapping target: one incident",
-	 .yaml = cfg_full,
-	 .rounds = 150,
-	 .segs = {{"mail", 60.5, 63.5, OUTCOME_TIMEOUT},
-		  {"mail", 66.5, 70.5, OUTCOME_TIMEOUT},
-		  {"mail", 72.5, 76.5, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "host",
-	 .start = 60.5,
-	 .end = 76.5},
-	{.name = "partial recovery that relapses: one incident",
-	 .yaml = cfg_full,
-	 .rounds = 200,
-	 .segs = {{"*", 60.5, 80.5, OUTCOME_TIMEOUT},
-		  {"web1", 80.5, 90.5, OUTCOME_TIMEOUT},
-		  {"web2", 80.5, 90.5, OUTCOME_TIMEOUT},
-		  {"*", 90.5, 120.5, OUTCOME_TIMEOUT}},
-	 .nincidents = 1,
-	 .cause = "power",
-	 .start = 60.5,
-	 .end = 120.5},
+    {.name = "quiet with occasional single lost probes",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 30, 30.99, OUTCOME_TIMEOUT},
+	      {"gw", 50, 50.99, OUTCOME_OK, 0, 0.34f},
+	      {"mail", 80, 80.99, OUTCOME_TIMEOUT},
+	      {"ns1", 120, 121.99, OUTCOME_TIMEOUT},
+	      {"edge", 150, 150.99, OUTCOME_OK, 0, 0.67f},
+	      {"ctl-1", 160, 160.99, OUTCOME_TIMEOUT}},
+     .nincidents = 0},
+    {.name = "stress",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.3, 150, OUTCOME_OK, 250, 0.34f},
+	      {"web1", 68.5, 130, OUTCOME_TIMEOUT},
+	      {"web2", 70.5, 131, OUTCOME_TIMEOUT},
+	      {"ns1", 74.5, 131, OUTCOME_TIMEOUT},
+	      {"ns2", 75.5, 131, OUTCOME_TIMEOUT},
+	      {"mail", 78.5, 120, OUTCOME_TIMEOUT},
+	      {"gw", 84.5, 128, OUTCOME_TIMEOUT},
+	      {"edge", 85.5, 128, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "stress",
+     .start = 60.3,
+     .end = 150},
+    {.name = "power",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "power, BGP withdrawal after the silence",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{1, false, "198.51.100.0/24"}, {62, true, "198.51.100.0/24"}, {121, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "routing: withdrawal first, outside router alive",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"web2", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"mail", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns2", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"gw", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{1, false, "198.51.100.0/24"}, {60.4, true, "198.51.100.0/24"}, {120.4, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "routing",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "routing: explicit unreachables from outside, no BGP",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+	      {"web2", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+	      {"mail", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+	      {"ns1", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+	      {"ns2", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"},
+	      {"gw", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.2"}},
+     .nincidents = 1,
+     .cause = "routing",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "filtering: silence while prefixes stay announced",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{1, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "filtering",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "dns",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"ns1", 60.5, 100.5, OUTCOME_TIMEOUT}, {"ns2", 60.7, 100.5, OUTCOME_ERROR}},
+     .nincidents = 1,
+     .cause = "dns",
+     .start = 60.5,
+     .end = 100.5},
+    {.name = "host",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 60.5, 100.5, OUTCOME_REFUSED}},
+     .nincidents = 1,
+     .cause = "host",
+     .start = 60.5,
+     .end = 100.5},
+    {.name = "vantage: controls fail with the targets",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 90.5, OUTCOME_TIMEOUT}, {"ctl", 60.5, 90.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "vantage",
+     .start = 60.5,
+     .end = 90.5},
+    {.name = "no routers configured: power",
+     .yaml = cfg_norouters,
+     .rounds = 150,
+     .segs = {{"*", 60.5, 100.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 100.5},
+    {.name = "no controls configured: stress",
+     .yaml = cfg_nocontrols,
+     .rounds = 150,
+     .segs = {{"*", 40.2, 110, OUTCOME_OK, 300, 0.34f},
+	      {"web1", 50.5, 100, OUTCOME_TIMEOUT},
+	      {"mail", 53.5, 100, OUTCOME_TIMEOUT},
+	      {"ns1", 56.5, 100, OUTCOME_TIMEOUT},
+	      {"gw", 60.5, 100, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "stress",
+     .start = 40.2,
+     .end = 110},
+    {.name = "a single role: power",
+     .yaml = cfg_onerole,
+     .rounds = 150,
+     .segs = {{"*", 60.5, 100.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 100.5},
+    {.name = "still open at exit",
+     .yaml = cfg_full,
+     .rounds = 100,
+     .segs = {{"*", 60.5, 1000, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "power",
+     .open = true,
+     .start = 60.5,
+     .end = -1},
+    {.name = "flapping target: one incident",
+     .yaml = cfg_full,
+     .rounds = 150,
+     .segs = {{"mail", 60.5, 63.5, OUTCOME_TIMEOUT},
+	      {"mail", 66.5, 70.5, OUTCOME_TIMEOUT},
+	      {"mail", 72.5, 76.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "host",
+     .start = 60.5,
+     .end = 76.5},
+    {.name = "partial recovery that relapses: one incident",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 80.5, OUTCOME_TIMEOUT},
+	      {"web1", 80.5, 90.5, OUTCOME_TIMEOUT},
+	      {"web2", 80.5, 90.5, OUTCOME_TIMEOUT},
+	      {"*", 90.5, 120.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
 };
 
 static void check_row(const struct row *row, struct run *r)
@@ -618,12 +614,12 @@ static void test_late(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_shuffle_determinism),
-		cmocka_unit_test(test_stress_phase_order),
-		cmocka_unit_test(test_severity),
-		cmocka_unit_test(test_resume),
-		cmocka_unit_test(test_late),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_shuffle_determinism),
+	    cmocka_unit_test(test_stress_phase_order),
+	    cmocka_unit_test(test_severity),
+	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_late),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -300,16 +300,16 @@ static void test_defaults_from_zero(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unknown_first_good_is_up),
-		cmocka_unit_test(test_unknown_to_down),
-		cmocka_unit_test(test_down_after_up_after),
-		cmocka_unit_test(test_failed_streak_resets),
-		cmocka_unit_test(test_baseline_converges_and_not_poisoned),
-		cmocka_unit_test(test_degraded_by_rtt),
-		cmocka_unit_test(test_degraded_by_loss),
-		cmocka_unit_test(test_flapping),
-		cmocka_unit_test(test_rebaseline_after_lasting_shift),
-		cmocka_unit_test(test_defaults_from_zero),
+	    cmocka_unit_test(test_unknown_first_good_is_up),
+	    cmocka_unit_test(test_unknown_to_down),
+	    cmocka_unit_test(test_down_after_up_after),
+	    cmocka_unit_test(test_failed_streak_resets),
+	    cmocka_unit_test(test_baseline_converges_and_not_poisoned),
+	    cmocka_unit_test(test_degraded_by_rtt),
+	    cmocka_unit_test(test_degraded_by_loss),
+	    cmocka_unit_test(test_flapping),
+	    cmocka_unit_test(test_rebaseline_after_lasting_shift),
+	    cmocka_unit_test(test_defaults_from_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

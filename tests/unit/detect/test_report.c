@@ -28,36 +28,31 @@
 #define T0 INT64_C(1643184120000)
 
 static const char *const january_yaml =
-	"vantage: london-1\n"
-	"interval: 60s\n"
-	"networks:\n"
-	"  - name: north-korea\n"
-	"    asn: [131279]\n"
-	"    prefixes: [175.45.176.0/22]\n"
-	"    targets:\n"
-	"      - {name: naenara, role: web, kind: http, url: \"http://naenara.com.kp/\"}\n"
-	"      - {name: kcna, role: web, kind: tcp, host: 175.45.176.71, port: 80}\n"
-	"      - {name: silibank, role: mail, kind: smtp, host: 175.45.176.70, port: 25}\n"
-	"      - {name: ns1, role: dns, kind: dns, server: 175.45.176.15, query: \"kp. SOA\"}\n"
-	"      - {name: ns2, role: dns, kind: dns, server: 175.45.176.16, query: \"kp. SOA\"}\n"
-	"      - {name: edge, role: router, kind: trace, host: 175.45.176.67}\n"
-	"      - {name: gw, role: router, kind: icmp, host: 175.45.176.1}\n";
+    "vantage: london-1\n"
+    "interval: 60s\n"
+    "networks:\n"
+    "  - name: north-korea\n"
+    "    asn: [131279]\n"
+    "    prefixes: [175.45.176.0/22]\n"
+    "    targets:\n"
+    "      - {name: naenara, role: web, kind: http, url: \"http://naenara.com.kp/\"}\n"
+    "      - {name: kcna, role: web, kind: tcp, host: 175.45.176.71, port: 80}\n"
+    "      - {name: silibank, role: mail, kind: smtp, host: 175.45.176.70, port: 25}\n"
+    "      - {name: ns1, role: dns, kind: dns, server: 175.45.176.15, query: \"kp. SOA\"}\n"
+    "      - {name: ns2, role: dns, kind: dns, server: 175.45.176.16, query: \"kp. SOA\"}\n"
+    "      - {name: edge, role: router, kind: trace, host: 175.45.176.67}\n"
+    "      - {name: gw, role: router, kind: icmp, host: 175.45.176.1}\n";
 
 /* Gradual timeouts from 09:02, web falls, then the name servers, mail,
  * the routers; the prefixes are withdrawn at the apex; mail comes back
  * first, web last, about six hours later. */
 static const struct synth_seg january[] = {
-	{"*", 60.2, 428.2, OUTCOME_OK, 650, 0.34f},
-	{"kcna", 64.3, 65.3, OUTCOME_TIMEOUT},
-	{"naenara", 66.4, 67.4, OUTCOME_TIMEOUT},
-	{"kcna", 68.3, 69.3, OUTCOME_TIMEOUT},
-	{"kcna", 74.3, 428.2, OUTCOME_TIMEOUT},
-	{"naenara", 75.4, 427.5, OUTCOME_TIMEOUT},
-	{"ns1", 80.3, 425.0, OUTCOME_TIMEOUT},
-	{"ns2", 80.6, 425.0, OUTCOME_TIMEOUT},
-	{"silibank", 86.5, 418.0, OUTCOME_TIMEOUT},
-	{"edge", 96.2, 422.0, OUTCOME_TIMEOUT},
-	{"gw", 96.5, 422.0, OUTCOME_TIMEOUT},
+    {"*", 60.2, 428.2, OUTCOME_OK, 650, 0.34f}, {"kcna", 64.3, 65.3, OUTCOME_TIMEOUT},
+    {"naenara", 66.4, 67.4, OUTCOME_TIMEOUT},   {"kcna", 68.3, 69.3, OUTCOME_TIMEOUT},
+    {"kcna", 74.3, 428.2, OUTCOME_TIMEOUT},     {"naenara", 75.4, 427.5, OUTCOME_TIMEOUT},
+    {"ns1", 80.3, 425.0, OUTCOME_TIMEOUT},      {"ns2", 80.6, 425.0, OUTCOME_TIMEOUT},
+    {"silibank", 86.5, 418.0, OUTCOME_TIMEOUT}, {"edge", 96.2, 422.0, OUTCOME_TIMEOUT},
+    {"gw", 96.5, 422.0, OUTCOME_TIMEOUT},
 };
 
 struct got {
@@ -151,8 +146,8 @@ static void test_january_golden(void **state)
 	}
 	assert_string_equal(json_string_value(json_object_get(inc, "cause")), "stress");
 	if (getenv("DETECT_UPDATE_GOLDEN")) {
-		assert_int_equal(json_dump_file(inc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)),
-				 0);
+		assert_int_equal(
+		    json_dump_file(inc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)), 0);
 	}
 	json_t *golden = json_load_file(path, 0, &je);
 	if (!golden)
@@ -191,11 +186,11 @@ static const char *const evil = "<script>alert(\"x\")&amp;</script>'";
 
 static json_t *evil_incident(void)
 {
-	json_t *o = json_pack("{s:i, s:s, s:s, s:n, s:f, s:s, s:f, s:f, s:f, s:[s], s:[{s:s, s:s, s:[s]}], s:[]}", "id",
-			      3, "network", evil, "start", "2026-01-26T09:00:00.000Z", "end", "duration_s", 600.0,
-			      "cause", "host", "confidence", 0.8, "max_down_fraction", 0.25, "severity", 2.5,
-			      "evidence", evil, "phases", "at", "2026-01-26T09:00:00.000Z", "event", "first_down",
-			      "targets", evil, "targets");
+	json_t *o =
+	    json_pack("{s:i, s:s, s:s, s:n, s:f, s:s, s:f, s:f, s:f, s:[s], s:[{s:s, s:s, s:[s]}], s:[]}", "id", 3,
+		      "network", evil, "start", "2026-01-26T09:00:00.000Z", "end", "duration_s", 600.0, "cause", "host",
+		      "confidence", 0.8, "max_down_fraction", 0.25, "severity", 2.5, "evidence", evil, "phases", "at",
+		      "2026-01-26T09:00:00.000Z", "event", "first_down", "targets", evil, "targets");
 	assert_non_null(o);
 	return o;
 }
@@ -236,9 +231,8 @@ static void test_json_escaping(void **state)
 	assert_null(strstr(s, "</script>"));
 	assert_non_null(strstr(s, "\\\"x\\\""));
 	assert_string_equal(json_string_value(json_object_get(back, "vantage")), evil);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(back, "incidents"), 0),
-							     "network")),
-			    evil);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(back, "incidents"), 0), "network")), evil);
 	assert_string_equal(json_string_value(json_object_get(back, "generated")), "1970-01-01T00:00:00.000Z");
 	free(s);
 	json_decref(back);
@@ -284,10 +278,10 @@ static void test_series_and_svg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_january_golden),
-		cmocka_unit_test(test_html_escaping),
-		cmocka_unit_test(test_json_escaping),
-		cmocka_unit_test(test_series_and_svg),
+	    cmocka_unit_test(test_january_golden),
+	    cmocka_unit_test(test_html_escaping),
+	    cmocka_unit_test(test_json_escaping),
+	    cmocka_unit_test(test_series_and_svg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,23 +25,22 @@
 
 static char dir[64], cfgpath[128], outpath[128];
 
-static const char *const yaml_fmt =
-	"vantage: test-1\n"
-	"store: %s/lo.db\n"
-	"interval: 60s\n"
-	"networks:\n"
-	"  - name: north\n"
-	"    prefixes: [198.51.100.0/24]\n"
-	"    targets:\n"
-	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
-	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
-	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
-	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
-	"  - name: south\n"
-	"    prefixes: [203.0.113.0/24]\n"
-	"    targets:\n"
-	"      - {name: s1, role: web, kind: icmp, host: 203.0.113.1}\n"
-	"      - {name: s2, role: dns, kind: icmp, host: 203.0.113.2}\n";
+static const char *const yaml_fmt = "vantage: test-1\n"
+				    "store: %s/lo.db\n"
+				    "interval: 60s\n"
+				    "networks:\n"
+				    "  - name: north\n"
+				    "    prefixes: [198.51.100.0/24]\n"
+				    "    targets:\n"
+				    "      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
+				    "      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
+				    "      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
+				    "      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
+				    "  - name: south\n"
+				    "    prefixes: [203.0.113.0/24]\n"
+				    "    targets:\n"
+				    "      - {name: s1, role: web, kind: icmp, host: 203.0.113.1}\n"
+				    "      - {name: s2, role: dns, kind: icmp, host: 203.0.113.2}\n";
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
 			const char *cause, const char *json)
@@ -69,12 +68,9 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", err);
 	assert_non_null(st);
 	assert_int_equal(store_sync_targets(st, cfg, err, sizeof(err)), 0);
-	struct synth_seg segs[] = {{"web1", 30.5, 50.5, OUTCOME_TIMEOUT},
-				   {"s1", 60.5, 90.5, OUTCOME_TIMEOUT},
-				   {"s2", 60.5, 90.5, OUTCOME_TIMEOUT},
-				   {"web1", 100.5, 200, OUTCOME_TIMEOUT},
-				   {"web2", 100.5, 200, OUTCOME_TIMEOUT},
-				   {"mail", 100.5, 200, OUTCOME_TIMEOUT},
+	struct synth_seg segs[] = {{"web1", 30.5, 50.5, OUTCOME_TIMEOUT}, {"s1", 60.5, 90.5, OUTCOME_TIMEOUT},
+				   {"s2", 60.5, 90.5, OUTCOME_TIMEOUT},   {"web1", 100.5, 200, OUTCOME_TIMEOUT},
+				   {"web2", 100.5, 200, OUTCOME_TIMEOUT}, {"mail", 100.5, 200, OUTCOME_TIMEOUT},
 				   {"gw", 100.5, 200, OUTCOME_TIMEOUT}};
 	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 130, .segs = segs, .nsegs = 7, .seed = 9, .shuffle = true};
 	struct measurement *m;
@@ -195,8 +191,8 @@ static void test_formats_and_filters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rejudge_equals_live),
-		cmocka_unit_test(test_formats_and_filters),
+	    cmocka_unit_test(test_rejudge_equals_live),
+	    cmocka_unit_test(test_formats_and_filters),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
