@@ -22,6 +22,7 @@
 #include "core/timeutil.h"
 
 #define RBUF_CAP (2 * BGP_MSG_MAX)
+#define BGP_TICK_MS 100
 #define WBUF_CAP (4 * BGP_MSG_MAX)
 
 struct peer {
@@ -35,7 +36,9 @@ struct peer {
 	size_t rlen;
 	uint8_t wbuf[WBUF_CAP];
 	size_t wlen;
-	uint64_t t_hold, t_keep, t_retry;
+	/* Deadlines on the monotonic clock (ns), 0 = not armed; one module
+	 * timer checks them every BGP_TICK_MS, as OpenBGPD's timer.c does. */
+	int64_t t_hold, t_keep, t_retry;
 	int64_t hold_ms, keep_ms;
 	int64_t backoff_ms;
 	bool as4;
@@ -57,6 +60,7 @@ struct bgp {
 	int lfd;
 	struct bgp_vis *vis;
 	uint64_t t_tick;
+	int64_t last_vis_tick;
 	uint32_t bgp_id;
 	/* UPDATE being parsed, for the route callback */
 	struct peer *cur;
@@ -100,11 +104,16 @@ static void vis_events(const struct bgp_vis_event *ve, void *arg)
 	emit(b, &ev);
 }
 
-static void del_timer(struct bgp *b, uint64_t *id)
+static void del_timer(struct bgp *b, int64_t *deadline)
 {
-	if (*id)
-		ev_del_timer(b->loop, *id);
-	*id = 0;
+	(void)b;
+	*deadline = 0;
+}
+
+static int64_t deadline_in(int64_t ms)
+{
+	int64_t t = mono_now_ns() + ms * NS_PER_MS;
+	return t ? t : 1;
 }
 
 /* ---- output ---- */
@@ -146,58 +155,51 @@ static void send_notification(struct peer *p, uint8_t code, uint8_t subcode)
 
 /* ---- timers ---- */
 
-static int64_t hold_expired(struct ev_loop *loop, uint64_t id, void *arg)
-{
-	(void)loop;
-	(void)id;
-	struct peer *p = arg;
-	p->t_hold = 0;
-	send_notification(p, BGP_ERR_HOLD, 0);
-	peer_close(p, "hold timer expired");
-	return EV_TIMER_DONE;
-}
-
 static void reset_hold(struct peer *p, int64_t ms)
 {
-	del_timer(p->b, &p->t_hold);
-	if (ms > 0)
-		p->t_hold = ev_add_timer(p->b->loop, ms * NS_PER_MS, hold_expired, p);
+	p->t_hold = ms > 0 ? deadline_in(ms) : 0;
 }
 
-static int64_t keepalive_due(struct ev_loop *loop, uint64_t id, void *arg)
+static void send_keepalive(struct peer *p)
 {
-	(void)loop;
-	(void)id;
-	struct peer *p = arg;
 	uint8_t m[BGP_HDR_LEN];
 	if (queue(p, m, bgp_build_keepalive(m, sizeof(m))) < 0) {
-		p->t_keep = 0;
 		peer_close(p, "cannot send KEEPALIVE");
-		return EV_TIMER_DONE;
+		return;
 	}
-	return p->keep_ms * NS_PER_MS;
+	p->t_keep = deadline_in(p->keep_ms);
 }
 
 static void start_connect(struct peer *p);
 
-static int64_t retry_due(struct ev_loop *loop, uint64_t id, void *arg)
-{
-	(void)loop;
-	(void)id;
-	struct peer *p = arg;
-	p->t_retry = 0;
-	if (p->state == BGP_STATE_ACTIVE || p->state == BGP_STATE_IDLE)
-		start_connect(p);
-	return EV_TIMER_DONE;
-}
-
 static void schedule_retry(struct peer *p)
 {
-	del_timer(p->b, &p->t_retry);
+	p->t_retry = 0;
 	if (p->cfg->passive)
 		return; /* wait for the peer to come to us */
-	p->t_retry = ev_add_timer(p->b->loop, p->backoff_ms * NS_PER_MS, retry_due, p);
+	p->t_retry = deadline_in(p->backoff_ms);
 	p->backoff_ms = p->backoff_ms * 2 > BGP_BACKOFF_MAX_MS ? BGP_BACKOFF_MAX_MS : p->backoff_ms * 2;
+}
+
+/* Runs every peer's due timers. */
+static void run_timers(struct bgp *b)
+{
+	int64_t now = mono_now_ns();
+	for (size_t i = 0; i < b->npeers; i++) {
+		struct peer *p = &b->peers[i];
+		if (p->t_hold && now >= p->t_hold) {
+			p->t_hold = 0;
+			send_notification(p, BGP_ERR_HOLD, 0);
+			peer_close(p, "hold timer expired");
+		}
+		if (p->t_keep && now >= p->t_keep && p->state >= BGP_STATE_OPENCONFIRM)
+			send_keepalive(p);
+		if (p->t_retry && now >= p->t_retry) {
+			p->t_retry = 0;
+			if (p->state == BGP_STATE_ACTIVE || p->state == BGP_STATE_IDLE)
+				start_connect(p);
+		}
+	}
 }
 
 /* ---- connection life ---- */
@@ -353,8 +355,7 @@ static void handle_open(struct peer *p, const uint8_t *body, size_t len)
 	}
 	set_state(p, BGP_STATE_OPENCONFIRM, NULL);
 	reset_hold(p, p->hold_ms);
-	if (p->keep_ms > 0)
-		p->t_keep = ev_add_timer(p->b->loop, p->keep_ms * NS_PER_MS, keepalive_due, p);
+	p->t_keep = p->keep_ms > 0 ? deadline_in(p->keep_ms) : 0;
 }
 
 static void established(struct peer *p)
@@ -543,8 +544,13 @@ static int64_t tick(struct ev_loop *loop, uint64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	struct bgp *b = arg;
-	bgp_vis_tick(b->vis, wall_now_ms());
-	return 1000 * NS_PER_MS;
+	run_timers(b);
+	int64_t now = mono_now_ns();
+	if (now - b->last_vis_tick >= NS_PER_S) {
+		b->last_vis_tick = now;
+		bgp_vis_tick(b->vis, wall_now_ms());
+	}
+	return BGP_TICK_MS * NS_PER_MS;
 }
 
 /* ---- setup ---- */
@@ -737,7 +743,7 @@ int bgp_start(struct bgp *b, char *err, size_t errlen)
 			start_connect(p);
 	}
 	if (b->npeers)
-		b->t_tick = ev_add_timer(b->loop, 1000 * NS_PER_MS, tick, b);
+		b->t_tick = ev_add_timer(b->loop, BGP_TICK_MS * NS_PER_MS, tick, b);
 	return rc;
 }
 
@@ -759,7 +765,9 @@ void bgp_stop(struct bgp *b)
 		}
 		p->state = BGP_STATE_IDLE;
 	}
-	del_timer(b, &b->t_tick);
+	if (b->t_tick)
+		ev_del_timer(b->loop, b->t_tick);
+	b->t_tick = 0;
 	if (b->lfd >= 0) {
 		ev_del_fd(b->loop, b->lfd);
 		close(b->lfd);
