@@ -14,7 +14,10 @@
 #define SVG_R     20
 #define SVG_T     40
 #define SVG_B     30
-#define MAX_SLOTS 200000u /* a window longer than this many rounds is refused */
+#define MAX_SLOTS 200000u
+#define AT_ONCE_MS                                                                                                     \
+	120000 /* falls (or returns) this close together are told as one */ /* a window longer than this many rounds   \
+									       is refused */
 
 static const char *const role_colors[ROLE_COUNT] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"};
 
@@ -171,10 +174,34 @@ static char *story(json_t *inc)
 		fprintf(f, " Loss, timeouts and slow answers spread across the network, but no target went down");
 		nfell++;
 	}
+	/* everything at once: one sentence, not a list of simultaneous falls */
+	int64_t all_down = -1, last_role_up = -1, first_up = -1;
+	for (size_t i = 0; i < json_array_size(phases); i++) {
+		json_t *p = json_array_get(phases, i);
+		const char *ev = jstr(p, "event");
+		if (strcmp(ev, "all_down") == 0 && all_down < 0)
+			all_down = jtime(p, "at");
+		if (strcmp(ev, "first_up") == 0 && first_up < 0)
+			first_up = jtime(p, "at");
+		if (strcmp(ev, "role_up") == 0)
+			last_role_up = jtime(p, "at");
+	}
+	bool fell_at_once = first >= 0 && all_down >= 0 && all_down - first <= AT_ONCE_MS;
+	bool back_at_once = first_up >= 0 && last_role_up >= 0 && last_role_up - first_up <= AT_ONCE_MS;
+	if (fell_at_once) {
+		fmt_clock(first, false, at, sizeof(at));
+		fprintf(f, "%s every target went silent at once (%s)", nfell ? "; then" : " Then", at);
+		nfell++;
+	}
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
 		const char *ev = jstr(p, "event");
 		fmt_clock(jtime(p, "at"), false, at, sizeof(at));
+		if (fell_at_once &&
+		    (strcmp(ev, "role_down") == 0 || strcmp(ev, "first_down") == 0 || strcmp(ev, "all_down") == 0))
+			continue;
+		if (back_at_once && (strcmp(ev, "role_up") == 0 || strcmp(ev, "first_up") == 0))
+			continue;
 		if (strcmp(ev, "role_down") == 0) {
 			join_items(json_object_get(p, "targets"), items, sizeof(items));
 			fprintf(f, "%s %s fell (%s, %s)", nfell ? "; then" : " First", role_words(jstr(p, "role")),
@@ -196,10 +223,17 @@ static char *story(json_t *inc)
 	if (nfell)
 		fputc('.', f);
 	/* how it came back */
+	if (back_at_once) {
+		fmt_clock(first_up, false, at, sizeof(at));
+		fprintf(f, " Every part came back at once (%s)", at);
+		nup++;
+	}
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
 		const char *ev = jstr(p, "event");
 		fmt_clock(jtime(p, "at"), false, at, sizeof(at));
+		if (back_at_once && (strcmp(ev, "role_up") == 0 || strcmp(ev, "first_up") == 0))
+			continue;
 		if (strcmp(ev, "role_up") == 0) {
 			const char *w = role_words(jstr(p, "role"));
 			if (nup == 0)
@@ -211,7 +245,7 @@ static char *story(json_t *inc)
 			join_items(json_object_get(p, "prefixes"), items, sizeof(items));
 			fprintf(f, "%s BGP announced %s again (%s)", nup ? ";" : "", items, at);
 			nup++;
-		} else if (strcmp(ev, "all_up") == 0) {
+		} else if (strcmp(ev, "all_up") == 0 && !(back_at_once && jtime(p, "at") - first_up <= AT_ONCE_MS)) {
 			fprintf(f, "%s everything answered again at %s", nup ? "; and" : " Then", at);
 			nup++;
 		}
