@@ -17,7 +17,9 @@
 
 #include "core/timeutil.h"
 
-#define CONFIG_MAX_BYTES  (4u << 20)
+/* 64 MiB: a generated configuration of every /24 of a country (~1M
+ * targets) still fits; larger is a mistake, not a configuration. */
+#define CONFIG_MAX_BYTES  (64u << 20)
 #define CONFIG_MAX_DEPTH  16
 #define CONFIG_MAX_SUBST  (16u << 20) /* bytes that ${} substitution may add per file */
 #define CONFIG_MAX_NAME   64
@@ -1892,14 +1894,23 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	/* one byte more than allowed tells "too large" without trusting stat */
-	buf = malloc(CONFIG_MAX_BYTES + 1);
-	if (!buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
+	/* grow as the file is read, to one byte more than allowed: that tells
+	 * "too large" without trusting stat */
+	size_t cap = 0;
 	while (len <= CONFIG_MAX_BYTES) {
-		r = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64 * 1024;
+			if (ncap > CONFIG_MAX_BYTES + 1)
+				ncap = CONFIG_MAX_BYTES + 1;
+			char *nbuf = realloc(buf, ncap);
+			if (!nbuf) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -1911,7 +1922,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 		len += (size_t)r;
 	}
 	if (len > CONFIG_MAX_BYTES) {
-		snprintf(err, errlen, "%s: file larger than 4 MiB", path);
+		snprintf(err, errlen, "%s: file larger than %u MiB", path, CONFIG_MAX_BYTES >> 20);
 		goto out;
 	}
 	cfg = config_parse(path, buf, len, err, errlen);

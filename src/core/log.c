@@ -28,6 +28,8 @@ enum log_level log_get_level(void)
 	return current_level;
 }
 
+static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};

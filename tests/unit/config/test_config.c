@@ -565,7 +565,7 @@ static void test_limits(void **state)
 {
 	char path[] = "/tmp/lightsout-config-test-XXXXXX";
 	char err[512] = "";
-	size_t big = (4u << 20) + 1, i;
+	size_t big = (64u << 20) + 1, i;
 	char *buf = malloc(big);
 	int fd = mkstemp(path);
 	FILE *f;
@@ -582,10 +582,10 @@ static void test_limits(void **state)
 	assert_int_equal(fwrite(buf, 1, big, f), big);
 	assert_int_equal(fclose(f), 0);
 	assert_null(config_load(path, err, sizeof err));
-	snprintf(buf, big, "%s: file larger than 4 MiB", path);
+	snprintf(buf, big, "%s: file larger than 64 MiB", path);
 	assert_string_equal(err, buf);
 	assert_null(config_parse("big.yaml", buf, big, err, sizeof err));
-	assert_string_equal(err, "big.yaml:1:1: configuration larger than 4194304 bytes");
+	assert_string_equal(err, "big.yaml:1:1: configuration larger than 67108864 bytes");
 	assert_int_equal(unlink(path), 0);
 	free(buf);
 
