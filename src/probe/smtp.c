@@ -88,7 +88,8 @@ static void smtp_finish(struct smtp_slot *s, enum outcome outcome, const char *f
 	probe_complete(st->engine, &m);
 }
 
-static bool read_offender(int fd, char *from, size_t len)
+/* The ICMP error queued on fd, if any: its errno and the router that sent it. */
+static bool read_offender(int fd, char *from, size_t len, int *ee_errno)
 {
 	uint8_t data[64], cbuf[512];
 	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
@@ -113,6 +114,7 @@ static bool read_offender(int fd, char *from, size_t len)
 		else
 			continue;
 		addr_format(&ss, from, len);
+		*ee_errno = (int)ee->ee_errno;
 		return true;
 	}
 	return false;
@@ -128,12 +130,16 @@ static int send_line(struct smtp_slot *s, const char *line)
 static void on_connected(struct smtp_slot *s)
 {
 	char from[INET6_ADDRSTRLEN] = "";
-	int soerr = 0;
+	int soerr = 0, ee_errno = 0;
 	socklen_t sl = sizeof(soerr);
-	bool icmp = read_offender(s->fd, from, sizeof(from));
+	bool icmp;
 
+	/* SO_ERROR first: reading the error queue clears the pending error */
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 		soerr = errno;
+	icmp = read_offender(s->fd, from, sizeof(from), &ee_errno);
+	if (soerr == 0 && icmp)
+		soerr = ee_errno;
 	if (soerr == 0) {
 		s->phase = SMTP_GREETING;
 		probe_smtp_reader_init(&s->rd);

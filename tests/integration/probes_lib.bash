@@ -69,9 +69,10 @@ pl_up() {
 	for ns in $PL_NS; do
 		ip netns add "$(pl_ns "$ns")"
 		pl_exec "$ns" ip link set lo up
-		# daemons resolve through the lab's own name server, never the host's
+		# never the host's resolver: lookups fail at once (port unreachable
+		# on the namespace's loopback) instead of stalling daemons
 		mkdir -p "/etc/netns/$(pl_ns "$ns")"
-		echo "nameserver 203.0.113.53" >"/etc/netns/$(pl_ns "$ns")/resolv.conf"
+		echo "nameserver ${PL_RESOLVER:-127.0.0.1}" >"/etc/netns/$(pl_ns "$ns")/resolv.conf"
 		pl_exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
 	pl_link v v0 r1 r1v
@@ -118,10 +119,10 @@ pl_bg() {
 	pl_exec "$ns" "$@" >>"$PL_RUN/bg.log" 2>&1 &
 }
 
-# Waits until a TCP port answers inside s (at most 10 s).
+# Waits until a TCP port answers inside s (at most 20 s).
 pl_wait_tcp() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 200); do
 		pl_exec s bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
 		sleep 0.1
 	done
