@@ -59,7 +59,8 @@ struct entry {
 	uint32_t target;
 	uint32_t round;
 	uint8_t outcome;
-	uint8_t from_family; /* 0, AF_INET, AF_INET6 */
+	uint8_t host_unreach; /* ARP/ND failure at the last hop: the host is gone, not the route */
+	uint8_t from_family;  /* 0, AF_INET, AF_INET6 */
 	uint8_t from[16];
 };
 
@@ -78,7 +79,8 @@ struct dtarget {
 	bool tainted;      /* went down while our vantage was in trouble */
 	bool changed;      /* state changed in the slot being judged */
 	bool measured;     /* has a round in the slot being judged */
-	bool from_outside; /* last failure was an unreachable from outside */
+	bool from_outside; /* last failure was an unreachable (no route) from outside */
+	bool host_unreach; /* last failure was a host/address unreachable */
 	enum target_state from_state;
 	uint8_t last_outcome;
 	uint32_t fail_slot, bad_slot;
@@ -797,8 +799,10 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 			inc->confidence -= 0.15;
 		}
 		if (inc->on_timeout && inc->on_fail)
-			evidence(inc, "%u of %u failed probes at the start were silent timeouts", inc->on_timeout,
-				 inc->on_fail);
+			evidence(
+			    inc,
+			    "%u of %u failed probes at the start met silence (timeouts, or hosts gone from their link)",
+			    inc->on_timeout, inc->on_fail);
 		return;
 	}
 	inc->cause = CAUSE_UNKNOWN;
@@ -974,7 +978,7 @@ static int entry_cmp(const void *a, const void *b)
 		return x->rtt_ms < y->rtt_ms ? -1 : 1;
 	if (x->loss != y->loss)
 		return x->loss < y->loss ? -1 : 1;
-	return memcmp(&x->from_family, &y->from_family, 17);
+	return memcmp(&x->host_unreach, &y->host_unreach, 18);
 }
 
 static void state_detail(const struct detector *d, const struct dtarget *t, const struct entry *e, char *buf,
@@ -1016,7 +1020,8 @@ static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
 			t->fail_at = e->at_ms;
 		}
 		t->from_outside = false;
-		if (e->outcome == OUTCOME_UNREACHABLE && t->net != NET_NONE) {
+		t->host_unreach = e->host_unreach;
+		if (e->outcome == OUTCOME_UNREACHABLE && t->net != NET_NONE && !e->host_unreach) {
 			struct sockaddr_storage ss;
 			const struct dnet *n = &d->nets[t->net];
 			if (entry_from(e, &ss) && n->cfg->nprefixes > 0 && !net_contains(n->cfg, &ss)) {
@@ -1073,7 +1078,8 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 		r->n_seen++;
 		if (t->h.last == HEALTH_ROUND_FAILED) {
 			r->n_fail++;
-			if (t->last_outcome == OUTCOME_TIMEOUT)
+			/* silence, or a last-hop router that cannot find the host */
+			if (t->last_outcome == OUTCOME_TIMEOUT || t->host_unreach)
 				r->n_timeout++;
 			else if (t->last_outcome == OUTCOME_UNREACHABLE) {
 				r->n_unreach++;
@@ -1687,6 +1693,12 @@ void detect_feed(struct detector *d, const struct measurement *m)
 	e->target = m->target;
 	e->round = m->round;
 	e->outcome = (uint8_t)m->outcome;
+	if (m->outcome == OUTCOME_UNREACHABLE) {
+		char dt[sizeof(m->detail) + 1];
+		memcpy(dt, m->detail, sizeof(m->detail));
+		dt[sizeof(m->detail)] = 0;
+		e->host_unreach = strstr(dt, "host unreachable") || strstr(dt, "address unreachable");
+	}
 	if (m->from[0]) {
 		char f[sizeof(m->from) + 1];
 		struct sockaddr_storage ss;

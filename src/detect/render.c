@@ -190,7 +190,7 @@ static char *story(json_t *inc)
 	bool back_at_once = first_up >= 0 && last_role_up >= 0 && last_role_up - first_up <= AT_ONCE_MS;
 	if (fell_at_once) {
 		fmt_clock(first, false, at, sizeof(at));
-		fprintf(f, "%s every target went silent at once (%s)", nfell ? "; then" : " Then", at);
+		fprintf(f, "%s went silent at once (%s)", nfell ? "; then every target" : " Every target", at);
 		nfell++;
 	}
 	for (size_t i = 0; i < json_array_size(phases); i++) {

@@ -73,8 +73,13 @@ size_t synth_generate(const struct synth *s, struct measurement **out)
 					if (g->via)
 						snprintf(x->from, sizeof(x->from), "%s", g->via);
 				}
+				x->detail[0] = 0;
+				if (g->detail) {
+					snprintf(x->detail, sizeof(x->detail), "%s", g->detail);
+				}
 			}
-			snprintf(x->detail, sizeof(x->detail), "%s", outcome_name(x->outcome));
+			if (!x->detail[0])
+				snprintf(x->detail, sizeof(x->detail), "%s", outcome_name(x->outcome));
 		}
 		if (s->shuffle) {
 			for (size_t i = n - 1; i > first; i--) {

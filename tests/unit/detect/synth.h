@@ -17,9 +17,10 @@ struct synth_seg {
 	const char *target; /* name, "*" = every target of every network, "ctl" = controls */
 	double from, to;    /* in rounds since t0 */
 	enum outcome o;
-	double rtt;      /* ok: ms (0 = the target's normal RTT) */
-	float loss;      /* ok: loss ratio */
-	const char *via; /* unreachable: reporting router */
+	double rtt;         /* ok: ms (0 = the target's normal RTT) */
+	float loss;         /* ok: loss ratio */
+	const char *via;    /* unreachable: reporting router */
+	const char *detail; /* measurement detail (default: the outcome's name) */
 };
 
 struct synth {

@@ -320,6 +320,14 @@ static const struct row rows[] = {
      .cause = "routing",
      .start = 60.5,
      .end = 120.5},
+    {.name = "power: the last hop outside reports the hosts gone",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.9", "host unreachable from 203.0.113.9"}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
     {.name = "filtering: silence while prefixes stay announced",
      .yaml = cfg_full,
      .rounds = 200,
@@ -413,6 +421,15 @@ static const struct row rows[] = {
      .end = 120.5},
 };
 
+static const struct row *find_row(const char *name)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return &rows[i];
+	fail_msg("no row %s", name);
+	return NULL;
+}
+
 static void check_row(const struct row *row, struct run *r)
 {
 	if (r->n != row->nincidents) {
@@ -485,7 +502,7 @@ static void test_shuffle_determinism(void **state)
 static void test_stress_phase_order(void **state)
 {
 	(void)state;
-	const struct row *row = &rows[1];
+	const struct row *row = find_row("stress");
 	struct config *cfg = load(row->yaml);
 	struct run r = {0};
 
@@ -509,7 +526,7 @@ static void test_stress_phase_order(void **state)
 static void test_severity(void **state)
 {
 	(void)state;
-	const struct row *row = &rows[8];
+	const struct row *row = find_row("host");
 	struct config *cfg = load(row->yaml);
 	struct run r = {0};
 
