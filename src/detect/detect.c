@@ -94,6 +94,7 @@ struct rstat {
 	uint32_t slot; /* NO_SLOT = empty */
 	int64_t at_ms;
 	uint32_t n_seen, n_down, n_degr_state, n_bad, n_fail, n_timeout, n_unreach, n_unreach_out, n_answer;
+	uint32_t n_badany; /* bad rounds whatever the state */
 	double loss_sum, rtt_ratio_max;
 };
 
@@ -1095,8 +1096,11 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 					r->rtt_ratio_max = ratio;
 			}
 		}
-		if (t->h.last != HEALTH_ROUND_GOOD && t->h.state != STATE_DOWN)
-			r->n_bad++;
+		if (t->h.last != HEALTH_ROUND_GOOD) {
+			r->n_badany++;
+			if (t->h.state != STATE_DOWN)
+				r->n_bad++;
+		}
 	}
 }
 
@@ -1417,7 +1421,8 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 		else if (dead)
 			inc->out_dead_rounds++;
 	}
-	if (r->n_bad >= many_of(n->n) || r->n_down > 0)
+	/* by rounds, not states: hysteresis must not delay the end */
+	if (r->n_badany >= many_of(n->n))
 		inc->clean_at = -1;
 	else if (inc->clean_at < 0)
 		inc->clean_at = d->cur_at;
