@@ -176,6 +176,23 @@ static void replay(struct detector *d, const struct measurement *m, size_t n, co
 	detect_finish(d);
 }
 
+/* Live completion order: the first probes of round r+1 complete before
+ * the last ones of round r. */
+static void interleave(struct measurement *m, size_t n, size_t per_round)
+{
+	size_t k = per_round / 3;
+
+	for (size_t end = per_round; k && end + k <= n; end += per_round) {
+		struct measurement tmp[16];
+		if (k > 16)
+			k = 16;
+		/* [end-k, end) <-> [end, end+k) */
+		memcpy(tmp, &m[end - k], k * sizeof(*m));
+		memmove(&m[end - k], &m[end], k * sizeof(*m));
+		memcpy(&m[end], tmp, k * sizeof(*m));
+	}
+}
+
 static void run_row(const struct row *row, struct config *cfg, bool shuffle, uint64_t seed, struct run *out)
 {
 	struct detect_hooks hooks = {.on_state_change = on_state, .on_incident = on_incident};
@@ -194,6 +211,8 @@ static void run_row(const struct row *row, struct config *cfg, bool shuffle, uin
 			  .seed = seed,
 			  .shuffle = shuffle};
 	size_t n = synth_generate(&s, &m);
+	if (shuffle)
+		interleave(m, n, cfg->ntargets);
 	struct detector *d = detect_new(cfg, &hooks, out);
 	replay(d, m, n, row->bgp, nbgp);
 	detect_free(d);
@@ -326,6 +345,19 @@ static const struct row rows[] = {
      .segs = {{"*", 60.5, 120.5, OUTCOME_UNREACHABLE, 0, 0, "203.0.113.9", "host unreachable from 203.0.113.9"}},
      .nincidents = 1,
      .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "unknown: progressive falls with no warning",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"web2", 66.5, 120.5, OUTCOME_TIMEOUT},
+	      {"mail", 72.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns1", 78.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns2", 84.5, 120.5, OUTCOME_TIMEOUT},
+	      {"gw", 90.5, 120.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "unknown",
      .start = 60.5,
      .end = 120.5},
     {.name = "filtering: silence while prefixes stay announced",
