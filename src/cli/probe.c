@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
@@ -37,6 +38,7 @@ struct probe_run {
 	char **names;
 	unsigned failed;
 	unsigned total;
+	bool interactive; /* stdout is a terminal: show each line at once */
 };
 
 /* HOST or [V6] followed by optional :PORT. */
@@ -184,7 +186,8 @@ static void print_result(const struct measurement *m, void *arg)
 		printf("%-30s %-5s %-11s %12s  %s\n", t->name, kind_name(t->kind), outcome_name(m->outcome), "-",
 		       m->detail);
 	}
-	fflush(stdout);
+	if (run->interactive)
+		fflush(stdout);
 }
 
 static void free_targets(struct config *cfg)
@@ -212,7 +215,7 @@ int cli_probe(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct config cfg = {0};
-	struct probe_run run = {.format = CLI_FORMAT_TEXT, .cfg = &cfg};
+	struct probe_run run = {.format = CLI_FORMAT_TEXT, .cfg = &cfg, .interactive = isatty(STDOUT_FILENO)};
 	int forced_kind = -1, opt, rc = EXIT_USAGE;
 	unsigned long count = 1, pps = 10000;
 	int64_t interval_ms = 1000, timeout_ms = 2000;
@@ -286,6 +289,14 @@ int cli_probe(int argc, char **argv)
 		fprintf(stderr, "lightsout: probe: %s\n", err);
 	} else {
 		ev_run(loop);
+		for (int k = 0; k < KIND_COUNT; k++) {
+			const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
+			char line[512];
+			if (ops != NULL && ops->stats != NULL && log_get_level() >= LOG_LEVEL_DEBUG) {
+				ops->stats(e, line, sizeof(line));
+				log_debug("%s", line);
+			}
+		}
 		probe_engine_stop(e);
 		rc = run.failed == 0 && run.total > 0 ? 0 : 1;
 	}

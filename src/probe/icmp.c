@@ -120,7 +120,7 @@ static int open_socket(int family, struct icmp_sock *s, char *err, size_t errlen
 			setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt));
 		}
 	}
-	int rcvbuf = 4 << 20;
+	int rcvbuf = 16 << 20;
 	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 	return 0;
@@ -438,8 +438,14 @@ static void icmp_flush(struct probe_engine *e)
 	struct mmsghdr msgs[SEND_BATCH];
 	struct iovec iovs[SEND_BATCH];
 	struct icmp_out batch[SEND_BATCH];
+	/* Send at most this much per loop iteration, so replies are read
+	 * between batches instead of overflowing the socket buffer. */
+	size_t budget = 4 * SEND_BATCH;
 
 	while (st->out_len > 0) {
+		if (budget < SEND_BATCH)
+			goto later;
+		budget -= SEND_BATCH;
 		/* one sendmmsg per run of one family, in queue order */
 		int family = 0, n = 0;
 		int64_t now_ns = mono_now_ns();
@@ -505,6 +511,7 @@ static void icmp_flush(struct probe_engine *e)
 	if (st->out_len == 0)
 		return;
 later:
+	/* wake for the next token, or at once when only the budget stopped us */
 	if (st->flush_timer == 0)
 		st->flush_timer = ev_add_timer(st->loop, probe_engine_next_token_ns(e) - ev_now(st->loop),
 					       on_flush_timer, e);
@@ -604,6 +611,10 @@ static void icmp_fini(struct probe_engine *e)
 static void icmp_stats(struct probe_engine *e, char *buf, size_t len)
 {
 	(void)e;
+	if (state == NULL) {
+		snprintf(buf, len, "icmp: idle");
+		return;
+	}
 	const struct icmp_counters *c = &state->counters;
 	snprintf(buf, len,
 		 "icmp: sent %llu, accepted %llu, errors %llu, stray %llu, forged %llu, late %llu, duplicate %llu, "
