@@ -76,7 +76,7 @@ int probe_trace_payload_check(const uint8_t key[PROBE_TRACE_KEY_LEN], const uint
 	tag = siphash24(key, buf, 14);
 	for (int i = 0; i < 8; i++)
 		got |= (uint64_t)buf[14 + i] << (8 * i);
-	if (tag != got || buf[13] != 0) {
+	if (tag != got || buf[13] != 0 || probe_trace_csum16(buf, PROBE_TRACE_PAYLOAD_LEN) != 0xffff) {
 		snprintf(err, errlen, "quote with a bad tag (a packet we never sent)");
 		return -1;
 	}

@@ -62,6 +62,10 @@ static void test_never_sent(void **state)
 	probe_trace_payload_build(key, &p, buf);
 	buf[12] = 4;
 	assert_int_equal(probe_trace_payload_check(key, buf, sizeof(buf), &got, err, sizeof(err)), -1);
+	/* the checksum word is ours too */
+	probe_trace_payload_build(key, &p, buf);
+	buf[23] ^= 1;
+	assert_int_equal(probe_trace_payload_check(key, buf, sizeof(buf), &got, err, sizeof(err)), -1);
 	/* not even our format */
 	memset(buf, 0x41, sizeof(buf));
 	assert_int_equal(probe_trace_payload_check(key, buf, sizeof(buf), &got, err, sizeof(err)), -1);
