@@ -23,16 +23,23 @@ for f in bgpdump/test_data/updates.et-header.2015.gz bgpdump/test_data/bview.200
 	bgpdump/test_data/updates.20160811.1600.gz \
 	bgpkit-parser/tests/fixtures/ripe/rrc15/2010.02/updates.20100227.1600.gz; do
 	zcat "$data/$f"
-done > "$tmp/full-table-concat.mrt"
+done > "$tmp/one.mrt"
+# eight times over (~1.8 M records, ~4.6 M prefixes), plain and gzip'd
+for _ in 1 2 3 4 5 6 7 8; do cat "$tmp/one.mrt"; done > "$tmp/full-table-concat.mrt"
+gzip -1 -c "$tmp/full-table-concat.mrt" > "$tmp/full-table-concat.mrt.gz"
+rm -f "$tmp/one.mrt"
 
-# run CMD...: prints "seconds peak_kb"
+# run CMD...: prints "seconds peak_kb" (wall time in ns precision)
 run() {
-	/usr/bin/time -f "%e %M" -o "$tmp/t" "$@" > /dev/null 2>&1 || true
-	cat "$tmp/t"
+	local t0 t1
+	t0=$(date +%s%N)
+	/usr/bin/time -f "%M" -o "$tmp/t" "$@" > /dev/null 2>&1 || true
+	t1=$(date +%s%N)
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(tail -n 1 "$tmp/t")"
 }
 
 printf "%-48s %9s %9s %8s %8s %9s %9s %6s\n" file records "ours r/s" "ours s" "ours MB" "bgpdump s" "bd MB" ratio
-for f in $files "$tmp/full-table-concat.mrt"; do
+for f in $files "$tmp/full-table-concat.mrt" "$tmp/full-table-concat.mrt.gz"; do
 	path=$f
 	[ -e "$path" ] || path=$data/$f
 	recs=$("$count" "$path" 2>/dev/null | awk '{print $6}')
@@ -40,5 +47,5 @@ for f in $files "$tmp/full-table-concat.mrt"; do
 	read -r bd_s bd_kb < <(run bgpdump -m "$path")
 	awk -v f="$(basename "$path")" -v r="$recs" -v os="$ours_s" -v ok="$ours_kb" -v bs="$bd_s" -v bk="$bd_kb" 'BEGIN {
 		o = os > 0 ? os : 0.005; b = bs > 0 ? bs : 0.005
-		printf "%-48s %9d %9.0f %8.2f %8.1f %9.2f %9.1f %5.1fx\n", f, r, r / o, os, ok / 1024, bs, bk / 1024, b / o }'
+		printf "%-48s %9d %9.0f %8.3f %8.1f %9.3f %9.1f %5.1fx\n", f, r, r / o, os, ok / 1024, bs, bk / 1024, b / o }'
 done
