@@ -509,8 +509,10 @@ static int open_udp(struct dns_state *st, int family, char *err, size_t errlen)
 		setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
 	else
 		setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
-	/* thousands of replies can arrive between two loop turns */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	/* thousands of replies can arrive between two loop turns; past
+	 * rmem_max only with CAP_NET_ADMIN, so try that first */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	if (ev_add_fd(st->loop, fd, EV_READ, on_udp, st) < 0) {
 		snprintf(err, errlen, "dns: event loop: %s", strerror(errno));
 		close(fd);

@@ -184,6 +184,12 @@ pl_check() {
 }
 
 pl_summary() {
+	# a sanitizer build must have stayed silent through every probe run
+	if grep -qE 'Sanitizer|runtime error:' "$PL_RUN/probe.err" 2>/dev/null; then
+		PL_FAIL=$((PL_FAIL + 1))
+		echo "FAIL sanitizer report:"
+		grep -m 5 -E 'Sanitizer|runtime error:' "$PL_RUN/probe.err"
+	fi
 	echo "$PL_PASS passed, $PL_FAIL failed"
 	[ "$PL_FAIL" -eq 0 ]
 }
