@@ -41,13 +41,15 @@ static size_t update(uint8_t *out, const uint8_t *wd, size_t wl, const uint8_t *
 	size_t o = 0;
 	out[o++] = (uint8_t)(wl >> 8);
 	out[o++] = (uint8_t)wl;
-	memcpy(out + o, wd, wl);
+	if (wl)
+		memcpy(out + o, wd, wl);
 	o += wl;
 	out[o++] = (uint8_t)(al >> 8);
 	out[o++] = (uint8_t)al;
 	memcpy(out + o, at, al);
 	o += al;
-	memcpy(out + o, nl, nll);
+	if (nll)
+		memcpy(out + o, nl, nll);
 	return o + nll;
 }
 
