@@ -1,0 +1,697 @@
+/* HTTP server: routes of SPEC.md "HTTP (on listen)" plus the dashboard's
+ * own pages, on libmicrohttpd's internal epoll thread pool.  Every answer
+ * is rendered into memory first (open_memstream) and handed to MHD whole,
+ * so a slow client never holds a lock. */
+#include "serve/http.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "detect/render.h"
+#include "lightsout_version.h"
+#include "serve/live.h"
+#include "serve/render.h"
+#include "serve/status_doc.h"
+#include "store/store.h"
+
+#define DAY_MS (INT64_C(86400000))
+#define INDEX_RECENT 30          /* closed incidents on the index page */
+#define PAGE_POINTS 720          /* points per dashboard timeline */
+#define API_MAX_POINTS 5000      /* points per series answer */
+#define INCIDENT_PAD_ROUNDS 10   /* context around an incident on its page */
+
+struct serve_http {
+	const struct config *cfg;
+	struct serve_live *live;
+	struct store *st;
+	struct MHD_Daemon *d;
+	uint16_t port;
+};
+
+int serve_listen_parse(const char *s, struct sockaddr_storage *ss)
+{
+	char host[64];
+	const char *colon, *h, *p;
+	size_t hl;
+	char *end;
+	unsigned long port;
+
+	if (!s)
+		return -1;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		p = rb + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return -1;
+		h = s;
+		hl = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host) || !*p || *p < '0' || *p > '9')
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	port = strtoul(p, &end, 10);
+	if (*end || port > 65535)
+		return -1;
+	if (addr_parse(host, ss) != 0)
+		return -1;
+	if (s[0] == '[' && ss->ss_family != AF_INET6)
+		return -1;
+	addr_set_port(ss, (uint16_t)port);
+	return 0;
+}
+
+/* ---------- responses ---------- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *type, char *buf, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	if (!r) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	/* no script, no external asset: inline styles and inline SVG only */
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+				"form-action 'none'; frame-ancestors 'none'");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	char *buf = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MHD_NO;
+	return send_buf(c, status, "text/plain; charset=utf-8", buf, (size_t)n);
+}
+
+/* JSON with <, > and & as \u escapes (they only occur inside strings), so
+ * the text is inert even if something treats it as HTML. */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *doc, size_t flags)
+{
+	char *text = doc ? json_dumps(doc, flags) : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	json_decref(doc);
+	if (!text)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render JSON\n");
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		free(text);
+		return MHD_NO;
+	}
+	for (const char *p = text; *p; p++) {
+		if (*p == '<')
+			fputs("\\u003c", f);
+		else if (*p == '>')
+			fputs("\\u003e", f);
+		else if (*p == '&')
+			fputs("\\u0026", f);
+		else
+			fputc(*p, f);
+	}
+	fputc('\n', f);
+	fclose(f);
+	free(text);
+	return send_buf(c, status, "application/json", buf, len);
+}
+
+static enum MHD_Result send_json_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	return send_json(c, status, json_pack("{s:s}", "error", msg), JSON_COMPACT);
+}
+
+#define JSON_API_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6))
+
+/* ---------- helpers ---------- */
+
+static const char *arg(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct inc_collect {
+	json_t *arr;
+	size_t max;
+	bool truncated;
+	int64_t want_id;
+};
+
+static int collect_incident(int64_t id, const char *json, void *a)
+{
+	struct inc_collect *ic = a;
+	json_t *o;
+
+	if (ic->want_id > 0 && id != ic->want_id)
+		return 0;
+	if (json_array_size(ic->arr) >= ic->max) {
+		ic->truncated = true;
+		return 1;
+	}
+	o = json_loads(json, 0, NULL);
+	if (o)
+		json_array_append_new(ic->arr, o);
+	return ic->want_id > 0 ? 1 : 0;
+}
+
+/* The most recent stored documents (as text), parsed at the end: the index
+ * page shows a few out of possibly thousands. */
+struct recent {
+	char *json[INDEX_RECENT];
+	size_t next, n;
+};
+
+static int keep_recent(int64_t id, const char *json, void *a)
+{
+	struct recent *r = a;
+	char *copy = strdup(json);
+
+	(void)id;
+	if (!copy)
+		return -1;
+	free(r->json[r->next]);
+	r->json[r->next] = copy;
+	r->next = (r->next + 1) % INDEX_RECENT;
+	if (r->n < INDEX_RECENT)
+		r->n++;
+	return 0;
+}
+
+static json_t *find_incident(struct serve_http *h, int64_t id)
+{
+	struct inc_collect ic = {.arr = json_array(), .max = 1, .want_id = id};
+	char err[256];
+	json_t *o;
+
+	if (!ic.arr)
+		return NULL;
+	if (store_each_incident(h->st, NULL, 0, -1, collect_incident, &ic, err, sizeof(err)) < 0)
+		log_warnx("http: incidents: %s", err);
+	o = json_incref(json_array_get(ic.arr, 0));
+	json_decref(ic.arr);
+	return o;
+}
+
+static size_t network_index(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->nnetworks; i++)
+		if (strcmp(cfg->networks[i].name, name) == 0)
+			return i;
+	return CONFIG_NO_NETWORK;
+}
+
+/* ---------- routes ---------- */
+
+static enum MHD_Result do_healthz(struct serve_http *h, struct MHD_Connection *c)
+{
+	struct serve_snapshot s;
+	int64_t now = wall_now_ms(), max_iv = h->cfg->interval_ms;
+	bool ok;
+
+	if (serve_live_snapshot(h->live, &s, false) < 0)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	for (size_t i = 0; i < h->cfg->ntargets; i++)
+		if (h->cfg->targets[i].interval_ms > max_iv)
+			max_iv = h->cfg->targets[i].interval_ms;
+	/* running, and rounds keep completing (none yet is fine at start) */
+	ok = s.running && (s.last_measurement_ms == 0 || now - s.last_measurement_ms <= 3 * max_iv + h->cfg->timeout_ms);
+	serve_snapshot_free(&s);
+	if (ok)
+		return send_text(c, MHD_HTTP_OK, "ok\n");
+	return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not probing\n");
+}
+
+static enum MHD_Result do_metrics(struct serve_http *h, struct MHD_Connection *c)
+{
+	struct serve_snapshot s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (serve_live_snapshot(h->live, &s, true) < 0)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		serve_snapshot_free(&s);
+		return MHD_NO;
+	}
+	serve_metrics_render(f, h->cfg, &s, LIGHTSOUT_VERSION);
+	fclose(f);
+	serve_snapshot_free(&s);
+	return send_buf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+}
+
+static enum MHD_Result do_status(struct serve_http *h, struct MHD_Connection *c)
+{
+	char err[256];
+	json_t *doc = serve_status_document(h->cfg, h->st, h->live, wall_now_ms(), err, sizeof(err));
+
+	if (!doc)
+		return send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+	return send_json(c, MHD_HTTP_OK, doc, SERVE_STATUS_JSON_FLAGS);
+}
+
+static enum MHD_Result do_incidents(struct serve_http *h, struct MHD_Connection *c)
+{
+	int64_t now = wall_now_ms(), since = 0, until = -1;
+	const char *net = arg(c, "network"), *s = arg(c, "since"), *u = arg(c, "until");
+	struct inc_collect ic = {.max = SERVE_MAX_INCIDENTS};
+	char err[256];
+	json_t *doc;
+
+	if (s && time_arg_parse(s, now, &since) != 0)
+		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "since: an RFC 3339 time or a duration such as 6h");
+	if (u && time_arg_parse(u, now, &until) != 0)
+		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "until: an RFC 3339 time or a duration such as 6h");
+	ic.arr = json_array();
+	if (!ic.arr)
+		return MHD_NO;
+	if (store_each_incident(h->st, net && *net ? net : NULL, since, until, collect_incident, &ic, err,
+				sizeof(err)) < 0) {
+		json_decref(ic.arr);
+		return send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+	}
+	doc = render_report_json(h->cfg->vantage, now, ic.arr);
+	json_decref(ic.arr);
+	if (doc && ic.truncated)
+		json_object_set_new(doc, "truncated", json_true());
+	return send_json(c, MHD_HTTP_OK, doc, JSON_API_FLAGS);
+}
+
+static enum MHD_Result do_incident(struct serve_http *h, struct MHD_Connection *c, int64_t id)
+{
+	json_t *o = find_incident(h, id);
+
+	if (!o)
+		return send_json_error(c, MHD_HTTP_NOT_FOUND, "no such incident");
+	return send_json(c, MHD_HTTP_OK, o, JSON_API_FLAGS);
+}
+
+static double sig_value(const struct serve_point *p, const char *signal, int role)
+{
+	if (strcmp(signal, "up") == 0)
+		return p->seen[role] ? (double)p->ok[role] / p->seen[role] : -1;
+	if (strcmp(signal, "loss") == 0)
+		return p->answered ? p->loss_sum / p->answered : -1;
+	if (strcmp(signal, "rtt") == 0)
+		return p->rtt_n ? p->rtt_sum / p->rtt_n / 1000.0 : -1;
+	return p->bgp_n ? p->bgp_sum / p->bgp_n : -1;
+}
+
+static json_t *points_json(const struct serve_point *pts, size_t n, const char *signal, int role)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		double v = sig_value(&pts[i], signal, role);
+		json_array_append_new(a, json_pack("[I, o]", (json_int_t)(pts[i].t_ms / 1000),
+						   v < 0 ? json_null() : json_real(v)));
+	}
+	return a;
+}
+
+static enum MHD_Result do_series(struct serve_http *h, struct MHD_Connection *c, size_t network)
+{
+	const char *signal = arg(c, "signal"), *s = arg(c, "since"), *st = arg(c, "step");
+	int64_t now = wall_now_ms(), since = now - DAY_MS, step = 0, ostep = 0;
+	struct serve_point *pts = NULL;
+	size_t n = 0;
+	char t0[RFC3339_LEN], t1[RFC3339_LEN];
+	json_t *doc, *series;
+
+	if (!signal)
+		signal = "up";
+	if (strcmp(signal, "up") != 0 && strcmp(signal, "rtt") != 0 && strcmp(signal, "loss") != 0 &&
+	    strcmp(signal, "bgp") != 0)
+		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "signal: up, rtt, loss or bgp");
+	if (s && (time_arg_parse(s, now, &since) != 0 || since >= now))
+		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "since: an RFC 3339 time or a duration such as 6h");
+	if (st && duration_parse_ms(st, &step) != 0)
+		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "step: a duration such as 5m");
+	if (now - since > 400 * DAY_MS)
+		since = now - 400 * DAY_MS;
+	if (serve_live_series(h->live, network, since, now, step, API_MAX_POINTS, &pts, &n, &ostep) < 0)
+		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "bad window");
+	series = json_array();
+	if (strcmp(signal, "up") == 0) {
+		bool present[ROLE_COUNT] = {false};
+		for (size_t i = 0; i < h->cfg->ntargets; i++)
+			if (h->cfg->targets[i].network == network && (unsigned)h->cfg->targets[i].role < ROLE_COUNT)
+				present[h->cfg->targets[i].role] = true;
+		for (int r = 0; r < ROLE_COUNT; r++)
+			if (present[r])
+				json_array_append_new(series, json_pack("{s:s, s:o}", "role", role_name((enum role)r),
+									"points", points_json(pts, n, signal, r)));
+	} else {
+		json_array_append_new(series, json_pack("{s:n, s:o}", "role", "points", points_json(pts, n, signal, 0)));
+	}
+	rfc3339_format(since, t0, sizeof(t0));
+	rfc3339_format(now, t1, sizeof(t1));
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:o}", "network", h->cfg->networks[network].name, "signal",
+			signal, "unit",
+			strcmp(signal, "rtt") == 0 ? "seconds" : "ratio", "since", t0, "until", t1, "step_s",
+			(double)ostep / 1000.0, "series", series);
+	free(pts);
+	return send_json(c, MHD_HTTP_OK, doc, JSON_API_FLAGS);
+}
+
+static enum MHD_Result send_page(struct MHD_Connection *c, char *buf, size_t len)
+{
+	return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+}
+
+static enum MHD_Result do_index(struct serve_http *h, struct MHD_Connection *c)
+{
+	struct serve_snapshot s;
+	struct recent r = {0};
+	int64_t now = wall_now_ms();
+	json_t *incs = json_array();
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	FILE *f = NULL;
+	enum MHD_Result rc = MHD_NO;
+
+	if (!incs || serve_live_snapshot(h->live, &s, true) < 0) {
+		json_decref(incs);
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	if (store_each_incident(h->st, NULL, now - 30 * DAY_MS, -1, keep_recent, &r, err, sizeof(err)) < 0)
+		log_warnx("http: incidents: %s", err);
+	for (size_t i = 0; i < r.n; i++) {
+		size_t k = (r.next + INDEX_RECENT - r.n + i) % INDEX_RECENT;
+		json_t *o = json_loads(r.json[k], 0, NULL);
+		if (o)
+			json_array_append_new(incs, o);
+	}
+	f = open_memstream(&buf, &len);
+	if (f) {
+		serve_page_index(f, h->cfg, &s, incs, now);
+		fclose(f);
+		rc = send_page(c, buf, len);
+	}
+	for (size_t i = 0; i < INDEX_RECENT; i++)
+		free(r.json[i]);
+	json_decref(incs);
+	serve_snapshot_free(&s);
+	return rc;
+}
+
+static enum MHD_Result do_network_page(struct serve_http *h, struct MHD_Connection *c, size_t network)
+{
+	const char *window = arg(c, "window");
+	int64_t now = wall_now_ms(), wms, since, step = 0;
+	struct serve_snapshot s;
+	struct inc_collect ic = {.max = 2000};
+	struct serve_point *pts = NULL;
+	size_t n = 0, len = 0;
+	char *buf = NULL, err[256];
+	FILE *f;
+	enum MHD_Result rc = MHD_NO;
+
+	if (!window)
+		window = "24h";
+	wms = serve_window_ms(window);
+	if (wms < 0)
+		return send_text(c, MHD_HTTP_BAD_REQUEST, "window: 6h, 24h, 7d or 30d\n");
+	since = now - wms;
+	if (serve_live_snapshot(h->live, &s, true) < 0)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	ic.arr = json_array();
+	if (ic.arr && store_each_incident(h->st, h->cfg->networks[network].name, since, -1, collect_incident, &ic, err,
+					  sizeof(err)) < 0)
+		log_warnx("http: incidents: %s", err);
+	if (serve_live_series(h->live, network, since, now, 0, PAGE_POINTS, &pts, &n, &step) < 0)
+		n = 0;
+	f = open_memstream(&buf, &len);
+	if (f) {
+		serve_page_network(f, h->cfg, &s, network, window, since, now, pts, n, step, ic.arr);
+		fclose(f);
+		rc = send_page(c, buf, len);
+	}
+	free(pts);
+	json_decref(ic.arr);
+	serve_snapshot_free(&s);
+	return rc;
+}
+
+/* The live timeline as detect/render's series, for render_html. */
+static struct render_series *series_from_points(const struct config *cfg, size_t network,
+						const struct serve_point *p, size_t n, int64_t step)
+{
+	struct render_series *s = calloc(1, sizeof(*s));
+
+	if (!s || n == 0)
+		goto fail;
+	s->t0_ms = p[0].t_ms;
+	s->step_ms = step;
+	s->n = n;
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (cfg->targets[i].network == network && (unsigned)cfg->targets[i].role < ROLE_COUNT)
+			s->role_present[cfg->targets[i].role] = true;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (!s->role_present[r])
+			continue;
+		s->seen[r] = calloc(n, sizeof(uint16_t));
+		s->ok[r] = calloc(n, sizeof(uint16_t));
+		if (!s->seen[r] || !s->ok[r])
+			goto fail;
+	}
+	s->loss_sum = calloc(n, sizeof(double));
+	s->rtt_sum = calloc(n, sizeof(double));
+	s->answered = calloc(n, sizeof(uint32_t));
+	if (!s->loss_sum || !s->rtt_sum || !s->answered)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		/* keep the ratios, scaled into render's 16-bit counters */
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			if (!s->role_present[r] || !p[i].seen[r])
+				continue;
+			s->seen[r][i] = 1000;
+			s->ok[r][i] = (uint16_t)(1000.0 * p[i].ok[r] / p[i].seen[r] + 0.5);
+		}
+		s->answered[i] = p[i].answered;
+		s->loss_sum[i] = p[i].loss_sum;
+		s->rtt_sum[i] = p[i].rtt_n ? p[i].rtt_sum / p[i].rtt_n * p[i].answered : 0;
+	}
+	return s;
+fail:
+	render_series_free(s);
+	return NULL;
+}
+
+static enum MHD_Result do_incident_page(struct serve_http *h, struct MHD_Connection *c, int64_t id)
+{
+	json_t *inc = find_incident(h, id), *arr = NULL;
+	int64_t now = wall_now_ms(), start = -1, end = -1, pad, step = 0;
+	struct render_series *series = NULL;
+	struct serve_point *pts = NULL;
+	size_t n = 0, len = 0, net;
+	char *buf = NULL, *body, *head;
+	FILE *f;
+	enum MHD_Result rc = MHD_NO;
+
+	if (!inc)
+		return send_text(c, MHD_HTTP_NOT_FOUND, "no such incident\n");
+	net = network_index(h->cfg, json_string_value(json_object_get(inc, "network")));
+	if (json_is_string(json_object_get(inc, "start")))
+		rfc3339_parse(json_string_value(json_object_get(inc, "start")), &start);
+	if (!json_is_string(json_object_get(inc, "end")) ||
+	    rfc3339_parse(json_string_value(json_object_get(inc, "end")), &end) != 0)
+		end = now;
+	pad = INCIDENT_PAD_ROUNDS * (h->cfg->interval_ms > 0 ? h->cfg->interval_ms : 60000);
+	if (pad < (end - start) / 10)
+		pad = (end - start) / 10;
+	if (net != CONFIG_NO_NETWORK && start > 0 &&
+	    serve_live_series(h->live, net, start - pad, end + pad < now ? end + pad : now, 0, PAGE_POINTS, &pts, &n,
+			      &step) == 0)
+		series = series_from_points(h->cfg, net, pts, n, step);
+	arr = json_pack("[O]", inc);
+	f = open_memstream(&buf, &len);
+	if (f && arr) {
+		render_html(f, h->cfg->vantage, now, arr, &series);
+		fclose(f);
+		/* the report page is whole; add the dashboard's way back */
+		head = buf ? strstr(buf, "</head>") : NULL;
+		body = head ? strstr(head, "<body>") : NULL;
+		if (body) {
+			char *page = NULL;
+			size_t plen = 0;
+			FILE *g = open_memstream(&page, &plen);
+			if (g) {
+				fwrite(buf, 1, (size_t)(head - buf), g);
+				fputs("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+				      "<style>svg{max-width:100%;height:auto}</style>\n",
+				      g);
+				fwrite(head, 1, (size_t)(body - head) + 6, g);
+				fputs("\n<nav><a href=\"/\">lightsout</a>", g);
+				if (net != CONFIG_NO_NETWORK) {
+					fputs(" &rsaquo; <a href=\"/network/", g);
+					serve_url_escape(g, h->cfg->networks[net].name);
+					fputs("?window=7d\">", g);
+					serve_html_escape(g, h->cfg->networks[net].name);
+					fputs("</a>", g);
+				}
+				fprintf(g, " &rsaquo; incident %lld</nav>", (long long)id);
+				fputs(body + 6, g);
+				fclose(g);
+				free(buf);
+				buf = page;
+				len = plen;
+			}
+		}
+		rc = send_page(c, buf, len);
+	} else if (f) {
+		fclose(f);
+		free(buf);
+	}
+	render_series_free(series);
+	free(pts);
+	json_decref(arr);
+	json_decref(inc);
+	return rc;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct serve_http *h = cls;
+	struct serve_request req;
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only\n");
+	/* no request bodies: refuse before reading one */
+	if (*upload_data_size != 0 || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length") ||
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
+		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "no request body accepted\n");
+	serve_route_parse(h->cfg, url, &req);
+	switch (req.route) {
+	case SERVE_ROUTE_INDEX:
+		return do_index(h, c);
+	case SERVE_ROUTE_NETWORK_PAGE:
+		return do_network_page(h, c, req.network);
+	case SERVE_ROUTE_INCIDENT_PAGE:
+		return do_incident_page(h, c, req.id);
+	case SERVE_ROUTE_METRICS:
+		return do_metrics(h, c);
+	case SERVE_ROUTE_HEALTHZ:
+		return do_healthz(h, c);
+	case SERVE_ROUTE_API_STATUS:
+		return do_status(h, c);
+	case SERVE_ROUTE_API_INCIDENTS:
+		return do_incidents(h, c);
+	case SERVE_ROUTE_API_INCIDENT:
+		return do_incident(h, c, req.id);
+	case SERVE_ROUTE_API_SERIES:
+		return do_series(h, c, req.network);
+	case SERVE_ROUTE_NOT_FOUND:
+		break;
+	}
+	if (strncmp(url, "/api/", 5) == 0)
+		return send_json_error(c, MHD_HTTP_NOT_FOUND, "not found");
+	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = 0;
+	log_debug("http: %s", buf);
+}
+
+int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
+		     char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct serve_http *h;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	*out = NULL;
+	if (!cfg->listen || strcmp(cfg->listen, "off") == 0)
+		return 0;
+	if (serve_listen_parse(cfg->listen, &ss) < 0) {
+		snprintf(err, errlen, "listen \"%s\": expected ADDRESS:PORT with a literal address, or off",
+			 cfg->listen);
+		return -1;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->cfg = cfg;
+	h->live = live;
+	h->st = st;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned)SERVE_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_REQUEST_MEMORY,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
+		free(h);
+		return -1;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : 0;
+	*out = h;
+	return 0;
+}
+
+uint16_t serve_http_port(const struct serve_http *h)
+{
+	return h ? h->port : 0;
+}
+
+void serve_http_stop(struct serve_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}
