@@ -117,7 +117,7 @@ ip netns exec $R bird -c "$work/bird.conf" -s "$work/bird.ctl" -P "$work/bird.pi
 for _ in $(seq 50); do [ -s "$work/bird.pid" ] && break; sleep 0.1; done
 bird_pid=$(cat "$work/bird.pid")
 : > "$work/driver.log"
-ip netns exec $C "$driver" "$work/lightsout.yaml" 150 > "$work/driver.log" 2> "$work/driver.err" &
+ip netns exec $C "$driver" "$work/lightsout.yaml" 150 > "$work/driver.log" 2> "$work/driver-stderr.log" &
 driver_pid=$!
 
 # 1. sessions
