@@ -26,22 +26,22 @@ struct ev_loop;
 struct bgp;
 
 enum bgp_event_kind {
-	BGP_EV_ROUTE,      /* a watched route announced or withdrawn: store it */
-	BGP_EV_WITHDRAWN,  /* a network's prefixes stopped being visible (phase bgp_withdrawn) */
-	BGP_EV_RESTORED,   /* they are visible again (phase bgp_restored) */
-	BGP_EV_PEER,       /* a session changed state */
+	BGP_EV_ROUTE,     /* a watched route announced or withdrawn: store it */
+	BGP_EV_WITHDRAWN, /* a network's prefixes stopped being visible (phase bgp_withdrawn) */
+	BGP_EV_RESTORED,  /* they are visible again (phase bgp_restored) */
+	BGP_EV_PEER,      /* a session changed state */
 };
 
 struct bgp_event {
 	enum bgp_event_kind kind;
-	int64_t at_ms;                  /* wall clock (archive time for MRT replay) */
+	int64_t at_ms; /* wall clock (archive time for MRT replay) */
 	/* ROUTE and PEER */
-	const char *peer;               /* numeric address */
+	const char *peer; /* numeric address */
 	/* ROUTE */
 	struct prefix prefix;
 	bool announce;
 	uint32_t origin_as;
-	const char *as_path;            /* "" for withdrawals */
+	const char *as_path; /* "" for withdrawals */
 	/* WITHDRAWN / RESTORED */
 	size_t network;
 	const char *network_name;
@@ -49,7 +49,7 @@ struct bgp_event {
 	size_t nprefixes;
 	/* PEER */
 	enum bgp_state old_state, new_state;
-	const char *reason;             /* why the session went down, "" otherwise */
+	const char *reason; /* why the session went down, "" otherwise */
 };
 
 typedef void (*bgp_event_fn)(const struct bgp_event *ev, void *arg);
@@ -74,12 +74,12 @@ struct bgp_peer_status {
 	uint32_t remote_as;
 	enum bgp_state state;
 	const char *state_name;
-	int64_t uptime_ms;              /* time in Established, 0 if not */
-	size_t prefixes;                /* watched routes held from this peer */
-	uint64_t updates;               /* UPDATE messages received */
-	uint64_t flaps;                 /* times the session left Established */
-	uint16_t hold_time;             /* negotiated, seconds */
-	const char *last_error;         /* "" if none */
+	int64_t uptime_ms;      /* time in Established, 0 if not */
+	size_t prefixes;        /* watched routes held from this peer */
+	uint64_t updates;       /* UPDATE messages received */
+	uint64_t flaps;         /* times the session left Established */
+	uint16_t hold_time;     /* negotiated, seconds */
+	const char *last_error; /* "" if none */
 };
 size_t bgp_npeers(const struct bgp *b);
 int bgp_peer_status(const struct bgp *b, size_t i, struct bgp_peer_status *st);

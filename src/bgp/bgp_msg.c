@@ -58,8 +58,7 @@ const char *bgp_msg_type_name(uint8_t type)
 	}
 }
 
-int bgp_msg_header(const uint8_t *buf, size_t len, size_t max, uint8_t *type, uint16_t *msglen,
-		   struct bgp_error *e)
+int bgp_msg_header(const uint8_t *buf, size_t len, size_t max, uint8_t *type, uint16_t *msglen, struct bgp_error *e)
 {
 	static const uint16_t minlen[] = {0, 29, 23, 21, 19, 23};
 
@@ -267,8 +266,14 @@ void bgp_aspath_format(const struct bgp_aspath *ap, char *buf, size_t len)
 	buf[0] = '\0';
 	for (unsigned i = 0; i < ap->nseg; i++) {
 		uint8_t t = ap->seg[i].type;
-		const char *open = t == BGP_AS_SET ? "{" : t == BGP_AS_CONFED_SET ? "[" : t == BGP_AS_CONFED_SEQUENCE ? "(" : "";
-		const char *close = t == BGP_AS_SET ? "}" : t == BGP_AS_CONFED_SET ? "]" : t == BGP_AS_CONFED_SEQUENCE ? ")" : "";
+		const char *open = t == BGP_AS_SET               ? "{"
+				   : t == BGP_AS_CONFED_SET      ? "["
+				   : t == BGP_AS_CONFED_SEQUENCE ? "("
+								 : "";
+		const char *close = t == BGP_AS_SET               ? "}"
+				    : t == BGP_AS_CONFED_SET      ? "]"
+				    : t == BGP_AS_CONFED_SEQUENCE ? ")"
+								  : "";
 		const char *sep = (t == BGP_AS_SET || t == BGP_AS_CONFED_SET) ? "," : " ";
 		int n = snprintf(buf + off, len - off, "%s%s", i ? " " : "", open);
 		if (n < 0 || (size_t)n >= len - off)
@@ -316,8 +321,8 @@ static int family_of(uint16_t afi, uint8_t safi, bool *mc)
 	return 0;
 }
 
-static int attrs_walk(const uint8_t *p, size_t len, const struct bgp_msg_opts *o, bool mrt_abbrev,
-		      struct bgp_attrs *a, struct mp_nlri *mp, struct bgp_error *e)
+static int attrs_walk(const uint8_t *p, size_t len, const struct bgp_msg_opts *o, bool mrt_abbrev, struct bgp_attrs *a,
+		      struct mp_nlri *mp, struct bgp_error *e)
 {
 	static _Thread_local struct bgp_aspath as4;
 	uint32_t seen[8] = {0}; /* attribute types 0..255 already met */
@@ -352,7 +357,8 @@ static int attrs_walk(const uint8_t *p, size_t len, const struct bgp_msg_opts *o
 		if (alen > len - off) {
 			if (o->lenient)
 				break;
-			return fail(e, BGP_ERR_UPDATE, BGP_ERR_UPD_ATTR_LEN, "attribute longer than the attribute block");
+			return fail(e, BGP_ERR_UPDATE, BGP_ERR_UPD_ATTR_LEN,
+				    "attribute longer than the attribute block");
 		}
 		const uint8_t *v = p + off;
 		off += alen;
@@ -437,7 +443,7 @@ static int attrs_walk(const uint8_t *p, size_t len, const struct bgp_msg_opts *o
 			break;
 		}
 		continue;
-mp_bad:
+	mp_bad:
 		if (o->lenient)
 			continue;
 		return fail(e, BGP_ERR_UPDATE, BGP_ERR_UPD_ATTR_LIST, "malformed MP_REACH_NLRI/MP_UNREACH_NLRI");
@@ -637,8 +643,7 @@ int bgp_build_keepalive(uint8_t *buf, size_t cap)
 	return BGP_HDR_LEN;
 }
 
-int bgp_build_notification(uint8_t *buf, size_t cap, uint8_t code, uint8_t subcode, const uint8_t *data,
-			   size_t dlen)
+int bgp_build_notification(uint8_t *buf, size_t cap, uint8_t code, uint8_t subcode, const uint8_t *data, size_t dlen)
 {
 	size_t len = BGP_HDR_LEN + 2 + dlen;
 	if (len > BGP_MSG_MAX || cap < len)

@@ -36,18 +36,18 @@ enum bgp_err_code {
 	BGP_ERR_FSM = 5,
 	BGP_ERR_CEASE = 6,
 };
-#define BGP_ERR_HDR_SYNC       1
-#define BGP_ERR_HDR_LENGTH     2
-#define BGP_ERR_HDR_TYPE       3
-#define BGP_ERR_OPEN_VERSION   1
-#define BGP_ERR_OPEN_PEER_AS   2
-#define BGP_ERR_OPEN_BGP_ID    3
-#define BGP_ERR_OPEN_HOLD      6
-#define BGP_ERR_UPD_ATTR_LIST  1
-#define BGP_ERR_UPD_ATTR_LEN   5
-#define BGP_ERR_UPD_NETWORK    10
-#define BGP_ERR_CEASE_ADMIN    2
-#define BGP_ERR_CEASE_RESET    4
+#define BGP_ERR_HDR_SYNC      1
+#define BGP_ERR_HDR_LENGTH    2
+#define BGP_ERR_HDR_TYPE      3
+#define BGP_ERR_OPEN_VERSION  1
+#define BGP_ERR_OPEN_PEER_AS  2
+#define BGP_ERR_OPEN_BGP_ID   3
+#define BGP_ERR_OPEN_HOLD     6
+#define BGP_ERR_UPD_ATTR_LIST 1
+#define BGP_ERR_UPD_ATTR_LEN  5
+#define BGP_ERR_UPD_NETWORK   10
+#define BGP_ERR_CEASE_ADMIN   2
+#define BGP_ERR_CEASE_RESET   4
 
 /* A parse error: what to put in a NOTIFICATION, and why in words. */
 struct bgp_error {
@@ -58,10 +58,10 @@ struct bgp_error {
 
 /* How to read AS numbers and NLRI of this session or MRT record. */
 struct bgp_msg_opts {
-	bool as4;          /* AS_PATH carries 4-octet ASNs (RFC 6793 capability) */
-	bool addpath_v4;   /* IPv4 unicast NLRI carry a path identifier (RFC 7911) */
-	bool addpath_v6;   /* same for IPv6 unicast */
-	bool lenient;      /* MRT archives: a message cut short is read as far as it goes */
+	bool as4;        /* AS_PATH carries 4-octet ASNs (RFC 6793 capability) */
+	bool addpath_v4; /* IPv4 unicast NLRI carry a path identifier (RFC 7911) */
+	bool addpath_v6; /* same for IPv6 unicast */
+	bool lenient;    /* MRT archives: a message cut short is read as far as it goes */
 };
 
 #define BGP_ASPATH_MAX 512
@@ -72,7 +72,7 @@ enum bgp_seg_type { BGP_AS_SET = 1, BGP_AS_SEQUENCE = 2, BGP_AS_CONFED_SEQUENCE 
 struct bgp_aspath {
 	uint16_t nseg;
 	uint16_t nasn;
-	bool truncated;    /* longer than we keep; the prefix of it is kept */
+	bool truncated; /* longer than we keep; the prefix of it is kept */
 	struct {
 		uint8_t type;
 		uint16_t first; /* index into asn */
@@ -84,12 +84,12 @@ struct bgp_aspath {
 /* Path attributes of one UPDATE (or one RIB entry). */
 struct bgp_attrs {
 	bool has_origin, has_aspath, has_nexthop, has_as4path;
-	uint8_t origin;               /* 0 IGP, 1 EGP, 2 INCOMPLETE */
-	struct bgp_aspath aspath;     /* AS4_PATH already merged in */
-	uint32_t origin_as;           /* last ASN of the path, 0 if none */
-	bool origin_is_set;           /* the path ends with an AS_SET */
+	uint8_t origin;           /* 0 IGP, 1 EGP, 2 INCOMPLETE */
+	struct bgp_aspath aspath; /* AS4_PATH already merged in */
+	uint32_t origin_as;       /* last ASN of the path, 0 if none */
+	bool origin_is_set;       /* the path ends with an AS_SET */
 	uint8_t nexthop[16];
-	uint8_t nexthop_len;          /* 4 or 16 (first of an IPv6 pair), 0 if none */
+	uint8_t nexthop_len; /* 4 or 16 (first of an IPv6 pair), 0 if none */
 	/* RFC 7606: some attribute was malformed, every NLRI of the message
 	 * must be handled as withdrawn. */
 	bool treat_as_withdraw;
@@ -98,10 +98,10 @@ struct bgp_attrs {
 
 /* One route event of an UPDATE, in message order: withdrawals first. */
 struct bgp_route {
-	struct prefix prefix;         /* masked: host bits cleared */
-	uint32_t path_id;             /* 0 without ADD-PATH */
-	bool announce;                /* false: withdrawn (or treated as withdrawn) */
-	bool from_nlri;               /* listed as reachable (NLRI/MP_REACH) in the message */
+	struct prefix prefix; /* masked: host bits cleared */
+	uint32_t path_id;     /* 0 without ADD-PATH */
+	bool announce;        /* false: withdrawn (or treated as withdrawn) */
+	bool from_nlri;       /* listed as reachable (NLRI/MP_REACH) in the message */
 	/* Counted the way bgpdump counts, but not a unicast route to act on:
 	 * a multicast SAFI, or (lenient mode) a prefix length beyond the
 	 * family read as bgpdump reads it. */
@@ -113,8 +113,7 @@ typedef void (*bgp_route_fn)(const struct bgp_route *r, const struct bgp_attrs *
 /* Checks the 19-byte header at buf (len >= BGP_HDR_LEN): marker, length
  * within [19, max] and the minimum of its type, known type.  Returns 0 and
  * fills type/msglen, or -1 and e. */
-int bgp_msg_header(const uint8_t *buf, size_t len, size_t max, uint8_t *type, uint16_t *msglen,
-		   struct bgp_error *e);
+int bgp_msg_header(const uint8_t *buf, size_t len, size_t max, uint8_t *type, uint16_t *msglen, struct bgp_error *e);
 
 /* Parses an UPDATE body (after the header).  Calls fn once per prefix.
  * Returns 0 (also after treat-as-withdraw), or -1 with e filled when the
@@ -137,14 +136,14 @@ void bgp_aspath_format(const struct bgp_aspath *ap, char *buf, size_t len);
 
 struct bgp_open {
 	uint8_t version;
-	uint16_t my_as;               /* AS_TRANS 23456 when 4-octet */
-	uint16_t hold_time;           /* seconds */
-	uint32_t bgp_id;              /* host order */
+	uint16_t my_as;     /* AS_TRANS 23456 when 4-octet */
+	uint16_t hold_time; /* seconds */
+	uint32_t bgp_id;    /* host order */
 	bool cap_as4;
-	uint32_t as4;                 /* from the capability, else my_as */
-	bool cap_mp_v4, cap_mp_v6;    /* multiprotocol unicast */
+	uint32_t as4;              /* from the capability, else my_as */
+	bool cap_mp_v4, cap_mp_v6; /* multiprotocol unicast */
 	bool cap_route_refresh;
-	bool cap_ext_msg;             /* RFC 8654 */
+	bool cap_ext_msg;                          /* RFC 8654 */
 	bool cap_addpath_rx_v4, cap_addpath_rx_v6; /* peer will send path ids */
 };
 
@@ -155,8 +154,7 @@ int bgp_open_parse(const uint8_t *body, size_t len, struct bgp_open *o, struct b
  * return its length, or -1 if it does not fit. */
 int bgp_build_open(uint8_t *buf, size_t cap, uint32_t local_as, uint16_t hold_time, uint32_t bgp_id);
 int bgp_build_keepalive(uint8_t *buf, size_t cap);
-int bgp_build_notification(uint8_t *buf, size_t cap, uint8_t code, uint8_t subcode, const uint8_t *data,
-			   size_t dlen);
+int bgp_build_notification(uint8_t *buf, size_t cap, uint8_t code, uint8_t subcode, const uint8_t *data, size_t dlen);
 int bgp_build_route_refresh(uint8_t *buf, size_t cap, uint16_t afi, uint8_t safi);
 
 const char *bgp_msg_type_name(uint8_t type);

@@ -22,13 +22,13 @@ struct mrt_reader {
 	FILE *f;
 	bz_stream bz;
 	bool bz_live;
-	uint8_t *zin;          /* compressed input for bzip2 */
-	uint64_t zin_total;    /* compressed bytes read */
-	uint8_t *buf;          /* decompressed bytes [start, end) not yet handed out */
+	uint8_t *zin;       /* compressed input for bzip2 */
+	uint64_t zin_total; /* compressed bytes read */
+	uint8_t *buf;       /* decompressed bytes [start, end) not yet handed out */
 	size_t cap, start, end;
-	uint64_t offset;       /* stream offset of buf[start] */
-	bool src_eof;          /* the source has nothing more */
-	char src_err[128];     /* why the source ended early, "" if cleanly */
+	uint64_t offset;   /* stream offset of buf[start] */
+	bool src_eof;      /* the source has nothing more */
+	char src_err[128]; /* why the source ended early, "" if cleanly */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -303,7 +303,7 @@ struct mrt_parser {
 	mrt_event_fn fn;
 	void *arg;
 	struct mrt_stats st;
-	struct mrt_peer *peers;  /* TABLE_DUMP_V2 peer index */
+	struct mrt_peer *peers; /* TABLE_DUMP_V2 peer index */
 	size_t npeers;
 	bool have_index;
 	struct bgp_attrs attrs;

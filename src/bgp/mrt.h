@@ -13,7 +13,7 @@
 #include "bgp/bgp_msg.h"
 #include "core/addr.h"
 
-#define MRT_HDR_LEN    12
+#define MRT_HDR_LEN 12
 /* Largest record accepted: RIB records of one prefix with many peers pass
  * 64 KiB (bview.64k_stream_overflow: 70,710 bytes). */
 #define MRT_RECORD_MAX (1u << 20)
@@ -27,12 +27,12 @@ enum mrt_type {
 };
 
 struct mrt_record {
-	uint32_t timestamp;   /* seconds */
-	uint32_t usec;        /* BGP4MP_ET microseconds, else 0 */
+	uint32_t timestamp; /* seconds */
+	uint32_t usec;      /* BGP4MP_ET microseconds, else 0 */
 	uint16_t type, subtype;
-	uint32_t length;      /* of body */
-	const uint8_t *body;  /* valid until the next mrt_next() */
-	uint64_t offset;      /* of the record header in the decompressed stream */
+	uint32_t length;     /* of body */
+	const uint8_t *body; /* valid until the next mrt_next() */
+	uint64_t offset;     /* of the record header in the decompressed stream */
 };
 
 struct mrt_reader;
@@ -53,13 +53,13 @@ enum mrt_event_kind { MRT_EV_ANNOUNCE, MRT_EV_WITHDRAW, MRT_EV_RIB, MRT_EV_STATE
 
 struct mrt_event {
 	enum mrt_event_kind kind;
-	int64_t at_us;                  /* record time (RIB: dump time) */
-	char peer[46];                  /* numeric peer address */
+	int64_t at_us; /* record time (RIB: dump time) */
+	char peer[46]; /* numeric peer address */
 	uint32_t peer_as;
-	struct prefix prefix;           /* ANNOUNCE, WITHDRAW, RIB */
+	struct prefix prefix; /* ANNOUNCE, WITHDRAW, RIB */
 	uint32_t path_id;
-	const struct bgp_attrs *attrs;  /* ANNOUNCE, RIB */
-	uint16_t old_state, new_state;  /* STATE */
+	const struct bgp_attrs *attrs; /* ANNOUNCE, RIB */
+	uint16_t old_state, new_state; /* STATE */
 };
 
 typedef void (*mrt_event_fn)(const struct mrt_event *ev, void *arg);

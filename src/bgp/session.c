@@ -21,9 +21,9 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 
-#define RBUF_CAP (2 * BGP_MSG_MAX)
+#define RBUF_CAP    (2 * BGP_MSG_MAX)
 #define BGP_TICK_MS 100
-#define WBUF_CAP (4 * BGP_MSG_MAX)
+#define WBUF_CAP    (4 * BGP_MSG_MAX)
 
 struct peer {
 	struct bgp *b;
@@ -87,8 +87,12 @@ static void set_state(struct peer *p, enum bgp_state s, const char *reason)
 {
 	if (p->state == s)
 		return;
-	struct bgp_event ev = {.kind = BGP_EV_PEER, .at_ms = wall_now_ms(), .peer = p->name,
-			       .old_state = p->state, .new_state = s, .reason = reason ? reason : ""};
+	struct bgp_event ev = {.kind = BGP_EV_PEER,
+			       .at_ms = wall_now_ms(),
+			       .peer = p->name,
+			       .old_state = p->state,
+			       .new_state = s,
+			       .reason = reason ? reason : ""};
 	log_info("bgp %s: %s -> %s%s%s", p->name, bgp_state_name(p->state), bgp_state_name(s), reason ? ": " : "",
 		 reason ? reason : "");
 	p->state = s;
@@ -98,9 +102,15 @@ static void set_state(struct peer *p, enum bgp_state s, const char *reason)
 static void vis_events(const struct bgp_vis_event *ve, void *arg)
 {
 	struct bgp *b = arg;
-	struct bgp_event ev = {.kind = ve->withdrawn ? BGP_EV_WITHDRAWN : BGP_EV_RESTORED, .at_ms = ve->at_ms,
-			       .network = ve->network, .network_name = ve->name, .prefixes = ve->prefixes,
-			       .nprefixes = ve->nprefixes, .peer = "", .as_path = "", .reason = ""};
+	struct bgp_event ev = {.kind = ve->withdrawn ? BGP_EV_WITHDRAWN : BGP_EV_RESTORED,
+			       .at_ms = ve->at_ms,
+			       .network = ve->network,
+			       .network_name = ve->name,
+			       .prefixes = ve->prefixes,
+			       .nprefixes = ve->nprefixes,
+			       .peer = "",
+			       .as_path = "",
+			       .reason = ""};
 	emit(b, &ev);
 }
 
@@ -289,9 +299,15 @@ static void on_route(const struct bgp_route *r, const struct bgp_attrs *a, void 
 	char path[1024] = "";
 	if (r->announce)
 		bgp_aspath_format(&a->aspath, path, sizeof(path));
-	struct bgp_event ev = {.kind = BGP_EV_ROUTE, .at_ms = b->cur_at_ms, .peer = p->name, .prefix = r->prefix,
-			       .announce = r->announce, .origin_as = r->announce ? a->origin_as : 0, .as_path = path,
-			       .prefixes = NULL, .reason = ""};
+	struct bgp_event ev = {.kind = BGP_EV_ROUTE,
+			       .at_ms = b->cur_at_ms,
+			       .peer = p->name,
+			       .prefix = r->prefix,
+			       .announce = r->announce,
+			       .origin_as = r->announce ? a->origin_as : 0,
+			       .as_path = path,
+			       .prefixes = NULL,
+			       .reason = ""};
 	emit(b, &ev);
 }
 
@@ -373,7 +389,8 @@ static int handle_message(struct peer *p, uint8_t type, const uint8_t *body, siz
 {
 	if (type == BGP_MSG_NOTIFICATION) {
 		char why[96];
-		snprintf(why, sizeof(why), "NOTIFICATION %u/%u from peer", len > 0 ? body[0] : 0, len > 1 ? body[1] : 0);
+		snprintf(why, sizeof(why), "NOTIFICATION %u/%u from peer", len > 0 ? body[0] : 0,
+			 len > 1 ? body[1] : 0);
 		peer_close(p, why);
 		return -1;
 	}
@@ -687,8 +704,14 @@ static void replay_event(const struct mrt_event *ev, void *arg)
 	char path[1024] = "";
 	if (announce && ev->attrs)
 		bgp_aspath_format(&ev->attrs->aspath, path, sizeof(path));
-	struct bgp_event out = {.kind = BGP_EV_ROUTE, .at_ms = at_ms, .peer = ev->peer, .prefix = ev->prefix,
-				.announce = announce, .origin_as = origin, .as_path = path, .reason = ""};
+	struct bgp_event out = {.kind = BGP_EV_ROUTE,
+				.at_ms = at_ms,
+				.peer = ev->peer,
+				.prefix = ev->prefix,
+				.announce = announce,
+				.origin_as = origin,
+				.as_path = path,
+				.reason = ""};
 	emit(r->b, &out);
 }
 

@@ -23,7 +23,7 @@ struct vpeer {
 	char *name;
 	bool up, counted;
 	bool fam4, fam6, fam_auto; /* families it carries; auto: learnt from routes */
-	int64_t sync_deadline; /* counted from then on if still syncing */
+	int64_t sync_deadline;     /* counted from then on if still syncing */
 	size_t routes;
 };
 

@@ -27,9 +27,9 @@ struct config;
 struct bgp_vis;
 
 struct bgp_vis_event {
-	size_t network;               /* index in config->networks */
-	const char *name;             /* network name */
-	bool withdrawn;               /* true: bgp_withdrawn, false: bgp_restored */
+	size_t network;   /* index in config->networks */
+	const char *name; /* network name */
+	bool withdrawn;   /* true: bgp_withdrawn, false: bgp_restored */
 	int64_t at_ms;
 	const struct prefix *prefixes;
 	size_t nprefixes;
@@ -58,10 +58,10 @@ void bgp_vis_peer_down(struct bgp_vis *v, int peer, int64_t at_ms);
  * prefix and path id).  Events come from bgp_vis_flush.  Returns
  * BGP_VIS_KEPT if the announced route is kept (watched, or keep_all),
  * BGP_VIS_REMOVED if a kept route was taken away (both can be set). */
-#define BGP_VIS_KEPT 1
+#define BGP_VIS_KEPT    1
 #define BGP_VIS_REMOVED 2
 int bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t path_id, uint32_t origin_as,
-		   bool announce);
+		  bool announce);
 /* Re-evaluates what changed since the last flush and emits events stamped
  * at_ms.  Call after each UPDATE (or MRT record). */
 void bgp_vis_flush(struct bgp_vis *v, int64_t at_ms);
@@ -69,10 +69,10 @@ void bgp_vis_flush(struct bgp_vis *v, int64_t at_ms);
 void bgp_vis_tick(struct bgp_vis *v, int64_t now_ms);
 
 struct bgp_vis_status {
-	size_t expected;              /* configured prefixes */
-	size_t visible;               /* visible overall */
-	size_t counted_peers;         /* established and synced */
-	size_t routes;                /* routes kept for this network */
+	size_t expected;      /* configured prefixes */
+	size_t visible;       /* visible overall */
+	size_t counted_peers; /* established and synced */
+	size_t routes;        /* routes kept for this network */
 };
 void bgp_vis_network_status(const struct bgp_vis *v, size_t network, struct bgp_vis_status *st);
 /* Expected prefixes of network that peer sees now. */
@@ -88,7 +88,7 @@ void bgp_vis_feed_mrt(struct bgp_vis *v, const struct mrt_event *ev, int64_t gra
 struct bgp_vis_peer_info {
 	const char *name;
 	bool up, counted;
-	size_t routes;                /* routes kept from this peer */
+	size_t routes; /* routes kept from this peer */
 };
 size_t bgp_vis_npeers(const struct bgp_vis *v);
 void bgp_vis_peer_info(const struct bgp_vis *v, int peer, struct bgp_vis_peer_info *info);

@@ -18,20 +18,19 @@
 #include "store/store.h"
 
 #define IMPORT_EXIT_RUNTIME 1
-#define IMPORT_EXIT_USAGE 2
+#define IMPORT_EXIT_USAGE   2
 
-static const char import_usage[] =
-	"usage: lightsout import mrt [--format text|json] [-c FILE] FILE...\n"
-	"\n"
-	"Reads MRT archives (RFC 6396; plain, gzip or bzip2) and prints one summary\n"
-	"per file: records, announcements and withdrawals (prefixes), RIB entries,\n"
-	"state changes, errors.  With a configuration (-c, default ./lightsout.yaml\n"
-	"if present) the announcements and withdrawals of the watched networks'\n"
-	"prefixes and ASNs are written to its store.\n"
-	"\n"
-	"  -c, --config FILE     configuration (its store and networks)\n"
-	"      --format text|json  output (json: one object per line)\n"
-	"  -h, --help\n";
+static const char import_usage[] = "usage: lightsout import mrt [--format text|json] [-c FILE] FILE...\n"
+				   "\n"
+				   "Reads MRT archives (RFC 6396; plain, gzip or bzip2) and prints one summary\n"
+				   "per file: records, announcements and withdrawals (prefixes), RIB entries,\n"
+				   "state changes, errors.  With a configuration (-c, default ./lightsout.yaml\n"
+				   "if present) the announcements and withdrawals of the watched networks'\n"
+				   "prefixes and ASNs are written to its store.\n"
+				   "\n"
+				   "  -c, --config FILE     configuration (its store and networks)\n"
+				   "      --format text|json  output (json: one object per line)\n"
+				   "  -h, --help\n";
 
 /* Prefixes announced by a watched origin AS during this import, so their
  * later withdrawals (which carry no path) are kept too. */
@@ -144,7 +143,8 @@ static void put_event(struct import_ctx *c, const struct mrt_event *ev, bool ann
 	}
 	/* The writer queue is full: an import may wait, so drain and retry. */
 	char err[256];
-	if (store_flush(c->st, err, sizeof(err)) == 0 && store_put_bgp_event(c->st, at_ms, ev->peer, pfx, announce, path))
+	if (store_flush(c->st, err, sizeof(err)) == 0 &&
+	    store_put_bgp_event(c->st, at_ms, ev->peer, pfx, announce, path))
 		c->stored++;
 	else
 		c->dropped++;
@@ -248,10 +248,10 @@ out:
 int cli_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cfg_path = NULL;
 	bool json = false;
@@ -285,7 +285,9 @@ int cli_import(int argc, char **argv)
 			} else if (strcmp(optarg, "text") == 0) {
 				json = false;
 			} else {
-				fprintf(stderr, "lightsout: import: --format must be text or json (see lightsout import --help)\n");
+				fprintf(
+				    stderr,
+				    "lightsout: import: --format must be text or json (see lightsout import --help)\n");
 				return IMPORT_EXIT_USAGE;
 			}
 			break;
@@ -328,7 +330,8 @@ int cli_import(int argc, char **argv)
 			ret = IMPORT_EXIT_RUNTIME;
 	}
 	if (c.dropped)
-		fprintf(stderr, "lightsout: import: %" PRIu64 " BGP events could not be queued to the store\n", c.dropped);
+		fprintf(stderr, "lightsout: import: %" PRIu64 " BGP events could not be queued to the store\n",
+			c.dropped);
 out:
 	if (c.st && store_close(c.st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: import: %s\n", err);

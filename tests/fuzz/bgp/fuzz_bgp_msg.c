@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	/* First byte chooses the options; the rest is the message. */
-	struct bgp_msg_opts o = {.as4 = data[0] & 1, .addpath_v4 = data[0] & 2, .addpath_v6 = data[0] & 4,
-				 .lenient = data[0] & 8};
+	struct bgp_msg_opts o = {
+	    .as4 = data[0] & 1, .addpath_v4 = data[0] & 2, .addpath_v6 = data[0] & 4, .lenient = data[0] & 8};
 	data++;
 	size--;
 	if (bgp_msg_header(data, size, BGP_MSG_EXT_MAX, &type, &len, &e) == 0 && len <= size) {

@@ -54,9 +54,9 @@ static size_t update(uint8_t *out, const uint8_t *wd, size_t wl, const uint8_t *
 }
 
 static const uint8_t attrs4[] = {
-	0x40, 1, 1, 0,                                     /* ORIGIN IGP */
-	0x40, 2, 10, 2, 2, 0, 0, 0xfb, 0xf4, 0, 2, 0x02, 0x3f, /* AS_PATH SEQ 64500 131647 */
-	0x40, 3, 4, 192, 0, 2, 1,                          /* NEXT_HOP */
+    0x40, 1, 1,  0,                                          /* ORIGIN IGP */
+    0x40, 2, 10, 2,   2, 0, 0, 0xfb, 0xf4, 0, 2, 0x02, 0x3f, /* AS_PATH SEQ 64500 131647 */
+    0x40, 3, 4,  192, 0, 2, 1,                               /* NEXT_HOP */
 };
 
 static void test_announce_withdraw(void **state)
@@ -191,9 +191,8 @@ static void test_as4_path_merge(void **state)
 {
 	(void)state;
 	/* 2-octet session: AS_PATH 64500 23456 23456, AS4_PATH 4200000000 4200000001 */
-	const uint8_t at[] = {0x40, 1,    1,    0,    0x40, 2,    8,    2,    3,    0xfb, 0xf4, 0x5b,
-			      0xa0, 0x5b, 0xa0, 0x40, 3,    4,    192,  0,    2,    1,    0xc0, 17,
-			      10,   2,    2,    0xfa, 0x56, 0xea, 0x00, 0xfa, 0x56, 0xea, 0x01};
+	const uint8_t at[] = {0x40, 1, 1, 0, 0x40, 2,  8,  2, 3, 0xfb, 0xf4, 0x5b, 0xa0, 0x5b, 0xa0, 0x40, 3,   4,
+			      192,  0, 2, 1, 0xc0, 17, 10, 2, 2, 0xfa, 0x56, 0xea, 0x00, 0xfa, 0x56, 0xea, 0x01};
 	const uint8_t nl[] = {24, 192, 0, 2};
 	uint8_t body[256];
 	size_t len = update(body, NULL, 0, at, sizeof(at), nl, sizeof(nl));
@@ -211,13 +210,12 @@ static void test_as4_path_merge(void **state)
 static void test_mp_bgp_v6_and_addpath(void **state)
 {
 	(void)state;
-	const uint8_t at[] = {
-		0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfb, 0xf4,
-		/* MP_REACH: AFI 2 SAFI 1, NH 16 bytes, reserved, 2001:db8::/32 and 2001:db8:1::/48 */
-		0x80, 14, 33, 0, 2, 1, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 32, 0x20,
-		0x01, 0x0d, 0xb8, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 1,
-		/* MP_UNREACH: AFI 2 SAFI 1, 2001:db8:ff::/48 */
-		0x80, 15, 10, 0, 2, 1, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 0xff};
+	const uint8_t at[] = {0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfb, 0xf4,
+			      /* MP_REACH: AFI 2 SAFI 1, NH 16 bytes, reserved, 2001:db8::/32 and 2001:db8:1::/48 */
+			      0x80, 14, 33, 0, 2, 1, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+			      32, 0x20, 0x01, 0x0d, 0xb8, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 1,
+			      /* MP_UNREACH: AFI 2 SAFI 1, 2001:db8:ff::/48 */
+			      0x80, 15, 10, 0, 2, 1, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 0xff};
 	uint8_t body[256];
 	size_t len = update(body, NULL, 0, at, sizeof(at), NULL, 0);
 	struct bgp_msg_opts o = {.as4 = true};
@@ -310,10 +308,14 @@ static void test_open_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_announce_withdraw),  cmocka_unit_test(test_masked_trailing_bits),
-		cmocka_unit_test(test_treat_as_withdraw),  cmocka_unit_test(test_session_reset_errors),
-		cmocka_unit_test(test_as4_path_merge),     cmocka_unit_test(test_mp_bgp_v6_and_addpath),
-		cmocka_unit_test(test_header),             cmocka_unit_test(test_open_roundtrip),
+	    cmocka_unit_test(test_announce_withdraw),
+	    cmocka_unit_test(test_masked_trailing_bits),
+	    cmocka_unit_test(test_treat_as_withdraw),
+	    cmocka_unit_test(test_session_reset_errors),
+	    cmocka_unit_test(test_as4_path_merge),
+	    cmocka_unit_test(test_mp_bgp_v6_and_addpath),
+	    cmocka_unit_test(test_header),
+	    cmocka_unit_test(test_open_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

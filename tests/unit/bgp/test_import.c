@@ -64,9 +64,13 @@ static void test_json_summaries(void **state)
 {
 	(void)state;
 	char buf[4096];
-	char *argv[] = {"import", "mrt", "--format", "json",
+	char *argv[] = {"import",
+			"mrt",
+			"--format",
+			"json",
 			SHARED_DATA_DIR "/bgpdump/test_data/updates.long_withdrawal.gz",
-			SHARED_DATA_DIR "/bgpdump/test_data/bview.64k_stream_overflow.gz", NULL};
+			SHARED_DATA_DIR "/bgpdump/test_data/bview.64k_stream_overflow.gz",
+			NULL};
 	assert_int_equal(run(buf, sizeof(buf), 6, argv), 0);
 	json_error_t je;
 	char *line2 = strchr(buf, '\n');
@@ -91,8 +95,13 @@ static void test_truncated_file_fails(void **state)
 {
 	(void)state;
 	char buf[4096];
-	char *argv[] = {"import", "mrt", "--format", "json", SHARED_DATA_DIR "/pyasn/data/rib6.20151101.0600_firstMB.bz2",
-			"/nonexistent/file.mrt", NULL};
+	char *argv[] = {"import",
+			"mrt",
+			"--format",
+			"json",
+			SHARED_DATA_DIR "/pyasn/data/rib6.20151101.0600_firstMB.bz2",
+			"/nonexistent/file.mrt",
+			NULL};
 	assert_int_equal(run(buf, sizeof(buf), 6, argv), 1);
 	json_error_t je;
 	json_t *o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
@@ -105,7 +114,8 @@ static void test_truncated_file_fails(void **state)
 
 	char *t[] = {"import", "mrt", SHARED_DATA_DIR "/mrtparse/samples/quagga_rib", NULL};
 	assert_int_equal(run(buf, sizeof(buf), 3, t), 0);
-	assert_non_null(strstr(buf, "7 records, 0 announcements, 0 withdrawals, 9 RIB entries, 0 state changes, 0 errors"));
+	assert_non_null(
+	    strstr(buf, "7 records, 0 announcements, 0 withdrawals, 9 RIB entries, 0 state changes, 0 errors"));
 }
 
 struct seen {
@@ -143,8 +153,8 @@ static void test_stores_watched_events(void **state)
 	assert_non_null(f);
 	fputs(yaml, f);
 	fclose(f);
-	char *argv[] = {"import", "mrt", "-c", cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz",
-			NULL};
+	char *argv[] = {
+	    "import", "mrt", "-c", cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz", NULL};
 	assert_int_equal(run(buf, sizeof(buf), 5, argv), 0);
 	struct config *cfg = config_load(cfgp, err, sizeof(err));
 	assert_non_null(cfg);
@@ -169,10 +179,10 @@ static void test_stores_watched_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_usage),
-		cmocka_unit_test(test_json_summaries),
-		cmocka_unit_test(test_truncated_file_fails),
-		cmocka_unit_test(test_stores_watched_events),
+	    cmocka_unit_test(test_usage),
+	    cmocka_unit_test(test_json_summaries),
+	    cmocka_unit_test(test_truncated_file_fails),
+	    cmocka_unit_test(test_stores_watched_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,44 +23,45 @@ struct expect {
 };
 
 static const struct expect files[] = {
-	{"bgpdump/test_data/bview.20020722.2337.gz", 0, 0, 115521, 0, false},
-	{"bgpdump/test_data/bview.64k_stream_overflow.gz", 0, 0, 23, 0, false},
-	{"bgpdump/test_data/bview.ipv4_unicast_add_path.gz", 0, 0, 62, 0, false},
-	{"bgpdump/test_data/bview.ipv6_unicast_add_path.gz", 0, 0, 62, 0, false},
-	{"bgpdump/test_data/updates.20020722.2238.gz", 825, 2419, 0, 93, false},
-	{"bgpdump/test_data/updates.20070211.0141.gz", 51329, 2328, 0, 0, false},
-	{"bgpdump/test_data/updates.20071015.1505.gz", 10111, 385, 0, 0, false},
-	{"bgpdump/test_data/updates.20100722.2015.gz", 5067, 547, 0, 40, false},
-	{"bgpdump/test_data/updates.20160811.1600.gz", 39256, 1956, 0, 22, false},
-	{"bgpdump/test_data/updates.et-header.2015.gz", 577737, 3, 0, 4, false},
-	{"bgpdump/test_data/updates.long_withdrawal.gz", 0, 4096, 0, 0, false},
-	{"bgpdump/test_data/updates.nlri_mask_trailing_bits.gz", 1, 0, 0, 0, false},
-	{"bgpkit-parser/examples/local_only/updates.bz2", 159, 109, 0, 0, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc00/1999.09/updates.19990903.1041.gz", 65286, 25, 0, 4, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc00/1999.12/updates.19991214.1621.gz", 54126, 1363, 0, 27, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc00/2000.01/bview.20000111.0032.gz", 0, 0, 1, 0, true},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc00/2000.01/updates.20000102.2014.gz", 5668, 675, 0, 16, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc00/2000.03/updates.20000325.0345.gz", 2, 2044, 0, 0, true},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc01/2000.11/updates.20001104.0124.gz", 378, 141, 0, 364, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc03/2010.02/updates.20100227.1600.first-796-records.gz", 1226, 133, 0, 4, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc15/2010.02/updates.20100227.1600.gz", 52468, 1318, 0, 20, false},
-	{"bgpkit-parser/tests/fixtures/ripe/rrc15/2010.02/updates.20100227.1610.gz", 5920, 1549, 0, 16, false},
-	{"mrtparse/samples/bird-mrtdump_bgp", 12, 0, 0, 12, false},
-	{"mrtparse/samples/bird-mrtdump_rib", 0, 0, 18, 0, false},
-	{"mrtparse/samples/bird6-mrtdump_bgp", 12, 0, 0, 12, false},
-	{"mrtparse/samples/bird6-mrtdump_rib", 0, 0, 10, 0, false},
-	{"mrtparse/samples/bird6_bgp", 32, 0, 0, 12, false},
-	{"mrtparse/samples/bird_bgp", 24, 0, 0, 12, false},
-	{"mrtparse/samples/openbgpd_bgp", 93, 0, 0, 16, false},
-	{"mrtparse/samples/openbgpd_rib_table", 0, 0, 31, 0, false},
-	{"mrtparse/samples/openbgpd_rib_table-mp", 0, 0, 0, 0, false},
-	{"mrtparse/samples/openbgpd_rib_table-v2", 0, 0, 31, 0, false},
-	{"mrtparse/samples/quagga_bgp", 18, 0, 0, 20, false},
-	{"mrtparse/samples/quagga_rib", 0, 0, 9, 0, false},
-	{"pyasn/data/bview.20140112.1600_3samples.bz2", 0, 0, 0, 0, false},
-	{"pyasn/data/rib.20080501.0644_firstMB.bz2", 0, 0, 139291, 0, true},
-	{"pyasn/data/rib.20140523.0600_firstMB.bz2", 0, 0, 270005, 0, true},
-	{"pyasn/data/rib6.20151101.0600_firstMB.bz2", 0, 0, 149578, 0, true},
+    {"bgpdump/test_data/bview.20020722.2337.gz", 0, 0, 115521, 0, false},
+    {"bgpdump/test_data/bview.64k_stream_overflow.gz", 0, 0, 23, 0, false},
+    {"bgpdump/test_data/bview.ipv4_unicast_add_path.gz", 0, 0, 62, 0, false},
+    {"bgpdump/test_data/bview.ipv6_unicast_add_path.gz", 0, 0, 62, 0, false},
+    {"bgpdump/test_data/updates.20020722.2238.gz", 825, 2419, 0, 93, false},
+    {"bgpdump/test_data/updates.20070211.0141.gz", 51329, 2328, 0, 0, false},
+    {"bgpdump/test_data/updates.20071015.1505.gz", 10111, 385, 0, 0, false},
+    {"bgpdump/test_data/updates.20100722.2015.gz", 5067, 547, 0, 40, false},
+    {"bgpdump/test_data/updates.20160811.1600.gz", 39256, 1956, 0, 22, false},
+    {"bgpdump/test_data/updates.et-header.2015.gz", 577737, 3, 0, 4, false},
+    {"bgpdump/test_data/updates.long_withdrawal.gz", 0, 4096, 0, 0, false},
+    {"bgpdump/test_data/updates.nlri_mask_trailing_bits.gz", 1, 0, 0, 0, false},
+    {"bgpkit-parser/examples/local_only/updates.bz2", 159, 109, 0, 0, false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc00/1999.09/updates.19990903.1041.gz", 65286, 25, 0, 4, false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc00/1999.12/updates.19991214.1621.gz", 54126, 1363, 0, 27, false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc00/2000.01/bview.20000111.0032.gz", 0, 0, 1, 0, true},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc00/2000.01/updates.20000102.2014.gz", 5668, 675, 0, 16, false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc00/2000.03/updates.20000325.0345.gz", 2, 2044, 0, 0, true},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc01/2000.11/updates.20001104.0124.gz", 378, 141, 0, 364, false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc03/2010.02/updates.20100227.1600.first-796-records.gz", 1226, 133, 0, 4,
+     false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc15/2010.02/updates.20100227.1600.gz", 52468, 1318, 0, 20, false},
+    {"bgpkit-parser/tests/fixtures/ripe/rrc15/2010.02/updates.20100227.1610.gz", 5920, 1549, 0, 16, false},
+    {"mrtparse/samples/bird-mrtdump_bgp", 12, 0, 0, 12, false},
+    {"mrtparse/samples/bird-mrtdump_rib", 0, 0, 18, 0, false},
+    {"mrtparse/samples/bird6-mrtdump_bgp", 12, 0, 0, 12, false},
+    {"mrtparse/samples/bird6-mrtdump_rib", 0, 0, 10, 0, false},
+    {"mrtparse/samples/bird6_bgp", 32, 0, 0, 12, false},
+    {"mrtparse/samples/bird_bgp", 24, 0, 0, 12, false},
+    {"mrtparse/samples/openbgpd_bgp", 93, 0, 0, 16, false},
+    {"mrtparse/samples/openbgpd_rib_table", 0, 0, 31, 0, false},
+    {"mrtparse/samples/openbgpd_rib_table-mp", 0, 0, 0, 0, false},
+    {"mrtparse/samples/openbgpd_rib_table-v2", 0, 0, 31, 0, false},
+    {"mrtparse/samples/quagga_bgp", 18, 0, 0, 20, false},
+    {"mrtparse/samples/quagga_rib", 0, 0, 9, 0, false},
+    {"pyasn/data/bview.20140112.1600_3samples.bz2", 0, 0, 0, 0, false},
+    {"pyasn/data/rib.20080501.0644_firstMB.bz2", 0, 0, 139291, 0, true},
+    {"pyasn/data/rib.20140523.0600_firstMB.bz2", 0, 0, 270005, 0, true},
+    {"pyasn/data/rib6.20151101.0600_firstMB.bz2", 0, 0, 149578, 0, true},
 };
 
 static void test_counts_equal_bgpdump(void **state)
@@ -185,8 +186,8 @@ static void test_truncated_in_memory(void **state)
 	/* A BGP4MP_MESSAGE_AS4 KEEPALIVE record, then the same cut short. */
 	uint8_t rec1[12 + 20 + 19] = {0, 0, 0, 1, 0, 16, 0, 4, 0, 0, 0, 20 + 19};
 	uint8_t *b = rec1 + 12;
-	b[0] = 0, b[3] = 1;   /* peer AS 1 */
-	b[11] = 1;            /* AFI 1 (peer AS, local AS, ifindex, afi) */
+	b[0] = 0, b[3] = 1; /* peer AS 1 */
+	b[11] = 1;          /* AFI 1 (peer AS, local AS, ifindex, afi) */
 	memset(b + 20, 0xff, 16);
 	b[20 + 17] = 19;
 	b[20 + 18] = 4;
@@ -209,9 +210,9 @@ static void test_truncated_in_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counts_equal_bgpdump), cmocka_unit_test(test_masked_nlri),
-		cmocka_unit_test(test_pyasn_origins),        cmocka_unit_test(test_et_microseconds),
-		cmocka_unit_test(test_truncated_in_memory),
+	    cmocka_unit_test(test_counts_equal_bgpdump), cmocka_unit_test(test_masked_nlri),
+	    cmocka_unit_test(test_pyasn_origins),        cmocka_unit_test(test_et_microseconds),
+	    cmocka_unit_test(test_truncated_in_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,15 +55,15 @@ static struct config *cfg_of(const char *prefixes, const char *asn)
 	return c;
 }
 
-static struct prefix P(const char *s)
-{
+static struct prefix P(const char *s) {
 	struct prefix p;
 	if (prefix_parse(s, &p) < 0)
 		fail_msg("bad prefix %s", s);
 	return p;
 }
 
-static void test_majority_withdraw_restore(void **state)
+static void
+test_majority_withdraw_restore(void **state)
 {
 	(void)state;
 	struct config *cfg = cfg_of("198.51.100.0/22, 2001:db8::/32", "64500");
@@ -285,9 +285,8 @@ static void test_memory_per_route(void **state)
 	struct full f = {.v = bgp_vis_new(cfg, true, NULL, NULL)};
 	char err[256];
 	struct mrt_parser *p = mrt_parser_new(feed_full, &f);
-	assert_int_equal(mrt_read_file(SHARED_DATA_DIR "/bgpdump/test_data/updates.et-header.2015.gz", p, err,
-				       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    mrt_read_file(SHARED_DATA_DIR "/bgpdump/test_data/updates.et-header.2015.gz", p, err, sizeof(err)), 0);
 	size_t routes = bgp_vis_routes(f.v), bytes = bgp_vis_table_bytes(f.v);
 	printf("full table: %zu routes, %zu bytes, %.1f bytes/route\n", routes, bytes, (double)bytes / (double)routes);
 	assert_true(routes > 577000 && routes <= 577706);
@@ -300,10 +299,10 @@ static void test_memory_per_route(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_majority_withdraw_restore),
-		cmocka_unit_test(test_rrc15_table_transfer_is_not_an_outage),
-		cmocka_unit_test(test_replay_sees_withdrawal),
-		cmocka_unit_test(test_memory_per_route),
+	    cmocka_unit_test(test_majority_withdraw_restore),
+	    cmocka_unit_test(test_rrc15_table_transfer_is_not_an_outage),
+	    cmocka_unit_test(test_replay_sees_withdrawal),
+	    cmocka_unit_test(test_memory_per_route),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
