@@ -386,15 +386,21 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 	*n = 0;
 	if (network >= l->cfg->nnetworks || until_ms <= since_ms || since_ms < 0 || max_points == 0)
 		return -1;
-	/* The finest tier that reaches back to since and is not finer than
-	 * asked; else the coarsest. */
-	for (int k = 0; k < TIERS; k++) {
+	/* With a step asked: the coarsest tier that reaches back to since and
+	 * whose step divides it (exact steps, fewest buckets to merge);
+	 * otherwise the finest tier that reaches back; else the coarsest. */
+	for (int k = TIERS - 1; k >= 0 && step_ms > 0 && !tr; k--) {
 		const struct tier *c = &l->tiers[k];
-		int64_t reach = until_ms - (int64_t)c->slots * c->step;
-		tr = c;
-		if (since_ms >= reach && (step_ms <= 0 || k + 1 == TIERS || step_ms < l->tiers[k + 1].step))
-			break;
+		if (since_ms >= until_ms - (int64_t)c->slots * c->step && step_ms % c->step == 0)
+			tr = c;
 	}
+	for (int k = 0; k < TIERS && !tr; k++) {
+		const struct tier *c = &l->tiers[k];
+		if (since_ms >= until_ms - (int64_t)c->slots * c->step)
+			tr = c;
+	}
+	if (!tr)
+		tr = &l->tiers[TIERS - 1];
 	ostep = step_ms > tr->step ? step_ms : tr->step;
 	ostep = (ostep + tr->step - 1) / tr->step * tr->step;
 	while ((until_ms - since_ms) / ostep + 1 > (int64_t)max_points)

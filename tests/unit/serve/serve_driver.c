@@ -2,10 +2,10 @@
  * synthetic, so the integration tests (tests/integration/serve_*.sh) can
  * run the real server, detector, store and alert delivery without a lab.
  *
- *   serve-driver CONFIG [--history ROUNDS] [--port-file FILE]
+ *   serve-driver CONFIG [--history ROUNDS] [--history-outage 0|1] [--port-file FILE]
  *
  * It stores ROUNDS past rounds (with one outage of the first network in
- * the middle, so there is a closed incident), then produces a round every
+ * the middle unless --history-outage 0, so there is a closed incident), then produces a round every
  * interval in real time.  SIGUSR1 starts an outage of the first network
  * (every target silent), SIGUSR2 ends it; SIGINT/SIGTERM stop.  A target
  * whose name contains "evil" reports a hostile detail (HTML and quotes). */
@@ -104,17 +104,19 @@ int main(int argc, char **argv)
 	struct drv d = {0};
 	struct serve_http *http = NULL;
 	const char *port_file = NULL;
-	long history = 120;
+	long history = 120, history_outage = 1;
 	char err[1024];
 	int rc = 1;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: serve-driver CONFIG [--history ROUNDS] [--port-file FILE]\n");
+		fprintf(stderr, "usage: serve-driver CONFIG [--history ROUNDS] [--history-outage 0|1] [--port-file FILE]\n");
 		return 2;
 	}
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--history") == 0)
 			history = strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--history-outage") == 0)
+			history_outage = strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--port-file") == 0)
 			port_file = argv[i + 1];
 	}
@@ -141,7 +143,7 @@ int main(int argc, char **argv)
 	int64_t iv = d.cfg->interval_ms, now = wall_now_ms();
 	int64_t first = (now / iv - history) * iv;
 	for (long r = 0; r < history; r++)
-		round_at(&d, first + r * iv, r >= history / 2 && r < history / 2 + 8);
+		round_at(&d, first + r * iv, history_outage && r >= history / 2 && r < history / 2 + 8);
 	if (store_flush(d.st, err, sizeof(err)) < 0 || serve_live_load(d.live, d.st, first, err, sizeof(err)) < 0) {
 		fprintf(stderr, "serve-driver: %s\n", err);
 		goto out;
