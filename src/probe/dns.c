@@ -2,7 +2,7 @@
  * retries and over TCP when the reply is truncated.
  *
  * UDP goes through one shared socket per address family; a reply is
- * trusted only if it comes from the server's address and port 53, carries
+ * trusted only if it comes from the server's address and port (53), carries
  * the id we gave this round's query (ids are unique among open rounds),
  * and passes probe_dns_reply_check (structure, QR, question).  Anything
  * else is counted and ignored, so a forged or broken reply cannot end a
@@ -121,8 +121,10 @@ static void dns_finish(struct dns_slot *s, enum outcome outcome, const char *fro
 
 static const struct sockaddr_storage *server_addr(const struct dns_slot *s, struct sockaddr_storage *ss)
 {
-	*ss = probe_engine_target(s->st->engine, s->index)->addr;
-	addr_set_port(ss, DNS_PORT);
+	const struct probe_target *t = probe_engine_target(s->st->engine, s->index);
+	*ss = t->addr;
+	/* 53 unless the target names a port (dns://SERVER:PORT/... on the command line) */
+	addr_set_port(ss, t->cfg->port != 0 ? t->cfg->port : DNS_PORT);
 	return ss;
 }
 

@@ -1,7 +1,8 @@
-/* The http and smtp kinds end to end through the real engine and event
- * loop, against tiny servers on 127.0.0.1 run by this test: the `contains`
- * check across chunk boundaries and beyond the window, the `status` list,
- * and the SMTP `expect_banner` check. */
+/* The http, smtp and dns kinds end to end through the real engine and
+ * event loop, against tiny servers on 127.0.0.1 run by this test: the
+ * `contains` check across chunk boundaries and beyond the window, the
+ * `status` list, the SMTP `expect_banner` check, and the DNS judgement
+ * (expect, expect_rcode, SERVFAIL, REFUSED, wrong answer). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,11 +246,154 @@ static void test_smtp_banner(void **state)
 	assert_string_equal(m->detail, "banner check failed: 220 mx.loopback.test ESMTP Frobnicator");
 }
 
+/* A UDP DNS server answering by the first label of the query name:
+ * "a" -> A 192.0.2.9, "servfail" -> SERVFAIL, "refused" -> REFUSED,
+ * "nx" -> NXDOMAIN, "mx" -> MX 10 mail.lab.test. */
+struct dns_server {
+	int fd;
+	int count;
+};
+
+static void *dns_serve(void *arg)
+{
+	struct dns_server *ds = arg;
+	for (int i = 0; i < ds->count; i++) {
+		struct pollfd p = {.fd = ds->fd, .events = POLLIN};
+		uint8_t q[512], r[600];
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		if (poll(&p, 1, 10000) != 1)
+			break;
+		ssize_t n = recvfrom(ds->fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &pl);
+		if (n < 17)
+			continue;
+		size_t qend = 12;
+		while (qend < (size_t)n && q[qend] != 0)
+			qend += (size_t)q[qend] + 1;
+		qend += 5; /* root label, type, class */
+		if (qend > (size_t)n)
+			continue;
+		char first[16] = "";
+		memcpy(first, q + 13, q[12] < sizeof(first) - 1 ? q[12] : sizeof(first) - 1);
+		memcpy(r, q, qend);
+		r[2] = 0x84; /* QR AA */
+		r[3] = 0;
+		r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+		size_t len = qend;
+		if (strcmp(first, "servfail") == 0) {
+			r[3] = 2;
+		} else if (strcmp(first, "refused") == 0) {
+			r[2] = 0x80;
+			r[3] = 5;
+		} else if (strcmp(first, "nx") == 0) {
+			r[3] = 3;
+		} else if (strcmp(first, "mx") == 0) {
+			static const uint8_t rr[] = {0xc0, 0x0c, 0,  15, 0,   1,   0,   0,   1,    0,       0,
+						     9,    0,    10, 4,  'm', 'a', 'i', 'l', 0xc0, 0x0c + 3};
+			r[7] = 1;
+			memcpy(r + len, rr, sizeof(rr));
+			len += sizeof(rr);
+		} else {
+			static const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 0, 0, 4, 192, 0, 2, 9};
+			r[7] = 1;
+			memcpy(r + len, rr, sizeof(rr));
+			len += sizeof(rr);
+		}
+		sendto(ds->fd, r, len, 0, (struct sockaddr *)&peer, pl);
+	}
+	return NULL;
+}
+
+static void test_dns_judgement(void **state)
+{
+	(void)state;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	struct dns_server ds = {.count = 7};
+	struct results res = {0};
+	struct network_cfg net = {.name = "lab"};
+	struct target_cfg t[7];
+	struct config cfg = {.vantage = "test", .interval_ms = 60000, .timeout_ms = 3000};
+	static const struct {
+		const char *query, *expect, *rcode;
+	} cases[7] = {
+	    {"a.lab.test A", "192.0.2.9", NULL},
+	    {"a.lab.test A", "192.0.2.10", NULL},
+	    {"servfail.lab.test A", NULL, NULL},
+	    {"refused.lab.test A", NULL, NULL},
+	    {"nx.lab.test A", NULL, NULL},
+	    {"nx.lab.test A", NULL, "NXDOMAIN"},
+	    {"mx.lab.test MX", "mail.lab.test", NULL},
+	};
+	char err[256];
+	pthread_t th;
+
+	ds.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(ds.fd >= 0);
+	assert_int_equal(bind(ds.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(ds.fd, (struct sockaddr *)&sin, &sl), 0);
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 7; i++) {
+		t[i].name = (char *)"dns";
+		t[i].role = ROLE_DNS;
+		t[i].kind = KIND_DNS;
+		t[i].network = 0;
+		t[i].server = (char *)"127.0.0.1";
+		t[i].port = ntohs(sin.sin_port);
+		t[i].query = (char *)cases[i].query;
+		t[i].expect = (char *)cases[i].expect;
+		t[i].expect_rcode = (char *)cases[i].rcode;
+		t[i].interval_ms = 60000;
+		t[i].timeout_ms = 3000;
+	}
+	cfg.networks = &net;
+	cfg.nnetworks = 1;
+	cfg.targets = t;
+	cfg.ntargets = 7;
+	assert_int_equal(pthread_create(&th, NULL, dns_serve, &ds), 0);
+
+	struct ev_loop *loop = ev_new();
+	struct probe_engine_opts opts = {.rounds = 1, .align_first_round = true};
+	struct probe_engine *e = probe_engine_new(loop, &cfg, &opts, sink, &res, err, sizeof(err));
+	assert_non_null(e);
+	if (probe_engine_start(e, err, sizeof(err)) < 0)
+		fail_msg("engine: %s", err);
+	assert_int_equal(ev_run(loop), 0);
+	probe_engine_stop(e);
+	probe_engine_free(e);
+	ev_free(loop);
+	pthread_join(th, NULL);
+	close(ds.fd);
+	assert_int_equal(res.n, 7);
+
+	const struct measurement *m = by_target(&res, 0);
+	assert_int_equal(m->outcome, OUTCOME_OK);
+	assert_string_equal(m->detail, "NOERROR aa, 1 answer");
+	m = by_target(&res, 1);
+	assert_int_equal(m->outcome, OUTCOME_ERROR);
+	assert_string_equal(m->detail, "wrong answer 192.0.2.9");
+	m = by_target(&res, 2);
+	assert_int_equal(m->outcome, OUTCOME_ERROR);
+	assert_string_equal(m->detail, "SERVFAIL");
+	m = by_target(&res, 3);
+	assert_int_equal(m->outcome, OUTCOME_REFUSED);
+	assert_string_equal(m->detail, "REFUSED");
+	m = by_target(&res, 4);
+	assert_int_equal(m->outcome, OUTCOME_ERROR);
+	assert_string_equal(m->detail, "NXDOMAIN (expected NOERROR)");
+	m = by_target(&res, 5);
+	assert_int_equal(m->outcome, OUTCOME_OK);
+	m = by_target(&res, 6);
+	assert_int_equal(m->outcome, OUTCOME_OK);
+	assert_true(m->rtt_ms >= 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_checks),
 	    cmocka_unit_test(test_smtp_banner),
+	    cmocka_unit_test(test_dns_judgement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
