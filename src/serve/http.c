@@ -120,6 +120,21 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return send_buf(c, status, "text/plain; charset=utf-8", buf, (size_t)n);
 }
 
+/* JSON text with <, > and & as \\u escapes (they only occur inside
+ * strings), so it is inert even if something treats it as HTML. */
+static void write_inert(FILE *f, const char *p)
+{
+	while (*p) {
+		size_t run = strcspn(p, "<>&");
+		fwrite(p, 1, run, f);
+		p += run;
+		if (!*p)
+			return;
+		fputs(*p == '<' ? "\\u003c" : *p == '>' ? "\\u003e" : "\\u0026", f);
+		p++;
+	}
+}
+
 /* JSON with <, > and & as \u escapes (they only occur inside strings), so
  * the text is inert even if something treats it as HTML. */
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *doc, size_t flags)
@@ -137,16 +152,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 		free(text);
 		return MHD_NO;
 	}
-	for (const char *p = text; *p; p++) {
-		if (*p == '<')
-			fputs("\\u003c", f);
-		else if (*p == '>')
-			fputs("\\u003e", f);
-		else if (*p == '&')
-			fputs("\\u0026", f);
-		else
-			fputc(*p, f);
-	}
+	write_inert(f, text);
 	fputc('\n', f);
 	fclose(f);
 	free(text);
@@ -285,34 +291,99 @@ static enum MHD_Result do_status(struct serve_http *h, struct MHD_Connection *c)
 
 	if (!doc)
 		return send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
-	return send_json(c, MHD_HTTP_OK, doc, SERVE_STATUS_JSON_FLAGS);
+	/* the status verb indents; the API sends the same document compact */
+	return send_json(c, MHD_HTTP_OK, doc, JSON_API_FLAGS);
+}
+
+/* Stored documents as text: the answer splices them into the envelope
+ * rather than parsing and re-printing thousands of them. */
+struct raw_docs {
+	char **doc;
+	size_t n, cap, bytes;
+	bool truncated;
+};
+
+static int collect_raw(int64_t id, const char *json, void *a)
+{
+	struct raw_docs *r = a;
+	size_t len = strlen(json);
+
+	(void)id;
+	/* only whole objects (the detector's documents); skip anything else */
+	if (len < 2 || json[0] != '{' || json[len - 1] != '}')
+		return 0;
+	if (r->n == SERVE_MAX_INCIDENTS) {
+		r->truncated = true;
+		return 1;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		char **d = realloc(r->doc, cap * sizeof(*d));
+		if (!d)
+			return -1;
+		r->doc = d;
+		r->cap = cap;
+	}
+	r->doc[r->n] = strdup(json);
+	if (!r->doc[r->n])
+		return -1;
+	r->n++;
+	r->bytes += len + 1;
+	return 0;
 }
 
 static enum MHD_Result do_incidents(struct serve_http *h, struct MHD_Connection *c)
 {
 	int64_t now = wall_now_ms(), since = 0, until = -1;
 	const char *net = arg(c, "network"), *s = arg(c, "since"), *u = arg(c, "until");
-	struct inc_collect ic = {.max = SERVE_MAX_INCIDENTS};
-	char err[256];
+	struct raw_docs r = {0};
+	char err[256], gen[RFC3339_LEN], *env = NULL, *buf = NULL;
+	size_t len = 0, elen;
 	json_t *doc;
+	FILE *f;
+	enum MHD_Result rc = MHD_NO;
 
 	if (s && time_arg_parse(s, now, &since) != 0)
 		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "since: an RFC 3339 time or a duration such as 6h");
 	if (u && time_arg_parse(u, now, &until) != 0)
 		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "until: an RFC 3339 time or a duration such as 6h");
-	ic.arr = json_array();
-	if (!ic.arr)
-		return MHD_NO;
-	if (store_each_incident(h->st, net && *net ? net : NULL, since, until, collect_incident, &ic, err,
-				sizeof(err)) < 0) {
-		json_decref(ic.arr);
-		return send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+	if (store_each_incident(h->st, net && *net ? net : NULL, since, until, collect_raw, &r, err, sizeof(err)) <
+	    0) {
+		rc = send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+		goto out;
 	}
-	doc = render_report_json(h->cfg->vantage, now, ic.arr);
-	json_decref(ic.arr);
-	if (doc && ic.truncated)
+	/* the envelope of render_report_json, incidents last and empty */
+	rfc3339_format(now, gen, sizeof(gen));
+	doc = json_pack("{s:s?, s:s}", "vantage", h->cfg->vantage, "generated", gen);
+	if (doc && r.truncated)
 		json_object_set_new(doc, "truncated", json_true());
-	return send_json(c, MHD_HTTP_OK, doc, JSON_API_FLAGS);
+	if (doc)
+		json_object_set_new(doc, "incidents", json_array());
+	env = doc ? json_dumps(doc, JSON_API_FLAGS) : NULL;
+	json_decref(doc);
+	elen = env ? strlen(env) : 0;
+	if (elen < 3 || strcmp(env + elen - 3, "[]}") != 0) {
+		rc = send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render JSON");
+		goto out;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		goto out;
+	fwrite(env, 1, elen - 2, f);
+	for (size_t i = 0; i < r.n; i++) {
+		write_inert(f, r.doc[i]);
+		if (i + 1 < r.n)
+			fputc(',', f);
+	}
+	fputs("]}\n", f);
+	fclose(f);
+	rc = send_buf(c, MHD_HTTP_OK, "application/json", buf, len);
+out:
+	for (size_t i = 0; i < r.n; i++)
+		free(r.doc[i]);
+	free(r.doc);
+	free(env);
+	return rc;
 }
 
 static enum MHD_Result do_incident(struct serve_http *h, struct MHD_Connection *c, int64_t id)

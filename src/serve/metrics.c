@@ -12,15 +12,14 @@
 
 void serve_prom_escape(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", out);
-		else if (*s == '"')
-			fputs("\\\"", out);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*s, out);
+	while (s && *s) {
+		size_t run = strcspn(s, "\\\"\n");
+		fwrite(s, 1, run, out);
+		s += run;
+		if (!*s)
+			return;
+		fputs(*s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n", out);
+		s++;
 	}
 }
 
