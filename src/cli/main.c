@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/import.h"
+#include "cli/report.h"
 #include "core/log.h"
 #include "lightsout_version.h"
 
@@ -65,6 +67,8 @@ static const struct verb verbs[] = {
 	{"probe", cli_probe},
 	{"status", cli_status},
 	{"check-config", cli_check_config},
+	{"report", cli_report},
+	{"import", cli_import},
 };
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/ev.h"
@@ -18,6 +19,8 @@
 #include "detect/detect.h"
 #include <jansson.h>
 #include "probe/probe.h"
+#include "serve/http.h"
+#include "serve/live.h"
 #include "store/store.h"
 
 static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [-v|-q]\n"
@@ -30,6 +33,9 @@ struct watch {
 	struct store *store;
 	struct probe_engine *engine;
 	struct detector *detector;
+	struct serve_live *live;   /* what the HTTP threads read */
+	struct serve_http *http;   /* NULL with listen: off */
+	struct alert *alert;       /* NULL without alerts: */
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	uint64_t dropped_reported;
 	int sigfd;
@@ -53,6 +59,7 @@ static void on_measurement(const struct measurement *m, void *arg)
 	w->probes[t->kind][m->outcome]++;
 	store_put_measurement(w->store, m);
 	detect_feed(w->detector, m);
+	serve_live_measurement(w->live, m, detect_target_health(w->detector, m->target)->state);
 }
 
 static void on_state_change(void *arg, uint32_t target, int64_t at_ms, uint32_t round, enum target_state from,
@@ -67,6 +74,7 @@ static void on_state_change(void *arg, uint32_t target, int64_t at_ms, uint32_t 
 	log_info("%s (%s %s): %s -> %s: %s", label, role_name(t->role), kind_name(t->kind), state_name(from),
 		 state_name(to), detail);
 	store_put_state_change(w->store, target, at_ms, from, to, round, detail);
+	serve_live_state(w->live, target, at_ms, to);
 }
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
@@ -81,6 +89,8 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	log_info("incident %lld %s %s: %s since %s%s%s", (long long)id, network ? network : "(vantage)",
 		 open ? "open" : "closed", cause, start, open ? "" : " until ", end);
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
+	serve_live_incident(w->live, id, network, open, cause, json);
+	alert_incident(w->alert, id, network, open, cause, json);
 }
 
 /* Incidents left open by the previous run are continued, not reopened. */
@@ -90,13 +100,19 @@ static int resume_one(int64_t id, const char *json, void *arg)
 	char err[256];
 	json_t *doc = json_loads(json, 0, NULL);
 	bool open = doc != NULL && json_is_null(json_object_get(doc, "end"));
-	json_decref(doc);
-	if (!open)
+	if (!open) {
+		json_decref(doc);
 		return 0;
-	if (detect_resume(w->detector, json, err, sizeof(err)) < 0)
+	}
+	if (detect_resume(w->detector, json, err, sizeof(err)) < 0) {
 		log_warnx("incident %lld cannot be continued: %s", (long long)id, err);
-	else
+	} else {
 		log_info("continuing open incident %lld", (long long)id);
+		/* shown as open on the dashboard; alerted already by the run that opened it */
+		serve_live_incident(w->live, id, json_string_value(json_object_get(doc, "network")), true,
+				    json_string_value(json_object_get(doc, "cause")), json);
+	}
+	json_decref(doc);
 	return 0;
 }
 
@@ -130,6 +146,17 @@ static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
 	w->stopping = true;
 	ev_stop(loop);
 	return EV_TIMER_DONE;
+}
+
+/* The store's counters for /metrics, every few seconds. */
+static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct watch *w = arg;
+
+	serve_live_store(w->live, store_queue_depth(w->store), store_dropped(w->store));
+	return 5 * NS_PER_S;
 }
 
 /* Housekeeping once a minute: retention, dropped records, counters. */
@@ -174,10 +201,6 @@ static int check_supported(const struct config *cfg)
 	}
 	if (cfg->bgp.present && (cfg->bgp.npeers > 0 || cfg->bgp.nmrt > 0)) {
 		fprintf(stderr, "lightsout: watch: bgp: is not yet supported by this build\n");
-		return -1;
-	}
-	if (cfg->nalerts > 0) {
-		fprintf(stderr, "lightsout: watch: alerts: is not yet supported by this build\n");
 		return -1;
 	}
 	return 0;
@@ -225,9 +248,6 @@ int cli_watch(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (strcmp(w.cfg->listen, "off") != 0)
-		log_warnx("listen %s: the HTTP server is not part of this build yet; nothing is served",
-			  w.cfg->listen);
 
 	static const struct detect_hooks hooks = {.on_state_change = on_state_change, .on_incident = on_incident};
 	w.detector = detect_new(w.cfg, &hooks, &w);
@@ -242,10 +262,25 @@ int cli_watch(int argc, char **argv)
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}
+	w.live = serve_live_new(w.cfg);
+	if (w.live == NULL) {
+		fprintf(stderr, "lightsout: out of memory\n");
+		goto out;
+	}
 	if (store_sync_targets(w.store, w.cfg, err, sizeof(err)) < 0 || resume_incidents(&w, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}
+	/* current state from the store now, timelines backfilled in the background */
+	if (serve_live_load(w.live, w.store, wall_now_ms(), err, sizeof(err)) < 0)
+		log_warnx("dashboard: %s", err);
+	if (alert_new(w.cfg, w.live, &w.alert, err, sizeof(err)) < 0 ||
+	    serve_http_start(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: watch: %s\n", err);
+		goto out;
+	}
+	if (w.http != NULL)
+		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -268,6 +303,8 @@ int cli_watch(int argc, char **argv)
 	if (for_ms > 0)
 		ev_add_timer(w.loop, for_ms * NS_PER_MS, on_for_elapsed, &w);
 	ev_add_timer(w.loop, 60 * NS_PER_S, on_cron, &w);
+	ev_add_timer(w.loop, 5 * NS_PER_S, on_live_tick, &w);
+	serve_live_running(w.live, true);
 	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks,
 		 w.cfg->ntargets, (long long)w.cfg->interval_ms, w.cfg->vantage);
 
@@ -277,12 +314,18 @@ int cli_watch(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	serve_live_running(w.live, false); /* /healthz says so while we flush */
 	if (w.engine != NULL) {
 		probe_engine_stop(w.engine); /* completes open rounds into the store */
 		probe_engine_free(w.engine);
 	}
 	if (w.detector != NULL && w.store != NULL)
 		detect_finish(w.detector); /* open incidents stay open in the store */
+	/* the HTTP threads and the timeline backfill read the store and the
+	 * live state: both go before the store closes */
+	serve_http_stop(w.http);
+	alert_stop(w.alert, 5000); /* bounded flush of queued notifications */
+	serve_live_free(w.live);
 	if (w.store != NULL) {
 		uint64_t dropped = store_dropped(w.store);
 		if (store_close(w.store, err, sizeof(err)) < 0) {

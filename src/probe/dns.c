@@ -9,10 +9,10 @@
  * round: only the real answer, an ICMP error about our query, or the
  * deadline can.  IP_RECVERR gives us the ICMP errors (port unreachable
  * when the name server is down) with the query they quote. */
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -330,9 +330,9 @@ static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	return EV_TIMER_DONE;
 }
 
-static void on_icmp(struct dns_state *st, const struct sockaddr_storage *dst, const uint8_t *quote, size_t qlen,
-		    const struct sock_extended_err *ee, const struct sockaddr_storage *offender)
+static void on_icmp(struct dns_state *st, const uint8_t *quote, size_t qlen, const struct probe_icmp_error *e)
 {
+	const struct sockaddr_storage *dst = &e->dest, *offender = &e->offender;
 	struct sockaddr_storage want;
 	struct dns_slot *s;
 	char from[INET6_ADDRSTRLEN] = "?";
@@ -349,51 +349,26 @@ static void on_icmp(struct dns_state *st, const struct sockaddr_storage *dst, co
 		return;
 	if (offender->ss_family != AF_UNSPEC)
 		addr_format(offender, from, sizeof(from));
-	if ((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3 && ee->ee_code == 3) ||
-	    (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 1 && ee->ee_code == 4))
+	if ((e->family == AF_INET && e->type == 3 && e->code == 3) ||
+	    (e->family == AF_INET6 && e->type == 1 && e->code == 4))
 		dns_finish(s, OUTCOME_UNREACHABLE, from, "port unreachable from %s", from);
-	else if ((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3) ||
-		 (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 1))
-		dns_finish(s, OUTCOME_UNREACHABLE, from, "%s (type %u code %u) from %s", strerror((int)ee->ee_errno),
-			   ee->ee_type, ee->ee_code, from);
+	else if ((e->family == AF_INET && e->type == 3) || (e->family == AF_INET6 && e->type == 1))
+		dns_finish(s, OUTCOME_UNREACHABLE, from, "%s (type %u code %u) from %s",
+			   icmp_error_text(e->family, e->type, e->code), e->type, e->code, from);
 	/* time exceeded and others: let retries and the deadline decide */
 }
 
 static void read_errqueue(struct dns_state *st, int fd)
 {
 	for (int i = 0; i < DNS_READ_BATCH; i++) {
-		uint8_t data[PROBE_DNS_QUERY_MAX], cbuf[512];
-		struct sockaddr_storage dst = {0}, off = {0};
-		struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-		struct msghdr msg = {.msg_name = &dst,
-				     .msg_namelen = sizeof(dst),
-				     .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0)
+		uint8_t data[PROBE_DNS_QUERY_MAX];
+		struct probe_icmp_error e;
+		int rc = probe_read_icmp_error(fd, data, sizeof(data), &e);
+		if (rc < 0)
 			return;
-		if (msg.msg_flags & MSG_TRUNC)
-			continue; /* longer than any query we send: not ours */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-				continue;
-			if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
-				continue;
-			const struct sock_extended_err *ee = (const struct sock_extended_err *)CMSG_DATA(c);
-			if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
-				continue;
-			size_t room = c->cmsg_len - CMSG_LEN(sizeof(*ee));
-			const struct sockaddr *o = SO_EE_OFFENDER(ee);
-			if (room >= sizeof(struct sockaddr_in) && o->sa_family == AF_INET)
-				memcpy(&off, o, sizeof(struct sockaddr_in));
-			else if (room >= sizeof(struct sockaddr_in6) && o->sa_family == AF_INET6)
-				memcpy(&off, o, sizeof(struct sockaddr_in6));
-			on_icmp(st, &dst, data, (size_t)n, ee, &off);
-			break;
-		}
+		/* longer than any query we send: not ours */
+		if (rc == 1 && !e.truncated)
+			on_icmp(st, data, e.len, &e);
 	}
 }
 

@@ -11,10 +11,10 @@
  * are batched with sendmmsg before the loop sleeps, under the rate cap.
  */
 #include "probe/icmp_packet.h"
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
@@ -211,53 +211,26 @@ static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family
 }
 
 /* Errors on a datagram socket come through the error queue with the
- * offending router in SO_EE_OFFENDER and our own echo as the data. */
+ * offending router and our own echo as the data. */
 static void drain_errqueue(struct icmp_state *st, struct icmp_sock *s, int family)
 {
 	for (int i = 0; i < 64; i++) {
-		uint8_t buf[RECV_BUF], cbuf[512];
-		struct sockaddr_storage dest;
-		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-		struct msghdr msg = {.msg_name = &dest,
-				     .msg_namelen = sizeof(dest),
-				     .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(s->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0)
+		uint8_t buf[RECV_BUF];
+		struct probe_icmp_error e;
+		struct icmp_match mt;
+		struct icmp_parse_ctx ctx = {.key = probe_engine_key(st->engine), .family = family};
+		int rc = probe_read_icmp_error(s->fd, buf, sizeof(buf), &e);
+		if (rc < 0)
 			return;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-				continue;
-			if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
-				continue;
-			struct sock_extended_err ee;
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6)
-				continue;
-			struct sockaddr_storage offender = {0};
-			size_t room = c->cmsg_len - CMSG_LEN(sizeof(ee));
-			const struct sockaddr *off = SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(c));
-			if (room >= sizeof(struct sockaddr_in) && off->sa_family == AF_INET)
-				memcpy(&offender, off, sizeof(struct sockaddr_in));
-			else if (room >= sizeof(struct sockaddr_in6) && off->sa_family == AF_INET6)
-				memcpy(&offender, off, sizeof(struct sockaddr_in6));
-			struct icmp_match mt;
-			struct icmp_parse_ctx ctx = {.key = probe_engine_key(st->engine), .family = family};
-			if (msg.msg_namelen < sizeof(struct sockaddr_in) || dest.ss_family != family ||
-			    icmp_parse_own_echo(&ctx, buf, (size_t)n, &dest, &mt) != 0) {
-				st->counters.forged++;
-				continue;
-			}
-			if (!target_is_icmp(st, mt.target) ||
-			    !addr_equal(&probe_engine_target(st->engine, mt.target)->addr, &dest)) {
-				st->counters.forged++;
-				continue;
-			}
-			accept_error(st, &mt, ee.ee_type, ee.ee_code, &offender);
+		if (rc == 0)
+			continue;
+		if (e.dest.ss_family != family || icmp_parse_own_echo(&ctx, buf, e.len, &e.dest, &mt) != 0 ||
+		    !target_is_icmp(st, mt.target) ||
+		    !addr_equal(&probe_engine_target(st->engine, mt.target)->addr, &e.dest)) {
+			st->counters.forged++;
+			continue;
 		}
+		accept_error(st, &mt, e.type, e.code, &e.offender);
 	}
 }
 

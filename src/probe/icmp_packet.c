@@ -3,9 +3,6 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include <netinet/icmp6.h>
-#include <netinet/ip_icmp.h>
-
 #include "core/siphash.h"
 
 #define MAGIC "LOut"
@@ -196,48 +193,4 @@ enum icmp_accept icmp_round_accept(struct icmp_round *r, uint32_t round, uint16_
 	r->received[echo / 64] |= UINT64_C(1) << (echo % 64);
 	r->nreceived++;
 	return ICMP_ACCEPT_NEW;
-}
-
-const char *icmp_error_text(int family, uint8_t type, uint8_t code)
-{
-	if (family == AF_INET) {
-		if (type == ICMP_TIME_EXCEEDED)
-			return "TTL exceeded";
-		if (type != ICMP_DEST_UNREACH)
-			return "ICMP error";
-		switch (code) {
-		case ICMP_NET_UNREACH:
-			return "net unreachable";
-		case ICMP_HOST_UNREACH:
-			return "host unreachable";
-		case ICMP_PROT_UNREACH:
-			return "protocol unreachable";
-		case ICMP_PORT_UNREACH:
-			return "port unreachable";
-		case ICMP_NET_ANO:
-		case ICMP_HOST_ANO:
-		case ICMP_PKT_FILTERED:
-			return "administratively prohibited";
-		default:
-			return "destination unreachable";
-		}
-	}
-	if (type == ICMP6_TIME_EXCEEDED)
-		return "hop limit exceeded";
-	if (type == ICMP6_PACKET_TOO_BIG)
-		return "packet too big";
-	if (type != ICMP6_DST_UNREACH)
-		return "ICMPv6 error";
-	switch (code) {
-	case ICMP6_DST_UNREACH_NOROUTE:
-		return "no route";
-	case ICMP6_DST_UNREACH_ADMIN:
-		return "administratively prohibited";
-	case ICMP6_DST_UNREACH_ADDR:
-		return "address unreachable";
-	case ICMP6_DST_UNREACH_NOPORT:
-		return "port unreachable";
-	default:
-		return "destination unreachable";
-	}
 }

@@ -74,10 +74,6 @@ enum icmp_accept { ICMP_ACCEPT_NEW, ICMP_ACCEPT_LATE, ICMP_ACCEPT_DUPLICATE };
  * round, or the round is closed) or a duplicate. */
 enum icmp_accept icmp_round_accept(struct icmp_round *r, uint32_t round, uint16_t echo);
 
-/* "net unreachable", "administratively prohibited", ... for an ICMP or
- * ICMPv6 error type and code. */
-const char *icmp_error_text(int family, uint8_t type, uint8_t code);
-
 struct icmp_counters {
 	uint64_t sent, accepted, errors, stray, forged, late, duplicate, send_errors;
 };

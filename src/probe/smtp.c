@@ -3,10 +3,10 @@
  * transition function (smtp_step).  The greeting is read through the
  * bounded probe_smtp_reader, so a megabyte of banner or a banner trickled
  * one byte per second ends in a clear outcome by the deadline. */
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -91,33 +91,12 @@ static void smtp_finish(struct smtp_slot *s, enum outcome outcome, const char *f
 /* The ICMP error queued on fd, if any: its errno and the router that sent it. */
 static bool read_offender(int fd, char *from, size_t len, int *ee_errno)
 {
-	uint8_t data[64], cbuf[512];
-	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-
-	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+	struct probe_icmp_error e;
+	if (probe_read_icmp_error(fd, NULL, 0, &e) != 1 || e.offender.ss_family == AF_UNSPEC)
 		return false;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-			continue;
-		if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
-			continue;
-		const struct sock_extended_err *ee = (const struct sock_extended_err *)CMSG_DATA(c);
-		size_t room = c->cmsg_len - CMSG_LEN(sizeof(*ee));
-		const struct sockaddr *off = SO_EE_OFFENDER(ee);
-		struct sockaddr_storage ss = {0};
-		if (room >= sizeof(struct sockaddr_in) && off->sa_family == AF_INET)
-			memcpy(&ss, off, sizeof(struct sockaddr_in));
-		else if (room >= sizeof(struct sockaddr_in6) && off->sa_family == AF_INET6)
-			memcpy(&ss, off, sizeof(struct sockaddr_in6));
-		else
-			continue;
-		addr_format(&ss, from, len);
-		*ee_errno = (int)ee->ee_errno;
-		return true;
-	}
-	return false;
+	addr_format(&e.offender, from, len);
+	*ee_errno = e.err;
+	return true;
 }
 
 static int send_line(struct smtp_slot *s, const char *line)

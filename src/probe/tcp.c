@@ -2,12 +2,11 @@
  * IP_RECVERR turns an ICMP error during the handshake into an immediate
  * failure (instead of SYN retries until the timeout) and gives us the
  * router that sent it. */
-#include "probe/icmp_packet.h"
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -77,38 +76,18 @@ static void finish(struct tcp_slot *s, enum outcome outcome, const char *from, c
 }
 
 /* The router that reported an ICMP error for this socket, if any. */
-static bool read_offender(int fd, char *from, size_t len, int *family, uint8_t *type, uint8_t *code)
+static bool read_offender(int fd, char *from, size_t len, int *family, uint8_t *type, uint8_t *code,
+			  int *err)
 {
-	uint8_t data[256], cbuf[512];
-	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+	struct probe_icmp_error e;
+	if (probe_read_icmp_error(fd, NULL, 0, &e) != 1 || e.offender.ss_family == AF_UNSPEC)
 		return false;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-			continue;
-		if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
-			continue;
-		struct sock_extended_err *ee = (struct sock_extended_err *)CMSG_DATA(c);
-		if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
-			continue;
-		size_t room = c->cmsg_len - CMSG_LEN(sizeof(*ee));
-		const struct sockaddr *off = SO_EE_OFFENDER(ee);
-		struct sockaddr_storage ss = {0};
-		if (room >= sizeof(struct sockaddr_in) && off->sa_family == AF_INET)
-			memcpy(&ss, off, sizeof(struct sockaddr_in));
-		else if (room >= sizeof(struct sockaddr_in6) && off->sa_family == AF_INET6)
-			memcpy(&ss, off, sizeof(struct sockaddr_in6));
-		else
-			continue;
-		addr_format(&ss, from, len);
-		*family = ee->ee_origin == SO_EE_ORIGIN_ICMP ? AF_INET : AF_INET6;
-		*type = ee->ee_type;
-		*code = ee->ee_code;
-		return true;
-	}
-	return false;
+	addr_format(&e.offender, from, len);
+	*family = e.family;
+	*type = e.type;
+	*code = e.code;
+	*err = e.err;
+	return true;
 }
 
 static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -121,9 +100,14 @@ static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	int soerr = 0, family = AF_INET;
 	socklen_t sl = sizeof(soerr);
 
-	bool icmp = read_offender(fd, from, sizeof(from), &family, &type, &code);
+	/* SO_ERROR first: reading the error queue clears the pending error,
+	 * and a failed connect would then look like a success */
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 		soerr = errno;
+	int queued = 0;
+	bool icmp = read_offender(fd, from, sizeof(from), &family, &type, &code, &queued);
+	if (soerr == 0 && icmp)
+		soerr = queued;
 	switch (soerr) {
 	case 0:
 		finish(s, OUTCOME_OK, NULL, "connected");

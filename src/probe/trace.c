@@ -10,10 +10,10 @@
  * each ICMP error with the router that sent it and the payload it quoted;
  * the payload's keyed tag names (target, round, TTL), so a quote of a
  * packet we never sent, or of an older round, is rejected. */
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -200,14 +200,14 @@ static bool path_complete(const struct trace_slot *s)
 	return true;
 }
 
-static void on_error(struct trace_slot *s, const struct sock_extended_err *ee, const struct sockaddr_storage *off,
-		     const uint8_t *quote, size_t qlen)
+static void on_error(struct trace_slot *s, const struct probe_icmp_error *e, const uint8_t *quote, size_t qlen)
 {
+	const struct sockaddr_storage *off = &e->offender;
 	struct trace_state *st = s->st;
 	const struct probe_target *t = probe_engine_target(st->engine, s->index);
 	struct probe_trace_probe p;
 	char err[80];
-	bool v6 = ee->ee_origin == SO_EE_ORIGIN_ICMP6;
+	bool v6 = e->family == AF_INET6;
 	int64_t now = ev_now(st->loop);
 
 	st->icmp++;
@@ -224,18 +224,18 @@ static void on_error(struct trace_slot *s, const struct sock_extended_err *ee, c
 		st->rej_stale++;
 		return;
 	}
-	if ((!v6 && ee->ee_type == 11) || (v6 && ee->ee_type == 3)) {
+	if ((!v6 && e->type == 11) || (v6 && e->type == 3)) {
 		if (s->hops[p.ttl - 1].ss_family == AF_UNSPEC) {
 			s->hops[p.ttl - 1] = *off;
 			s->rtt_ns[p.ttl] = now - s->sent_ns[p.ttl];
 		}
-	} else if ((!v6 && ee->ee_type == 3) || (v6 && ee->ee_type == 1)) {
-		bool port = (!v6 && ee->ee_code == 3) || (v6 && ee->ee_code == 4);
+	} else if ((!v6 && e->type == 3) || (v6 && e->type == 1)) {
+		bool port = (!v6 && e->code == 3) || (v6 && e->code == 4);
 		if (s->stop_ttl == 0 || p.ttl < s->stop_ttl) {
 			s->stop_ttl = p.ttl;
 			s->reached = port && addr_equal(off, &t->addr);
-			s->unreach_type = ee->ee_type;
-			s->unreach_code = ee->ee_code;
+			s->unreach_type = e->type;
+			s->unreach_code = e->code;
 			s->stop_from = *off;
 			s->rtt_ns[p.ttl] = now - s->sent_ns[p.ttl];
 			/* lower hops still on their way get a grace, not the whole deadline */
@@ -256,34 +256,13 @@ static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg
 	uint8_t junk[64];
 
 	for (int i = 0; i < TRACE_READ_BATCH; i++) {
-		uint8_t data[256], cbuf[512];
-		struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-		struct msghdr msg = {
-		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0)
+		uint8_t data[256];
+		struct probe_icmp_error e;
+		int rc = probe_read_icmp_error(fd, data, sizeof(data), &e);
+		if (rc < 0)
 			break;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-				continue;
-			if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
-				continue;
-			const struct sock_extended_err *ee = (const struct sock_extended_err *)CMSG_DATA(c);
-			if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
-				continue;
-			size_t room = c->cmsg_len - CMSG_LEN(sizeof(*ee));
-			const struct sockaddr *o = SO_EE_OFFENDER(ee);
-			struct sockaddr_storage off = {0};
-			if (room >= sizeof(struct sockaddr_in) && o->sa_family == AF_INET)
-				memcpy(&off, o, sizeof(struct sockaddr_in));
-			else if (room >= sizeof(struct sockaddr_in6) && o->sa_family == AF_INET6)
-				memcpy(&off, o, sizeof(struct sockaddr_in6));
-			else
-				continue;
-			on_error(s, ee, &off, data, (size_t)n);
-			break;
-		}
+		if (rc == 1 && e.offender.ss_family != AF_UNSPEC)
+			on_error(s, &e, data, e.len);
 	}
 	/* a destination that answers our UDP: drain it, the ports say nothing */
 	for (int i = 0; i < TRACE_READ_BATCH; i++)

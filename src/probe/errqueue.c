@@ -1,0 +1,98 @@
+#include "probe/errqueue.h"
+
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/in.h>
+#include <string.h>
+
+int probe_read_icmp_error(int fd, uint8_t *buf, size_t buflen, struct probe_icmp_error *e)
+{
+	uint8_t scratch[1], cbuf[512];
+	struct iovec iov = {.iov_base = buf ? buf : scratch, .iov_len = buf ? buflen : sizeof(scratch)};
+	struct msghdr msg = {.msg_name = &e->dest,
+			     .msg_namelen = sizeof(e->dest),
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf)};
+
+	memset(e, 0, sizeof(*e));
+	ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (n < 0)
+		return -1;
+	if (msg.msg_namelen < sizeof(struct sockaddr_in))
+		memset(&e->dest, 0, sizeof(e->dest));
+	e->len = buf ? (size_t)n : 0;
+	e->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
+			continue;
+		struct sock_extended_err ee;
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+			continue;
+		e->family = ee.ee_origin == SO_EE_ORIGIN_ICMP ? AF_INET : AF_INET6;
+		e->type = ee.ee_type;
+		e->code = ee.ee_code;
+		e->err = (int)ee.ee_errno;
+		/* the offender follows the extended error inside the same cmsg */
+		size_t room = c->cmsg_len - CMSG_LEN(sizeof(ee));
+		struct sockaddr_storage off;
+		memset(&off, 0, sizeof(off));
+		memcpy(&off, (const uint8_t *)CMSG_DATA(c) + sizeof(ee),
+		       room < sizeof(struct sockaddr_in6) ? room : sizeof(struct sockaddr_in6));
+		if ((off.ss_family == AF_INET && room >= sizeof(struct sockaddr_in)) ||
+		    (off.ss_family == AF_INET6 && room >= sizeof(struct sockaddr_in6)))
+			e->offender = off;
+		return 1;
+	}
+	return 0;
+}
+
+const char *icmp_error_text(int family, uint8_t type, uint8_t code)
+{
+	if (family == AF_INET) {
+		if (type == ICMP_TIME_EXCEEDED)
+			return "TTL exceeded";
+		if (type != ICMP_DEST_UNREACH)
+			return "ICMP error";
+		switch (code) {
+		case ICMP_NET_UNREACH:
+			return "net unreachable";
+		case ICMP_HOST_UNREACH:
+			return "host unreachable";
+		case ICMP_PROT_UNREACH:
+			return "protocol unreachable";
+		case ICMP_PORT_UNREACH:
+			return "port unreachable";
+		case ICMP_NET_ANO:
+		case ICMP_HOST_ANO:
+		case ICMP_PKT_FILTERED:
+			return "administratively prohibited";
+		default:
+			return "destination unreachable";
+		}
+	}
+	if (type == ICMP6_TIME_EXCEEDED)
+		return "hop limit exceeded";
+	if (type == ICMP6_PACKET_TOO_BIG)
+		return "packet too big";
+	if (type != ICMP6_DST_UNREACH)
+		return "ICMPv6 error";
+	switch (code) {
+	case ICMP6_DST_UNREACH_NOROUTE:
+		return "no route";
+	case ICMP6_DST_UNREACH_ADMIN:
+		return "administratively prohibited";
+	case ICMP6_DST_UNREACH_ADDR:
+		return "address unreachable";
+	case ICMP6_DST_UNREACH_NOPORT:
+		return "port unreachable";
+	default:
+		return "destination unreachable";
+	}
+}
