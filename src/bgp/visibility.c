@@ -387,7 +387,9 @@ static void evaluate(struct bgp_vis *v, struct vexp *e, bool *went_down, bool *c
 		return; /* nobody to ask: keep what we knew */
 	bool visible = seen * 2 > ncounted;
 	if (visible) {
-		if (e->state == V_WITHDRAWN)
+		/* first sight counts too: the detector learns this network has
+		 * BGP data, which it needs to tell filtering from power */
+		if (e->state != V_VISIBLE)
 			*came_up = true;
 		e->state = V_VISIBLE;
 	} else if (e->state == V_VISIBLE) {

@@ -60,7 +60,8 @@ static void feed_bgp_until(struct rejudge *r, int64_t at_ms)
 	while (r->nextbgp < r->nbgp && r->bgp[r->nextbgp].at_ms <= at_ms) {
 		const struct store_bgp_event *e = &r->bgp[r->nextbgp++];
 		struct prefix p;
-		if (prefix_parse(e->prefix, &p) != 0)
+		/* the live detector judged visibility, not single routes */
+		if (strcmp(e->peer, STORE_BGP_VISIBILITY) != 0 || prefix_parse(e->prefix, &p) != 0)
 			continue;
 		for (size_t n = 0; n < r->cfg->nnetworks; n++) {
 			const struct network_cfg *nc = &r->cfg->networks[n];

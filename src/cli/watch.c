@@ -10,14 +10,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "alert/alert.h"
+#include "bgp/bgp.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include <jansson.h>
 #include "probe/probe.h"
 #include "serve/http.h"
 #include "serve/live.h"
@@ -36,6 +38,7 @@ struct watch {
 	struct serve_live *live;   /* what the HTTP threads read */
 	struct serve_http *http;   /* NULL with listen: off */
 	struct alert *alert;       /* NULL without alerts: */
+	struct bgp *bgp;           /* NULL without bgp peers or MRT files */
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	uint64_t dropped_reported;
 	int sigfd;
@@ -186,6 +189,53 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	return 60 * NS_PER_S;
 }
 
+static size_t peer_index(const struct config *cfg, const char *address)
+{
+	for (size_t i = 0; i < cfg->bgp.npeers; i++)
+		if (strcmp(cfg->bgp.peers[i].address, address) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Routes are stored as they come; a network's visibility (a majority of
+ * synced peers) is what the detector judges, and it is stored too (peer
+ * STORE_BGP_VISIBILITY) so `report --rejudge` replays the same input. */
+static void on_bgp_event(const struct bgp_event *ev, void *arg)
+{
+	struct watch *w = arg;
+	char pfx[64];
+
+	switch (ev->kind) {
+	case BGP_EV_ROUTE:
+		prefix_format(&ev->prefix, pfx, sizeof(pfx));
+		store_put_bgp_event(w->store, ev->at_ms, ev->peer, pfx, ev->announce, ev->as_path);
+		break;
+	case BGP_EV_WITHDRAWN:
+	case BGP_EV_RESTORED: {
+		bool withdrawn = ev->kind == BGP_EV_WITHDRAWN;
+		struct bgp_vis_status vs;
+		for (size_t i = 0; i < ev->nprefixes; i++) {
+			prefix_format(&ev->prefixes[i], pfx, sizeof(pfx));
+			store_put_bgp_event(w->store, ev->at_ms, STORE_BGP_VISIBILITY, pfx, !withdrawn, "");
+		}
+		detect_bgp(w->detector, ev->network, ev->at_ms, withdrawn, ev->prefixes, ev->nprefixes);
+		bgp_vis_network_status(bgp_visibility(w->bgp), ev->network, &vs);
+		serve_live_bgp(w->live, ev->network, (unsigned)vs.expected, (unsigned)vs.visible);
+		log_info("%s: %zu prefix(es) %s in BGP (%zu of %zu visible)", ev->network_name, ev->nprefixes,
+			 withdrawn ? "withdrawn" : "visible", vs.visible, vs.expected);
+		break;
+	}
+	case BGP_EV_PEER: {
+		size_t i = peer_index(w->cfg, ev->peer);
+		if (i != SIZE_MAX)
+			serve_live_bgp_peer(w->live, i, bgp_state_name(ev->new_state));
+		log_info("bgp peer %s: %s -> %s%s%s", ev->peer, bgp_state_name(ev->old_state),
+			 bgp_state_name(ev->new_state), ev->reason[0] ? ": " : "", ev->reason);
+		break;
+	}
+	}
+}
+
 /* What this build cannot do yet is refused, never silently ignored. */
 static int check_supported(const struct config *cfg)
 {
@@ -198,10 +248,6 @@ static int check_supported(const struct config *cfg)
 				kind_name(t->kind));
 			return -1;
 		}
-	}
-	if (cfg->bgp.present && (cfg->bgp.npeers > 0 || cfg->bgp.nmrt > 0)) {
-		fprintf(stderr, "lightsout: watch: bgp: is not yet supported by this build\n");
-		return -1;
 	}
 	return 0;
 }
@@ -300,6 +346,17 @@ int cli_watch(int argc, char **argv)
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
+	if (w.cfg->bgp.npeers > 0 || w.cfg->bgp.nmrt > 0 || w.cfg->bgp.listen != NULL) {
+		w.bgp = bgp_new(w.loop, w.cfg, on_bgp_event, &w, err, sizeof(err));
+		if (w.bgp == NULL) {
+			fprintf(stderr, "lightsout: watch: bgp: %s\n", err);
+			goto out;
+		}
+		/* a peer that cannot be reached is retried; only a listener
+		 * that cannot be opened or an unreadable MRT file is reported */
+		if (bgp_start(w.bgp, err, sizeof(err)) < 0)
+			log_warnx("bgp: %s", err);
+	}
 	if (for_ms > 0)
 		ev_add_timer(w.loop, for_ms * NS_PER_MS, on_for_elapsed, &w);
 	ev_add_timer(w.loop, 60 * NS_PER_S, on_cron, &w);
@@ -318,6 +375,10 @@ out:
 	if (w.engine != NULL) {
 		probe_engine_stop(w.engine); /* completes open rounds into the store */
 		probe_engine_free(w.engine);
+	}
+	if (w.bgp != NULL) {
+		bgp_stop(w.bgp); /* Cease to the peers */
+		bgp_free(w.bgp);
 	}
 	if (w.detector != NULL && w.store != NULL)
 		detect_finish(w.detector); /* open incidents stay open in the store */

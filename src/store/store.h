@@ -34,6 +34,11 @@ bool store_put_state_change(struct store *st, uint32_t target, int64_t at_ms, en
 /* An opaque JSON document per incident, keyed by id (detector owns ids). */
 bool store_put_incident(struct store *st, int64_t id, const char *network, int64_t start_ms, int64_t end_ms,
 			bool open, const char *cause, const char *json);
+/* The peer name of a network-level visibility change (a majority of the
+ * synced peers sees the prefix, or no longer does): what the detector
+ * judges, stored so a rejudge replays the same input. */
+#define STORE_BGP_VISIBILITY "*"
+
 /* BGP: one announce (announce = true) or withdraw of prefix at at_ms. */
 bool store_put_bgp_event(struct store *st, int64_t at_ms, const char *peer, const char *prefix, bool announce,
 			 const char *as_path);
