@@ -46,7 +46,11 @@ LAB_AS_UPSTREAM=64500
 LAB_AS_VANTAGE=64501
 LAB_AS_BORDER=64510
 # Shaping on the upstream's link to the border, so a flood builds a queue.
+# 100 ms of queue at most: probes that need a few round trips (SMTP: connect,
+# greeting, EHLO, QUIT) still fit their 800 ms timeout under the delay
+# alone, so the servers fail from loss and from the faults, not at once.
 LAB_TBF_RATE=${LAB_TBF_RATE:-4mbit}
+LAB_TBF_LATENCY=${LAB_TBF_LATENCY:-100ms}
 
 LAB_RUN=
 LAB_STATE=
@@ -302,7 +306,14 @@ action "discard" mda "cat >/dev/null"
 match from any for domain "$LAB_ZONE" action "discard"
 EOF
 	chmod 600 "$LAB_STATE/mail.smtpd.conf"
-	lab_exec mail smtpd -f "$LAB_STATE/mail.smtpd.conf"
+	# OpenSMTPD's control socket (/run/smtpd.sock) and queue
+	# (/var/spool/smtpd) are fixed paths: give this instance its own, in a
+	# private mount namespace, so it coexists with any other smtpd.
+	lab_exec mail unshare -m --propagation private sh -c '
+		mount -t tmpfs -o mode=755 lolab-run /run &&
+		mkdir -p /var/spool/smtpd &&
+		mount -t tmpfs -o mode=711 lolab-spool /var/spool/smtpd &&
+		exec smtpd -f "$1"' smtpd "$LAB_STATE/mail.smtpd.conf"
 }
 
 lab_smtp_greets() {
@@ -373,7 +384,7 @@ lab_up() {
 	lab_addr upstream border "$LAB_UP_BORDER/30"
 	lab_addr border upstream "$LAB_BORDER/30"
 	lab_route border default via "$LAB_UP_BORDER"
-	tc -n "$(lab_ns upstream)" qdisc replace dev border root tbf rate "$LAB_TBF_RATE" burst 16kb latency 300ms ||
+	tc -n "$(lab_ns upstream)" qdisc replace dev border root tbf rate "$LAB_TBF_RATE" burst 16kb latency "$LAB_TBF_LATENCY" ||
 		lab_die "tc tbf"
 
 	# The country's LAN: one bridge on the border router, both prefixes on it.
@@ -399,6 +410,21 @@ table inet lolab_base {
 	chain input_discard {
 		type filter hook input priority 0; policy accept;
 		udp dport 9 drop
+	}
+}
+EOF
+	# The upstream has no default route, so the kernel answers "net
+	# unreachable" for a withdrawn prefix; but its ip_error() path is
+	# rate-limited by the host-wide net.ipv4.route.error_cost (about one a
+	# second), which would turn most probes' unreachables into silence.
+	# The same answer from nftables goes through icmp_send(), limited only
+	# by this namespace's icmp_ratelimit and icmp_msgs_per_sec.
+	lab_exec upstream sysctl -qw net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000
+	lab_exec upstream nft -f - <<'EOF' || lab_die "nft upstream"
+table ip lolab_noroute {
+	chain prerouting_noroute {
+		type filter hook prerouting priority 0; policy accept;
+		fib daddr type != { local, broadcast, multicast } fib daddr oif missing reject with icmp type net-unreachable
 	}
 }
 EOF
@@ -454,13 +480,14 @@ EOF
 }
 lab_unfilter_forward() { lab_exec border nft delete table inet lolab_filter; }
 
-# Drops exactly one ICMP echo request arriving at NS, then lets all pass:
-# the first echo's source goes into a set (an atomic one-shot quota that
-# does not depend on the echo's size).
+# Drops exactly one ICMP echo request arriving at NS for its address ADDR,
+# then lets all pass: the first echo's source goes into a set (a one-shot
+# quota that, unlike nftables' byte quotas, does not depend on the echo's
+# size).
 lab_drop_one_echo() {
-	local ns=$1
+	local ns=$1 addr=$2
 	lab_exec "$ns" nft delete table inet lolab_drop1 2>/dev/null
-	lab_exec "$ns" nft -f - <<'EOF'
+	lab_exec "$ns" nft -f - <<EOF
 table inet lolab_drop1 {
 	set seen {
 		type ipv4_addr
@@ -468,8 +495,8 @@ table inet lolab_drop1 {
 	}
 	chain input_drop1 {
 		type filter hook input priority -10; policy accept;
-		icmp type echo-request ip saddr @seen accept
-		icmp type echo-request add @seen { ip saddr } counter drop
+		ip daddr $addr icmp type echo-request ip saddr @seen accept
+		ip daddr $addr icmp type echo-request add @seen { ip saddr } counter drop
 	}
 }
 EOF
@@ -502,7 +529,7 @@ lab_flood_start() {
 	local pps=$1 secs=$2 size=${3:-1000}
 	local us=$((1000000 / pps))
 	local count=$((pps * secs))
-	lab_exec attacker timeout "$((secs + 1))" hping3 --udp -p 9 -d "$size" -i "u$us" -c "$count" -q "$LAB_WEB1" \
+	ip netns exec "$(lab_ns attacker)" timeout "$((secs + 1))" hping3 --udp -p 9 -d "$size" -i "u$us" -c "$count" -q "$LAB_WEB1" \
 		>>"$LAB_RUN/flood.log" 2>&1 &
 	echo $! >"$LAB_STATE/flood.pid"
 }
@@ -510,8 +537,7 @@ lab_flood_stop() {
 	local pid
 	pid=$(cat "$LAB_STATE/flood.pid" 2>/dev/null) || return 0
 	rm -f "$LAB_STATE/flood.pid"
-	pkill -TERM -P "$pid" 2>/dev/null
-	kill "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null # timeout(1) passes the signal on to hping3
 	wait "$pid" 2>/dev/null
 	return 0
 }
@@ -568,9 +594,20 @@ lab_watch_start() {
 	fi
 	"$LIGHTSOUT" check-config -c "$conf" >"$LAB_RUN/check-config.out" 2>&1 ||
 		lab_die "lightsout check-config failed: $(head -c 400 "$LAB_RUN/check-config.out")"
-	lab_exec vantage "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" &
+	ip netns exec "$(lab_ns vantage)" "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" &
 	LAB_WATCH_PID=$!
 	sleep 0.5
+	if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null && grep -q 'bgp: is not yet supported' "$LAB_RUN/watch.err"; then
+		# A build without the BGP speaker: watch without the collector
+		# session rather than not at all.
+		LAB_WATCH_PID=
+		lab_msg "this lightsout has no BGP yet: watching without the collector session"
+		sed -i '/^bgp:/,$d' "$conf"
+		mv "$LAB_RUN/watch.err" "$LAB_RUN/watch-nobgp.err"
+		ip netns exec "$(lab_ns vantage)" "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" &
+		LAB_WATCH_PID=$!
+		sleep 0.5
+	fi
 	kill -0 "$LAB_WATCH_PID" 2>/dev/null || lab_die "watch exited at once: $(tail -c 400 "$LAB_RUN/watch.err")"
 	lab_log mark watch-start
 }

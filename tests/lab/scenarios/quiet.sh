@@ -17,13 +17,13 @@ t=10
 for n in web1 border control; do
 	lab_at "$t"
 	lab_log fault "drop-one-echo-$n"
-	lab_drop_one_echo "$n"
-	# lightsout's next round takes the drop; without watch our own
-	# echoes do.  Either way exactly one echo is lost.
-	lab_at $((t + 3))
 	addr=$LAB_WEB1
 	[ "$n" = border ] && addr=$LAB_BORDER
 	[ "$n" = control ] && addr=$LAB_CONTROL
+	lab_drop_one_echo "$n" "$addr"
+	# lightsout's next round takes the drop; without watch our own
+	# echoes do.  Either way exactly one echo is lost.
+	lab_at $((t + 3))
 	lab_exec vantage ping -n -q -c3 -i0.2 -W1 "$addr" >/dev/null 2>&1
 	lab_expect "echoes dropped on $n" 1 "$(lab_dropped_echoes "$n")"
 	lab_exec "$n" nft delete table inet lolab_drop1
