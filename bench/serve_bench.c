@@ -22,7 +22,7 @@
 #include "serve/render.h"
 #include "store/store.h"
 
-#define NNETS 10
+#define NNETS       10
 #define INTERVAL_MS 60000
 
 static volatile sig_atomic_t stop_flag;

@@ -35,8 +35,8 @@ struct receiver {
 	bool am;
 	struct delivery *head, *tail;
 	size_t qlen;
-	CURL *easy;               /* in flight, or NULL */
-	bool inflight_resend;     /* the transfer is a periodic re-send */
+	CURL *easy;           /* in flight, or NULL */
+	bool inflight_resend; /* the transfer is a periodic re-send */
 	char *resend_body;
 	uint64_t sent, failures, dropped;
 	int64_t next_resend_ms;
@@ -45,7 +45,7 @@ struct receiver {
 struct known {
 	int64_t id;
 	char cause[16];
-	json_t *firing;           /* Alertmanager form, for re-sends */
+	json_t *firing; /* Alertmanager form, for re-sends */
 };
 
 struct alert {
@@ -88,8 +88,7 @@ const char *alert_event_name(enum alert_event e)
 	return "?";
 }
 
-json_t *alert_webhook_body(const char *vantage, enum alert_event ev, json_t *incident, const char *text,
-			   int64_t now_ms)
+json_t *alert_webhook_body(const char *vantage, enum alert_event ev, json_t *incident, const char *text, int64_t now_ms)
 {
 	char now[RFC3339_LEN];
 
@@ -168,8 +167,8 @@ static void enqueue(struct alert *a, struct receiver *r, int64_t incident, char 
 			if (r->tail == old)
 				r->tail = pp == &r->head ? NULL : r->head;
 			r->qlen--;
-			log_warnx("alert receiver %zu: queue full, dropping the notification of incident %lld", r->index,
-				  (long long)old->incident);
+			log_warnx("alert receiver %zu: queue full, dropping the notification of incident %lld",
+				  r->index, (long long)old->incident);
 			free(old->body);
 			free(old);
 			r->dropped++;
@@ -219,8 +218,7 @@ static char *full_text(json_t *inc)
 	return buf;
 }
 
-void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause,
-		    const char *json)
+void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const char *json)
 {
 	json_t *inc;
 	struct known *k;
@@ -279,9 +277,9 @@ void alert_incident(struct alert *a, int64_t id, const char *network, bool open,
 			 * them: a new cause resolves the old alert */
 			if (old_cause[0] && (ev == ALERT_EVENT_CAUSE || strcmp(old_cause, cause) != 0))
 				json_array_append_new(body, alert_am_alert(a->cfg->vantage, inc, old_cause, story, true,
-									    now, gen[0] ? gen : NULL));
-			json_array_append_new(body, alert_am_alert(a->cfg->vantage, inc, cause, story, !open, now,
-								    gen[0] ? gen : NULL));
+									   now, gen[0] ? gen : NULL));
+			json_array_append_new(
+			    body, alert_am_alert(a->cfg->vantage, inc, cause, story, !open, now, gen[0] ? gen : NULL));
 		}
 		char *s = dump(body);
 		if (s)
@@ -291,8 +289,8 @@ void alert_incident(struct alert *a, int64_t id, const char *network, bool open,
 	}
 	pthread_mutex_unlock(&a->mu);
 	if (send)
-		log_info("alert: incident %lld %s (%s) queued for %zu receiver(s)", (long long)id,
-			 alert_event_name(ev), cause, a->nrx);
+		log_info("alert: incident %lld %s (%s) queued for %zu receiver(s)", (long long)id, alert_event_name(ev),
+			 cause, a->nrx);
 	curl_multi_wakeup(a->multi);
 	free(story);
 	free(text);
@@ -366,9 +364,10 @@ static int64_t start_due(struct alert *a, int64_t now)
 		if (r->easy)
 			continue;
 		while (r->head && now - r->head->created_ms > r->cfg->max_age_ms) {
-			log_warnx("alert receiver %zu: giving up on the notification of incident %lld after %u attempts "
-				  "(older than max_age)",
-				  r->index, (long long)r->head->incident, r->head->attempts);
+			log_warnx(
+			    "alert receiver %zu: giving up on the notification of incident %lld after %u attempts "
+			    "(older than max_age)",
+			    r->index, (long long)r->head->incident, r->head->attempts);
 			drop_head(r);
 			r->dropped++;
 			publish(a, r);

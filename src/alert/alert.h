@@ -21,11 +21,11 @@ struct config;
 struct serve_live;
 struct alert;
 
-#define ALERT_QUEUE_MAX 1024            /* events waiting per receiver */
-#define ALERT_RESEND_MS (60 * 1000)     /* Alertmanager: re-send firing alerts */
+#define ALERT_QUEUE_MAX        1024        /* events waiting per receiver */
+#define ALERT_RESEND_MS        (60 * 1000) /* Alertmanager: re-send firing alerts */
 #define ALERT_BACKOFF_FIRST_MS 1000
-#define ALERT_BACKOFF_MAX_MS (60 * 1000)
-#define ALERT_POST_TIMEOUT_MS 10000
+#define ALERT_BACKOFF_MAX_MS   (60 * 1000)
+#define ALERT_POST_TIMEOUT_MS  10000
 
 /* Starts the worker when cfg has alerts (else *out = NULL, returns 0).
  * live may be NULL.  cfg and live must outlive the alert.  -1 with err
@@ -35,8 +35,7 @@ int alert_new(const struct config *cfg, struct serve_live *live, struct alert **
 /* The detector's on_incident, as is: sends on open, cause change and
  * close, and keeps firing alerts' text current for re-sends.  Called from
  * one thread (watch's loop). */
-void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause,
-		    const char *json);
+void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const char *json);
 
 /* Stops after delivering what is queued, waiting at most flush_ms; what
  * is still undelivered then is counted as dropped and logged.  Frees. */

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
+#define EXIT_RUNTIME   1
+#define EXIT_USAGE     2
 #define DEFAULT_CONFIG "lightsout.yaml"
 
 int cli_watch(int argc, char **argv);

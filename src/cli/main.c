@@ -10,17 +10,17 @@
 #include "lightsout_version.h"
 
 static const char usage[] =
-	"usage: lightsout VERB [options]\n"
-	"\n"
-	"  watch   [-c FILE] [--for DURATION]            run the observatory\n"
-	"  probe   [--kind K] [--count N] TARGET...       one-shot probes, one line per result\n"
-	"  status  [-c FILE] [--format text|json]         current state of every network and target\n"
-	"  report  [-c FILE] [--network NAME] [--since T] [--until T]\n"
-	"          [--format text|json|html] [-o FILE]    incidents from the store\n"
-	"  check-config [-c FILE] [-v]                    validate the configuration\n"
-	"  import mrt [--format text|json] FILE...        read MRT files into the store\n"
-	"\n"
-	"  lightsout --version | --help ; every verb takes --help\n";
+    "usage: lightsout VERB [options]\n"
+    "\n"
+    "  watch   [-c FILE] [--for DURATION]            run the observatory\n"
+    "  probe   [--kind K] [--count N] TARGET...       one-shot probes, one line per result\n"
+    "  status  [-c FILE] [--format text|json]         current state of every network and target\n"
+    "  report  [-c FILE] [--network NAME] [--since T] [--until T]\n"
+    "          [--format text|json|html] [-o FILE]    incidents from the store\n"
+    "  check-config [-c FILE] [-v]                    validate the configuration\n"
+    "  import mrt [--format text|json] FILE...        read MRT files into the store\n"
+    "\n"
+    "  lightsout --version | --help ; every verb takes --help\n";
 
 int cli_common_option(int opt)
 {
@@ -63,12 +63,8 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{"watch", cli_watch},
-	{"probe", cli_probe},
-	{"status", cli_status},
-	{"check-config", cli_check_config},
-	{"report", cli_report},
-	{"import", cli_import},
+    {"watch", cli_watch},   {"probe", cli_probe},   {"status", cli_status}, {"check-config", cli_check_config},
+    {"report", cli_report}, {"import", cli_import},
 };
 
 int main(int argc, char **argv)

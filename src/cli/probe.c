@@ -16,21 +16,21 @@
 #include "probe/probe.h"
 
 static const char probe_usage[] =
-	"usage: lightsout probe [--kind K] [--count N] [--interval D] [--timeout D] [--format text|json] TARGET...\n"
-	"\n"
-	"  TARGET forms (the kind follows from the form; --kind forces one):\n"
-	"    192.0.2.1  2001:db8::1  host.example     icmp echo\n"
-	"    tcp://HOST:PORT                          TCP connect\n"
-	"    http://...  https://...                  HTTP(S) GET\n"
-	"    smtp://HOST[:PORT]                       SMTP greeting, EHLO, QUIT\n"
-	"    dns://SERVER/NAME[/TYPE]                 DNS query (default type SOA)\n"
-	"    trace://HOST                             traceroute\n"
-	"\n"
-	"  --count N      results per target (rounds), default 1\n"
-	"  --interval D   time between rounds of one target, default 1s\n"
-	"  --timeout D    per probe, default 2s\n"
-	"  --pps N        packets per second cap, default 10000\n"
-	"  exit 0 if every probe answered, 1 if some did not, 2 on usage errors\n";
+    "usage: lightsout probe [--kind K] [--count N] [--interval D] [--timeout D] [--format text|json] TARGET...\n"
+    "\n"
+    "  TARGET forms (the kind follows from the form; --kind forces one):\n"
+    "    192.0.2.1  2001:db8::1  host.example     icmp echo\n"
+    "    tcp://HOST:PORT                          TCP connect\n"
+    "    http://...  https://...                  HTTP(S) GET\n"
+    "    smtp://HOST[:PORT]                       SMTP greeting, EHLO, QUIT\n"
+    "    dns://SERVER/NAME[/TYPE]                 DNS query (default type SOA)\n"
+    "    trace://HOST                             traceroute\n"
+    "\n"
+    "  --count N      results per target (rounds), default 1\n"
+    "  --interval D   time between rounds of one target, default 1s\n"
+    "  --timeout D    per probe, default 2s\n"
+    "  --pps N        packets per second cap, default 10000\n"
+    "  exit 0 if every probe answered, 1 if some did not, 2 on usage errors\n";
 
 struct probe_run {
 	enum cli_format format;
@@ -142,8 +142,7 @@ static int target_from_arg(const char *arg, int forced_kind, struct target_cfg *
 		if (t->kind == KIND_SMTP)
 			port = 25;
 		if (t->kind == KIND_TCP || t->kind == KIND_HTTP || t->kind == KIND_DNS) {
-			snprintf(err, errlen, "%s: kind %s needs its URL form (see --help)", arg,
-				 kind_name(t->kind));
+			snprintf(err, errlen, "%s: kind %s needs its URL form (see --help)", arg, kind_name(t->kind));
 			return -1;
 		}
 	}
@@ -170,11 +169,12 @@ static void print_result(const struct measurement *m, void *arg)
 	if (run->format == CLI_FORMAT_JSON) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:i, s:f}", "target", t->name, "kind",
 				      kind_name(t->kind), "outcome", outcome_name(m->outcome), "rtt_ms",
-				      m->rtt_ms >= 0 ? json_real(m->rtt_ms) : json_null(), "detail", m->detail, "at", at,
-				      "round", (json_int_t)m->round, "loss", (double)m->loss);
+				      m->rtt_ms >= 0 ? json_real(m->rtt_ms) : json_null(), "detail", m->detail, "at",
+				      at, "round", (json_int_t)m->round, "loss", (double)m->loss);
 		if (o != NULL && m->from[0] != '\0')
 			json_object_set_new(o, "from", json_string(m->from));
-		char *line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
+		char *line =
+		    o != NULL ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
 		if (line != NULL)
 			printf("%s\n", line);
 		free(line);
@@ -206,14 +206,11 @@ static void free_targets(struct config *cfg)
 
 int cli_probe(int argc, char **argv)
 {
-	static const struct option opts[] = {{"kind", required_argument, NULL, 'k'},
-					     {"count", required_argument, NULL, 'n'},
-					     {"interval", required_argument, NULL, 'i'},
-					     {"timeout", required_argument, NULL, 't'},
-					     {"pps", required_argument, NULL, 'p'},
-					     {"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"kind", required_argument, NULL, 'k'},     {"count", required_argument, NULL, 'n'},
+	    {"interval", required_argument, NULL, 'i'}, {"timeout", required_argument, NULL, 't'},
+	    {"pps", required_argument, NULL, 'p'},      {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
 	struct config cfg = {0};
 	struct probe_run run = {.format = CLI_FORMAT_TEXT, .cfg = &cfg, .interactive = isatty(STDOUT_FILENO)};
 	int forced_kind = -1, opt, rc = EXIT_USAGE;

@@ -34,8 +34,8 @@ static int on_target(const struct store_target_row *r, void *arg)
 		rfc3339_format(r->since_ms, since, sizeof(since));
 	if (r->last_rtt_ms >= 0 && r->last_at_ms > 0)
 		snprintf(rtt, sizeof(rtt), "%.3f ms", r->last_rtt_ms);
-	printf("  %-16s %-7s %-6s %-9s since %-24s last %-11s %12s  %s\n", r->name, r->role, r->kind,
-	       r->state, since, r->last_at_ms > 0 ? r->last_outcome : "-", rtt, r->last_detail);
+	printf("  %-16s %-7s %-6s %-9s since %-24s last %-11s %12s  %s\n", r->name, r->role, r->kind, r->state, since,
+	       r->last_at_ms > 0 ? r->last_outcome : "-", rtt, r->last_detail);
 	return 0;
 }
 

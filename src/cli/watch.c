@@ -35,10 +35,10 @@ struct watch {
 	struct store *store;
 	struct probe_engine *engine;
 	struct detector *detector;
-	struct serve_live *live;   /* what the HTTP threads read */
-	struct serve_http *http;   /* NULL with listen: off */
-	struct alert *alert;       /* NULL without alerts: */
-	struct bgp *bgp;           /* NULL without bgp peers or MRT files */
+	struct serve_live *live; /* what the HTTP threads read */
+	struct serve_http *http; /* NULL with listen: off */
+	struct alert *alert;     /* NULL without alerts: */
+	struct bgp *bgp;         /* NULL without bgp peers or MRT files */
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	uint64_t dropped_reported;
 	int sigfd;
@@ -172,8 +172,7 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	uint64_t dropped = store_dropped(w->store);
 
 	if (dropped != w->dropped_reported) {
-		log_warnx("store queue overflowed: %llu measurements dropped so far",
-			  (unsigned long long)dropped);
+		log_warnx("store queue overflowed: %llu measurements dropped so far", (unsigned long long)dropped);
 		w->dropped_reported = dropped;
 	}
 	if (store_prune(w->store, wall_now_ms() - w->cfg->retention_ms, err, sizeof(err)) < 0)
@@ -244,8 +243,8 @@ static int check_supported(const struct config *cfg)
 		if (probe_ops_for(t->kind) == NULL) {
 			char label[160];
 			target_label(cfg, t, label, sizeof(label));
-			fprintf(stderr, "lightsout: watch: %s: probe kind %s is not yet supported by this build\n", label,
-				kind_name(t->kind));
+			fprintf(stderr, "lightsout: watch: %s: probe kind %s is not yet supported by this build\n",
+				label, kind_name(t->kind));
 			return -1;
 		}
 	}
@@ -362,8 +361,8 @@ int cli_watch(int argc, char **argv)
 	ev_add_timer(w.loop, 60 * NS_PER_S, on_cron, &w);
 	ev_add_timer(w.loop, 5 * NS_PER_S, on_live_tick, &w);
 	serve_live_running(w.live, true);
-	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks,
-		 w.cfg->ntargets, (long long)w.cfg->interval_ms, w.cfg->vantage);
+	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks, w.cfg->ntargets,
+		 (long long)w.cfg->interval_ms, w.cfg->vantage);
 
 	if (ev_run(w.loop) < 0) {
 		log_warn("event loop");

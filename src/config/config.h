@@ -20,25 +20,25 @@ struct config_pos {
 
 struct target_cfg {
 	char *name;
-	enum role role;          /* ROLE_CONTROL for controls */
+	enum role role; /* ROLE_CONTROL for controls */
 	enum probe_kind kind;
-	size_t network;          /* index in config->networks, CONFIG_NO_NETWORK for controls */
-	char *host;              /* icmp, tcp, smtp, trace: literal address or host name */
-	uint16_t port;           /* tcp (required), smtp (default 25) */
-	char *url;               /* http */
-	char *server;            /* dns: address or host name */
-	char *query;             /* dns: "NAME TYPE" as written */
-	int64_t interval_ms;     /* inherited from the top level if not set */
+	size_t network;      /* index in config->networks, CONFIG_NO_NETWORK for controls */
+	char *host;          /* icmp, tcp, smtp, trace: literal address or host name */
+	uint16_t port;       /* tcp (required), smtp (default 25) */
+	char *url;           /* http */
+	char *server;        /* dns: address or host name */
+	char *query;         /* dns: "NAME TYPE" as written */
+	int64_t interval_ms; /* inherited from the top level if not set */
 	int64_t timeout_ms;
-	unsigned count;          /* icmp echoes per round, default 3 */
-	int *status;             /* http: accepted status codes; NULL = 2xx/3xx */
+	unsigned count; /* icmp echoes per round, default 3 */
+	int *status;    /* http: accepted status codes; NULL = 2xx/3xx */
 	size_t nstatus;
-	char *contains;          /* http body substring */
+	char *contains; /* http body substring */
 	bool follow_redirects;
-	char *expect_rcode;      /* dns: default "NOERROR" */
-	char *expect;            /* dns: an answer value */
-	bool recursion;          /* dns: RD bit */
-	char *expect_banner;     /* smtp */
+	char *expect_rcode;  /* dns: default "NOERROR" */
+	char *expect;        /* dns: an answer value */
+	bool recursion;      /* dns: RD bit */
+	char *expect_banner; /* smtp */
 	struct config_pos pos;
 };
 
@@ -52,25 +52,25 @@ struct network_cfg {
 };
 
 struct detect_cfg {
-	unsigned down_after;        /* default 3 */
-	unsigned up_after;          /* default 2 */
+	unsigned down_after; /* default 3 */
+	unsigned up_after;   /* default 2 */
 	/* Further detector thresholds, all in rounds or ratios; see docs. */
-	unsigned baseline_rounds;   /* EWMA horizon, default 20 */
-	double degraded_loss;       /* loss ratio that makes a round degraded, default 0.2 */
-	double degraded_rtt_factor; /* RTT above baseline + k*dev, default 4 */
-	double degraded_rtt_min_ms; /* and at least this much above baseline, default 20 */
-	unsigned stress_lead_rounds;/* degradation rounds before first down for stress, default 2 */
-	unsigned abrupt_rounds;     /* "within about one round" window, default 2 */
-	double network_fraction;    /* share of targets down that makes a network incident, default 0.5 */
+	unsigned baseline_rounds;    /* EWMA horizon, default 20 */
+	double degraded_loss;        /* loss ratio that makes a round degraded, default 0.2 */
+	double degraded_rtt_factor;  /* RTT above baseline + k*dev, default 4 */
+	double degraded_rtt_min_ms;  /* and at least this much above baseline, default 20 */
+	unsigned stress_lead_rounds; /* degradation rounds before first down for stress, default 2 */
+	unsigned abrupt_rounds;      /* "within about one round" window, default 2 */
+	double network_fraction;     /* share of targets down that makes a network incident, default 0.5 */
 };
 
 struct bgp_peer_cfg {
 	char *address;
 	uint32_t remote_as;
 	uint32_t local_as;
-	uint16_t port;           /* default 179 */
-	bool passive;            /* only accept, never connect */
-	int64_t hold_time_ms;    /* proposed hold time, default 90s */
+	uint16_t port;        /* default 179 */
+	bool passive;         /* only accept, never connect */
+	int64_t hold_time_ms; /* proposed hold time, default 90s */
 	struct config_pos pos;
 };
 
@@ -79,15 +79,15 @@ struct bgp_cfg {
 	size_t npeers;
 	char **mrt;
 	size_t nmrt;
-	char *listen;            /* address:port to accept on, NULL = none */
-	bool present;            /* a bgp: section was written */
+	char *listen; /* address:port to accept on, NULL = none */
+	bool present; /* a bgp: section was written */
 };
 
 struct alert_cfg {
-	char *kind;              /* "webhook" */
+	char *kind; /* "webhook" */
 	char *url;
-	char *format;            /* "json" (default) or "alertmanager" */
-	int64_t max_age_ms;      /* give up after, default 24h */
+	char *format;       /* "json" (default) or "alertmanager" */
+	int64_t max_age_ms; /* give up after, default 24h */
 	struct config_pos pos;
 };
 
@@ -95,11 +95,11 @@ struct config {
 	char *path;
 	char *vantage;
 	char *store;
-	char *listen;            /* "127.0.0.1:9470" or "off" */
-	int64_t interval_ms;     /* default 60s */
-	int64_t timeout_ms;      /* default 5s */
-	unsigned max_pps;        /* global packets per second cap, default 1000 */
-	int64_t retention_ms;    /* raw measurements kept, default 30d */
+	char *listen;         /* "127.0.0.1:9470" or "off" */
+	int64_t interval_ms;  /* default 60s */
+	int64_t timeout_ms;   /* default 5s */
+	unsigned max_pps;     /* global packets per second cap, default 1000 */
+	int64_t retention_ms; /* raw measurements kept, default 30d */
 	struct detect_cfg detect;
 	struct network_cfg *networks;
 	size_t nnetworks;

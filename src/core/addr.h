@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 
 struct prefix {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t len;       /* prefix length in bits */
-	uint8_t addr[16];  /* network order, host bits zero */
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t len;      /* prefix length in bits */
+	uint8_t addr[16]; /* network order, host bits zero */
 };
 
 /* Parses a literal IPv4/IPv6 address into ss (port 0).  0 or -1. */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EV_READ 1u
+#define EV_READ  1u
 #define EV_WRITE 2u
 
 /* Returned by a timer callback that does not want to run again. */

@@ -10,14 +10,7 @@ enum probe_kind { KIND_ICMP, KIND_TCP, KIND_HTTP, KIND_SMTP, KIND_DNS, KIND_TRAC
 /* ROLE_CONTROL marks the configuration's controls (outside every network). */
 enum role { ROLE_WEB, ROLE_MAIL, ROLE_DNS, ROLE_ROUTER, ROLE_HOST, ROLE_CONTROL, ROLE_COUNT };
 
-enum outcome {
-	OUTCOME_OK,
-	OUTCOME_TIMEOUT,
-	OUTCOME_REFUSED,
-	OUTCOME_UNREACHABLE,
-	OUTCOME_ERROR,
-	OUTCOME_COUNT
-};
+enum outcome { OUTCOME_OK, OUTCOME_TIMEOUT, OUTCOME_REFUSED, OUTCOME_UNREACHABLE, OUTCOME_ERROR, OUTCOME_COUNT };
 
 enum target_state { STATE_UNKNOWN, STATE_UP, STATE_DEGRADED, STATE_DOWN, STATE_COUNT };
 
@@ -36,12 +29,12 @@ int state_from_name(const char *s);
  * outcome is ok if any reply came, rtt_ms is their mean, loss the share
  * lost.  For other kinds sent = 1 and loss is 0 or 1. */
 struct measurement {
-	uint32_t target;     /* index into config->targets */
-	uint32_t round;      /* round number since the epoch of the schedule */
-	int64_t at_ms;       /* wall clock (UTC ms) when the round's probe started */
+	uint32_t target; /* index into config->targets */
+	uint32_t round;  /* round number since the epoch of the schedule */
+	int64_t at_ms;   /* wall clock (UTC ms) when the round's probe started */
 	enum outcome outcome;
-	double rtt_ms;       /* < 0 when there is none */
-	float loss;          /* 0..1 */
+	double rtt_ms; /* < 0 when there is none */
+	float loss;    /* 0..1 */
 	uint16_t sent;
 	uint16_t received;
 	/* Router that reported an ICMP error, numeric, or "". */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define NS_PER_MS INT64_C(1000000)
-#define NS_PER_S INT64_C(1000000000)
+#define NS_PER_S  INT64_C(1000000000)
 
 int64_t mono_now_ns(void);
 int64_t wall_now_ms(void); /* milliseconds since the Unix epoch, UTC */

@@ -15,12 +15,12 @@
 struct schedule_slot {
 	struct probe_engine *engine;
 	uint32_t target;
-	uint32_t round;         /* next round to start */
+	uint32_t round; /* next round to start */
 	unsigned started_rounds;
 	unsigned done_rounds;
 	int64_t interval_ns;
-	int64_t next_start_ns;  /* monotonic */
-	int64_t next_start_ms;  /* wall clock of the same moment */
+	int64_t next_start_ns; /* monotonic */
+	int64_t next_start_ms; /* wall clock of the same moment */
 	uint64_t timer;
 };
 
@@ -34,7 +34,7 @@ struct probe_engine {
 	struct probe_target *targets;
 	struct schedule_slot *slots;
 	size_t ntargets;
-	size_t finished;         /* targets that completed opts.rounds */
+	size_t finished; /* targets that completed opts.rounds */
 	const struct probe_ops *active[KIND_COUNT];
 	bool started, stopping;
 	/* token bucket for the global packets-per-second cap */

@@ -8,13 +8,13 @@
 #include <sys/socket.h>
 
 struct probe_icmp_error {
-	int family;                        /* AF_INET (ICMP) or AF_INET6 (ICMPv6) */
+	int family; /* AF_INET (ICMP) or AF_INET6 (ICMPv6) */
 	uint8_t type, code;
-	int err;                           /* the errno the kernel made of it */
-	struct sockaddr_storage offender;  /* the router that sent it; ss_family 0 if unknown */
-	struct sockaddr_storage dest;      /* where our packet was going, if the kernel says */
-	size_t len;                        /* bytes of our own packet copied into the caller's buffer */
-	int truncated;                     /* our packet was longer than the buffer */
+	int err;                          /* the errno the kernel made of it */
+	struct sockaddr_storage offender; /* the router that sent it; ss_family 0 if unknown */
+	struct sockaddr_storage dest;     /* where our packet was going, if the kernel says */
+	size_t len;                       /* bytes of our own packet copied into the caller's buffer */
+	int truncated;                    /* our packet was longer than the buffer */
 };
 
 /* Reads one entry of fd's error queue.  Returns 1 with *e filled for an

@@ -28,29 +28,29 @@
 #include "core/timeutil.h"
 
 #define RAW_ICMP_FILTER 1
-#define MAX_ECHOES ICMP_MAX_ECHOES
-#define SEND_BATCH 256
-#define RECV_BATCH 64
-#define RECV_BUF 1280
+#define MAX_ECHOES      ICMP_MAX_ECHOES
+#define SEND_BATCH      256
+#define RECV_BATCH      64
+#define RECV_BUF        1280
 
 struct icmp_slot {
-	int64_t at_ms;          /* wall clock of the round's start */
-	int64_t first_send_ns;  /* monotonic, when echo 0 was queued */
+	int64_t at_ms;         /* wall clock of the round's start */
+	int64_t first_send_ns; /* monotonic, when echo 0 was queued */
 	int64_t spacing_ns;
 	double rtt_sum_ms;
-	uint64_t timer;         /* next echo or the deadline */
+	uint64_t timer; /* next echo or the deadline */
 	struct icmp_round r;
-	uint16_t next_echo;     /* echoes queued so far this round */
+	uint16_t next_echo;         /* echoes queued so far this round */
 	uint8_t err_type, err_code; /* first ICMP error this round, 0/0 = none */
 	uint8_t has_err;
-	int send_errno;         /* local send failure this round */
+	int send_errno; /* local send failure this round */
 	struct sockaddr_storage err_from;
 };
 
 struct icmp_sock {
 	int fd;
 	bool raw;
-	uint16_t ident;       /* the echo identifier our raw socket uses */
+	uint16_t ident; /* the echo identifier our raw socket uses */
 };
 
 struct icmp_out {
@@ -63,7 +63,7 @@ struct icmp_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
 	struct icmp_sock v4, v6;
-	struct icmp_slot *slots;    /* by target index; NULL if not icmp */
+	struct icmp_slot *slots; /* by target index; NULL if not icmp */
 	size_t nslots;
 	/* send queue, a ring */
 	struct icmp_out *out;
@@ -175,10 +175,10 @@ static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family
 {
 	struct icmp_match mt;
 	struct icmp_parse_ctx ctx = {
-		.key = probe_engine_key(st->engine),
-		.raw = s->raw,
-		.ident = s->ident,
-		.family = family,
+	    .key = probe_engine_key(st->engine),
+	    .raw = s->raw,
+	    .ident = s->ident,
+	    .family = family,
 	};
 	enum icmp_verdict v = icmp_parse_packet(&ctx, buf, len, from, &mt);
 	switch (v) {
@@ -307,7 +307,7 @@ static void finish_round(struct icmp_state *st, uint32_t index)
 	} else if (slot->send_errno != 0) {
 		/* the kernel refused to send: no route on our side */
 		m.outcome = slot->send_errno == ENETUNREACH || slot->send_errno == EHOSTUNREACH ? OUTCOME_UNREACHABLE
-												  : OUTCOME_ERROR;
+												: OUTCOME_ERROR;
 		snprintf(m.detail, sizeof(m.detail), "send: %s", strerror(slot->send_errno));
 	} else {
 		m.outcome = OUTCOME_TIMEOUT;
@@ -486,8 +486,8 @@ static void icmp_flush(struct probe_engine *e)
 later:
 	/* wake for the next token, or at once when only the budget stopped us */
 	if (st->flush_timer == 0)
-		st->flush_timer = ev_add_timer(st->loop, probe_engine_next_token_ns(e) - ev_now(st->loop),
-					       on_flush_timer, e);
+		st->flush_timer =
+		    ev_add_timer(st->loop, probe_engine_next_token_ns(e) - ev_now(st->loop), on_flush_timer, e);
 }
 
 static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
@@ -598,10 +598,10 @@ static void icmp_stats(struct probe_engine *e, char *buf, size_t len)
 }
 
 const struct probe_ops probe_icmp_ops = {
-	.kind = KIND_ICMP,
-	.init = icmp_init,
-	.start = icmp_start,
-	.fini = icmp_fini,
-	.stats = icmp_stats,
-	.flush = icmp_flush,
+    .kind = KIND_ICMP,
+    .init = icmp_init,
+    .start = icmp_start,
+    .fini = icmp_fini,
+    .stats = icmp_stats,
+    .flush = icmp_flush,
 };

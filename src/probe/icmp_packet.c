@@ -5,10 +5,10 @@
 
 #include "core/siphash.h"
 
-#define MAGIC "LOut"
-#define ICMP4_ECHO 8
+#define MAGIC       "LOut"
+#define ICMP4_ECHO  8
 #define ICMP4_REPLY 0
-#define ICMP6_ECHO 128
+#define ICMP6_ECHO  128
 #define ICMP6_REPLY 129
 
 static void put16(uint8_t *p, uint16_t v)

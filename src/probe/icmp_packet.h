@@ -12,17 +12,17 @@
 #include "core/addr.h"
 
 #define ICMP_PAYLOAD_LEN 32
-#define ICMP_PACKET_LEN (8 + ICMP_PAYLOAD_LEN)
+#define ICMP_PACKET_LEN  (8 + ICMP_PAYLOAD_LEN)
 
 struct icmp_build {
-	const uint8_t *key;   /* 16 bytes */
-	bool raw;             /* raw socket: we set the identifier */
+	const uint8_t *key; /* 16 bytes */
+	bool raw;           /* raw socket: we set the identifier */
 	uint16_t ident;
 	uint32_t target;
 	uint32_t round;
 	uint16_t echo;
 	uint16_t count;
-	int64_t sent_ns;      /* monotonic */
+	int64_t sent_ns; /* monotonic */
 };
 
 /* Writes ICMP_PACKET_LEN bytes (ICMP header + payload) for dest. */
@@ -30,8 +30,8 @@ void icmp_build_echo(const struct icmp_build *b, const struct sockaddr_storage *
 
 struct icmp_parse_ctx {
 	const uint8_t *key;
-	bool raw;             /* IPv4 raw sockets deliver the IP header too */
-	uint16_t ident;       /* checked on raw sockets only (the kernel demuxes datagram ones) */
+	bool raw;       /* IPv4 raw sockets deliver the IP header too */
+	uint16_t ident; /* checked on raw sockets only (the kernel demuxes datagram ones) */
 	int family;
 };
 
@@ -45,10 +45,10 @@ struct icmp_match {
 };
 
 enum icmp_verdict {
-	ICMP_VERDICT_REPLY,     /* an echo reply to one of our echoes, authentic */
-	ICMP_VERDICT_ERROR,     /* an ICMP error quoting one of our echoes, authentic */
-	ICMP_VERDICT_NOT_OURS,  /* someone else's traffic, or too short to tell */
-	ICMP_VERDICT_FORGED,    /* looks like ours but the keyed hash fails */
+	ICMP_VERDICT_REPLY,    /* an echo reply to one of our echoes, authentic */
+	ICMP_VERDICT_ERROR,    /* an ICMP error quoting one of our echoes, authentic */
+	ICMP_VERDICT_NOT_OURS, /* someone else's traffic, or too short to tell */
+	ICMP_VERDICT_FORGED,   /* looks like ours but the keyed hash fails */
 };
 
 /* buf is what the socket returned; from is the sender. */

@@ -31,12 +31,12 @@ struct probe_engine;
 
 /* Runtime view of one configured target. */
 struct probe_target {
-	uint32_t index;                 /* = position in config->targets */
+	uint32_t index; /* = position in config->targets */
 	const struct target_cfg *cfg;
-	struct sockaddr_storage addr;   /* resolved address of host/server/url host */
-	bool resolved;                  /* addr is valid */
-	char resolve_error[64];         /* why not, when !resolved */
-	void *kind_data;                /* owned by the kind */
+	struct sockaddr_storage addr; /* resolved address of host/server/url host */
+	bool resolved;                /* addr is valid */
+	char resolve_error[64];       /* why not, when !resolved */
+	void *kind_data;              /* owned by the kind */
 };
 
 struct probe_ops {
@@ -65,10 +65,10 @@ const struct probe_ops *probe_ops_for(enum probe_kind kind);
 typedef void (*probe_sink_fn)(const struct measurement *m, void *arg);
 
 struct probe_engine_opts {
-	unsigned max_pps;               /* global cap on packets per second (0 = none) */
-	uint64_t seed;                  /* schedule order and reply keys; 0 = random */
-	unsigned rounds;                /* stop after this many rounds per target (0 = forever) */
-	bool align_first_round;         /* start every target's first round at once (probe verb) */
+	unsigned max_pps;       /* global cap on packets per second (0 = none) */
+	uint64_t seed;          /* schedule order and reply keys; 0 = random */
+	unsigned rounds;        /* stop after this many rounds per target (0 = forever) */
+	bool align_first_round; /* start every target's first round at once (probe verb) */
 };
 
 struct probe_engine *probe_engine_new(struct ev_loop *loop, const struct config *cfg,

@@ -39,7 +39,7 @@ struct tcp_state {
 static struct tcp_state *state;
 
 static void finish(struct tcp_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void finish(struct tcp_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
 {
@@ -76,8 +76,7 @@ static void finish(struct tcp_slot *s, enum outcome outcome, const char *from, c
 }
 
 /* The router that reported an ICMP error for this socket, if any. */
-static bool read_offender(int fd, char *from, size_t len, int *family, uint8_t *type, uint8_t *code,
-			  int *err)
+static bool read_offender(int fd, char *from, size_t len, int *family, uint8_t *type, uint8_t *code, int *err)
 {
 	struct probe_icmp_error e;
 	if (probe_read_icmp_error(fd, NULL, 0, &e) != 1 || e.offender.ss_family == AF_UNSPEC)
@@ -185,7 +184,7 @@ static void tcp_start(struct probe_engine *e, struct probe_target *t, uint32_t r
 		int err = errno;
 		finish(s,
 		       err == ENETUNREACH || err == EHOSTUNREACH ? OUTCOME_UNREACHABLE
-		       : err == ECONNREFUSED			 ? OUTCOME_REFUSED
+		       : err == ECONNREFUSED                     ? OUTCOME_REFUSED
 								 : OUTCOME_ERROR,
 		       NULL, "connect: %s", strerror(err));
 		return;
@@ -234,8 +233,8 @@ static void tcp_fini(struct probe_engine *e)
 }
 
 const struct probe_ops probe_tcp_ops = {
-	.kind = KIND_TCP,
-	.init = tcp_init,
-	.start = tcp_start,
-	.fini = tcp_fini,
+    .kind = KIND_TCP,
+    .init = tcp_init,
+    .start = tcp_start,
+    .fini = tcp_fini,
 };

@@ -24,10 +24,10 @@
 #include "serve/status_doc.h"
 #include "store/store.h"
 
-#define DAY_MS (INT64_C(86400000))
-#define INDEX_RECENT 30          /* closed incidents on the index page */
-#define PAGE_POINTS 720          /* points per dashboard timeline */
-#define API_MAX_POINTS 5000      /* points per series answer */
+#define DAY_MS              (INT64_C(86400000))
+#define INDEX_RECENT        30   /* closed incidents on the index page */
+#define PAGE_POINTS         720  /* points per dashboard timeline */
+#define API_MAX_POINTS      5000 /* points per series answer */
 #define INCIDENT_PAD_ROUNDS 10   /* context around an incident on its page */
 
 struct serve_http {
@@ -105,7 +105,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
 	char *buf = NULL;
@@ -257,7 +257,8 @@ static enum MHD_Result do_healthz(struct serve_http *h, struct MHD_Connection *c
 		if (h->cfg->targets[i].interval_ms > max_iv)
 			max_iv = h->cfg->targets[i].interval_ms;
 	/* running, and rounds keep completing (none yet is fine at start) */
-	ok = s.running && (s.last_measurement_ms == 0 || now - s.last_measurement_ms <= 3 * max_iv + h->cfg->timeout_ms);
+	ok =
+	    s.running && (s.last_measurement_ms == 0 || now - s.last_measurement_ms <= 3 * max_iv + h->cfg->timeout_ms);
 	serve_snapshot_free(&s);
 	if (ok)
 		return send_text(c, MHD_HTTP_OK, "ok\n");
@@ -347,8 +348,7 @@ static enum MHD_Result do_incidents(struct serve_http *h, struct MHD_Connection 
 		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "since: an RFC 3339 time or a duration such as 6h");
 	if (u && time_arg_parse(u, now, &until) != 0)
 		return send_json_error(c, MHD_HTTP_BAD_REQUEST, "until: an RFC 3339 time or a duration such as 6h");
-	if (store_each_incident(h->st, net && *net ? net : NULL, since, until, collect_raw, &r, err, sizeof(err)) <
-	    0) {
+	if (store_each_incident(h->st, net && *net ? net : NULL, since, until, collect_raw, &r, err, sizeof(err)) < 0) {
 		rc = send_json_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
 		goto out;
 	}
@@ -412,8 +412,8 @@ static json_t *points_json(const struct serve_point *pts, size_t n, const char *
 
 	for (size_t i = 0; a && i < n; i++) {
 		double v = sig_value(&pts[i], signal, role);
-		json_array_append_new(a, json_pack("[I, o]", (json_int_t)(pts[i].t_ms / 1000),
-						   v < 0 ? json_null() : json_real(v)));
+		json_array_append_new(
+		    a, json_pack("[I, o]", (json_int_t)(pts[i].t_ms / 1000), v < 0 ? json_null() : json_real(v)));
 	}
 	return a;
 }
@@ -451,14 +451,14 @@ static enum MHD_Result do_series(struct serve_http *h, struct MHD_Connection *c,
 				json_array_append_new(series, json_pack("{s:s, s:o}", "role", role_name((enum role)r),
 									"points", points_json(pts, n, signal, r)));
 	} else {
-		json_array_append_new(series, json_pack("{s:n, s:o}", "role", "points", points_json(pts, n, signal, 0)));
+		json_array_append_new(series,
+				      json_pack("{s:n, s:o}", "role", "points", points_json(pts, n, signal, 0)));
 	}
 	rfc3339_format(since, t0, sizeof(t0));
 	rfc3339_format(now, t1, sizeof(t1));
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:o}", "network", h->cfg->networks[network].name, "signal",
-			signal, "unit",
-			strcmp(signal, "rtt") == 0 ? "seconds" : "ratio", "since", t0, "until", t1, "step_s",
-			(double)ostep / 1000.0, "series", series);
+			signal, "unit", strcmp(signal, "rtt") == 0 ? "seconds" : "ratio", "since", t0, "until", t1,
+			"step_s", (double)ostep / 1000.0, "series", series);
 	free(pts);
 	return send_json(c, MHD_HTTP_OK, doc, JSON_API_FLAGS);
 }
@@ -543,8 +543,8 @@ static enum MHD_Result do_network_page(struct serve_http *h, struct MHD_Connecti
 }
 
 /* The live timeline as detect/render's series, for render_html. */
-static struct render_series *series_from_points(const struct config *cfg, size_t network,
-						const struct serve_point *p, size_t n, int64_t step)
+static struct render_series *series_from_points(const struct config *cfg, size_t network, const struct serve_point *p,
+						size_t n, int64_t step)
 {
 	struct render_series *s = calloc(1, sizeof(*s));
 
@@ -738,11 +738,11 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	h->st = st;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned)SERVE_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_REQUEST_MEMORY,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	h->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)SERVE_REQUEST_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
 		free(h);

@@ -19,10 +19,10 @@ static const int64_t tier_factor[TIERS] = {1, 16};
 #define MAX_OPEN_INCIDENTS 4096
 /* backfill reads about this many rows per store call, then lets others in */
 #define BACKFILL_SLICE_ROWS 200000
-#define BACKFILL_MAX_ROWS (UINT64_C(200000000))
+#define BACKFILL_MAX_ROWS   (UINT64_C(200000000))
 
 struct bucket {
-	int64_t t;              /* bucket start; 0 = empty */
+	int64_t t; /* bucket start; 0 = empty */
 	uint32_t seen[ROLE_COUNT], ok[ROLE_COUNT];
 	uint32_t answered, rtt_n, bgp_n;
 	float loss_sum, rtt_sum, bgp_sum;
@@ -31,7 +31,7 @@ struct bucket {
 struct tier {
 	int64_t step;
 	size_t slots;
-	struct bucket *b;       /* [nnetworks * slots] */
+	struct bucket *b; /* [nnetworks * slots] */
 };
 
 struct open_incident {
@@ -289,8 +289,8 @@ void serve_live_running(struct serve_live *l, bool running)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures,
-			    uint64_t dropped, size_t queued)
+void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures, uint64_t dropped,
+			    size_t queued)
 {
 	if (!l || receiver >= l->cfg->nalerts)
 		return;

@@ -48,26 +48,26 @@ void serve_live_bgp_peer(struct serve_live *l, size_t peer, const char *state);
 void serve_live_running(struct serve_live *l, bool running);
 
 /* Alert delivery counters, one slot per cfg->alerts[i] (from src/alert). */
-void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures,
-			    uint64_t dropped, size_t queued);
+void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures, uint64_t dropped,
+			    size_t queued);
 
 /* ---- read by the HTTP threads ---- */
 
 struct serve_target_snap {
 	enum target_state state;
-	int64_t since_ms;       /* last state change, 0 if none */
-	int64_t last_at_ms;     /* last round, 0 if none */
+	int64_t since_ms;   /* last state change, 0 if none */
+	int64_t last_at_ms; /* last round, 0 if none */
 	enum outcome last_outcome;
-	double last_rtt_ms;     /* < 0 when none */
+	double last_rtt_ms; /* < 0 when none */
 	float last_loss;
 	char last_detail[MEASUREMENT_DETAIL_LEN];
 };
 
 struct serve_incident_snap {
 	int64_t id;
-	char network[64];       /* "" for vantage */
+	char network[64]; /* "" for vantage */
 	char cause[16];
-	char *json;             /* owned by the snapshot */
+	char *json; /* owned by the snapshot */
 };
 
 struct serve_alert_snap {
@@ -80,18 +80,18 @@ struct serve_snapshot {
 	bool running;
 	int64_t last_measurement_ms;
 	size_t ntargets;
-	struct serve_target_snap *targets;         /* [ntargets] */
+	struct serve_target_snap *targets; /* [ntargets] */
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	size_t store_queue_depth;
 	uint64_t store_dropped;
 	size_t nnetworks;
-	int *bgp_expected, *bgp_visible;            /* [nnetworks], -1 when unknown */
+	int *bgp_expected, *bgp_visible; /* [nnetworks], -1 when unknown */
 	size_t npeers;
-	char (*peer_state)[16];                     /* [npeers], "" when unknown */
+	char (*peer_state)[16]; /* [npeers], "" when unknown */
 	size_t nincidents;
-	struct serve_incident_snap *incidents;      /* open ones, by id */
+	struct serve_incident_snap *incidents; /* open ones, by id */
 	size_t nalerts;
-	struct serve_alert_snap *alerts;            /* [nalerts] */
+	struct serve_alert_snap *alerts; /* [nalerts] */
 };
 
 /* Copies the current state.  with_targets = false skips the per-target
@@ -101,14 +101,14 @@ void serve_snapshot_free(struct serve_snapshot *s);
 
 /* One aggregated point of a network's timeline. */
 struct serve_point {
-	int64_t t_ms;                   /* bucket start */
-	uint32_t seen[ROLE_COUNT];      /* rounds seen per role */
-	uint32_t ok[ROLE_COUNT];        /* of them answered */
+	int64_t t_ms;              /* bucket start */
+	uint32_t seen[ROLE_COUNT]; /* rounds seen per role */
+	uint32_t ok[ROLE_COUNT];   /* of them answered */
 	uint32_t answered;
-	double loss_sum;                /* over answered rounds */
-	double rtt_sum;                 /* ms, over answered rounds with an RTT */
+	double loss_sum; /* over answered rounds */
+	double rtt_sum;  /* ms, over answered rounds with an RTT */
 	uint32_t rtt_n;
-	double bgp_sum;                 /* visible share, sampled per round */
+	double bgp_sum; /* visible share, sampled per round */
 	uint32_t bgp_n;
 };
 

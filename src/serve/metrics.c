@@ -172,7 +172,8 @@ void serve_metrics_render(FILE *out, const struct config *cfg, const struct serv
 	header(out, "lightsout_store_dropped_total", "counter", "Records dropped because the store queue was full");
 	fprintf(out, "lightsout_store_dropped_total %llu\n", (unsigned long long)s->store_dropped);
 	if (s->npeers > 0) {
-		header(out, "lightsout_bgp_peer_established", "gauge", "1 if the BGP session with the peer is established");
+		header(out, "lightsout_bgp_peer_established", "gauge",
+		       "1 if the BGP session with the peer is established");
 		for (size_t p = 0; p < s->npeers; p++) {
 			fputs("lightsout_bgp_peer_established{peer=\"", out);
 			serve_prom_escape(out, cfg->bgp.peers[p].address);
@@ -183,11 +184,11 @@ void serve_metrics_render(FILE *out, const struct config *cfg, const struct serv
 		static const struct {
 			const char *name, *type, *help;
 		} am[] = {
-			{"lightsout_alerts_sent_total", "counter", "Alert notifications delivered by receiver"},
-			{"lightsout_alert_failures_total", "counter", "Failed alert delivery attempts by receiver"},
-			{"lightsout_alerts_dropped_total", "counter",
-			 "Alert notifications given up (older than max_age, or queue full) by receiver"},
-			{"lightsout_alert_queue_depth", "gauge", "Alert notifications waiting for delivery by receiver"},
+		    {"lightsout_alerts_sent_total", "counter", "Alert notifications delivered by receiver"},
+		    {"lightsout_alert_failures_total", "counter", "Failed alert delivery attempts by receiver"},
+		    {"lightsout_alerts_dropped_total", "counter",
+		     "Alert notifications given up (older than max_age, or queue full) by receiver"},
+		    {"lightsout_alert_queue_depth", "gauge", "Alert notifications waiting for delivery by receiver"},
 		};
 		for (size_t m = 0; m < sizeof(am) / sizeof(am[0]); m++) {
 			header(out, am[m].name, am[m].type, am[m].help);

@@ -12,12 +12,12 @@
 #include "detect/render.h"
 #include "serve/render.h"
 
-#define CH_W 900
-#define CH_H 150
-#define CH_L 46
-#define CH_R 10
-#define CH_T 8
-#define CH_B 20
+#define CH_W           900
+#define CH_H           150
+#define CH_L           46
+#define CH_R           10
+#define CH_T           8
+#define CH_B           20
 #define MAX_TABLE_ROWS 5000 /* target rows on one page */
 
 static const char *const role_colors[ROLE_COUNT] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"};
@@ -104,11 +104,11 @@ void serve_route_parse(const struct config *cfg, const char *path, struct serve_
 		const char *path;
 		enum serve_route route;
 	} exact[] = {
-		{"/", SERVE_ROUTE_INDEX},
-		{"/metrics", SERVE_ROUTE_METRICS},
-		{"/healthz", SERVE_ROUTE_HEALTHZ},
-		{"/api/v1/status", SERVE_ROUTE_API_STATUS},
-		{"/api/v1/incidents", SERVE_ROUTE_API_INCIDENTS},
+	    {"/", SERVE_ROUTE_INDEX},
+	    {"/metrics", SERVE_ROUTE_METRICS},
+	    {"/healthz", SERVE_ROUTE_HEALTHZ},
+	    {"/api/v1/status", SERVE_ROUTE_API_STATUS},
+	    {"/api/v1/incidents", SERVE_ROUTE_API_INCIDENTS},
 	};
 	size_t len;
 
@@ -150,7 +150,9 @@ int64_t serve_window_ms(const char *s)
 	static const struct {
 		const char *name;
 		int64_t ms;
-	} w[] = {{"6h", INT64_C(6) * 3600000}, {"24h", INT64_C(24) * 3600000}, {"7d", INT64_C(7) * 86400000},
+	} w[] = {{"6h", INT64_C(6) * 3600000},
+		 {"24h", INT64_C(24) * 3600000},
+		 {"7d", INT64_C(7) * 86400000},
 		 {"30d", INT64_C(30) * 86400000}};
 
 	for (size_t i = 0; s && i < sizeof(w) / sizeof(w[0]); i++)
@@ -222,9 +224,10 @@ static void page_foot(FILE *out, int64_t now_ms)
 	char now[RFC3339_LEN];
 
 	rfc3339_format(now_ms, now, sizeof(now));
-	fprintf(out, "<p class=\"legend\">Generated %s. <a href=\"/metrics\">metrics</a> "
-		     "<a href=\"/api/v1/status\">status JSON</a> <a href=\"/api/v1/incidents\">incidents JSON</a></p>\n"
-		     "</body></html>\n",
+	fprintf(out,
+		"<p class=\"legend\">Generated %s. <a href=\"/metrics\">metrics</a> "
+		"<a href=\"/api/v1/status\">status JSON</a> <a href=\"/api/v1/incidents\">incidents JSON</a></p>\n"
+		"</body></html>\n",
 		now);
 }
 
@@ -395,12 +398,13 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 
 	fputs("<h3>", out);
 	serve_html_escape(out, title);
-	fprintf(out, "</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" "
-		     "aria-label=\"",
+	fprintf(out,
+		"</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" "
+		"aria-label=\"",
 		CH_W, CH_H);
 	serve_html_escape(out, title);
-	fprintf(out, "\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n",
-		CH_L, CH_T, CH_W - CH_L - CH_R, CH_H - CH_T - CH_B);
+	fprintf(out, "\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", CH_L,
+		CH_T, CH_W - CH_L - CH_R, CH_H - CH_T - CH_B);
 	/* incident bands under the lines */
 	for (size_t i = 0; i < json_array_size(incidents); i++) {
 		json_t *inc = json_array_get(incidents, i);
@@ -411,8 +415,9 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 			e = c->t1;
 		if (e < c->t0 || s > c->t1)
 			continue;
-		fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f66\" opacity=\"0.25\">"
-			     "<title>incident #%lld ",
+		fprintf(out,
+			"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f66\" opacity=\"0.25\">"
+			"<title>incident #%lld ",
 			cx(c, s), CH_T, fmax(cx(c, e) - cx(c, s), 1.0), CH_H - CH_T - CH_B,
 			(long long)json_integer_value(json_object_get(inc, "id")));
 		serve_html_escape(out, jstr(inc, "cause"));
@@ -425,8 +430,9 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 			int64_t at = jtime(p, "at");
 			if (at < c->t0 || at > c->t1)
 				continue;
-			fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
-				     "stroke-dasharray=\"2 2\"><title>",
+			fprintf(out,
+				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
+				"stroke-dasharray=\"2 2\"><title>",
 				cx(c, at), CH_T, cx(c, at), CH_H - CH_B);
 			serve_html_escape(out, jstr(p, "at"));
 			fputc(' ', out);
@@ -443,8 +449,9 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 	fprintf(out, "</text><text x=\"2\" y=\"%d\" font-size=\"10\">0</text>\n", CH_H - CH_B);
 	fmt_axis_time(c->t0, c->t1 - c->t0, a, sizeof(a));
 	fmt_axis_time(c->t1, c->t1 - c->t0, b, sizeof(b));
-	fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text><text x=\"%d\" y=\"%d\" font-size=\"10\" "
-		     "text-anchor=\"end\">%s UTC</text>\n",
+	fprintf(out,
+		"<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text><text x=\"%d\" y=\"%d\" font-size=\"10\" "
+		"text-anchor=\"end\">%s UTC</text>\n",
 		CH_L, CH_H - 5, a, CH_W - CH_R, CH_H - 5, b);
 }
 
@@ -571,7 +578,8 @@ void serve_page_network(FILE *out, const struct config *cfg, const struct serve_
 	fputs("</svg>\n<p class=\"legend\">", out);
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (present[r])
-			fprintf(out, "<span style=\"color:%s\">&#9632; %s</span> ", role_colors[r], role_name((enum role)r));
+			fprintf(out, "<span style=\"color:%s\">&#9632; %s</span> ", role_colors[r],
+				role_name((enum role)r));
 	fputs("&middot; red bands: incidents; dashed lines: phases</p>\n", out);
 
 	chart_open(&c, "Loss (answering targets)", "100%", incidents, false);

@@ -27,21 +27,21 @@ void serve_url_escape(FILE *out, const char *s);
 
 enum serve_route {
 	SERVE_ROUTE_NOT_FOUND,
-	SERVE_ROUTE_INDEX,           /* / */
-	SERVE_ROUTE_NETWORK_PAGE,    /* /network/NAME */
-	SERVE_ROUTE_INCIDENT_PAGE,   /* /incident/ID */
-	SERVE_ROUTE_METRICS,         /* /metrics */
-	SERVE_ROUTE_HEALTHZ,         /* /healthz */
-	SERVE_ROUTE_API_STATUS,      /* /api/v1/status */
-	SERVE_ROUTE_API_INCIDENTS,   /* /api/v1/incidents */
-	SERVE_ROUTE_API_INCIDENT,    /* /api/v1/incidents/ID */
-	SERVE_ROUTE_API_SERIES,      /* /api/v1/networks/NAME/series */
+	SERVE_ROUTE_INDEX,         /* / */
+	SERVE_ROUTE_NETWORK_PAGE,  /* /network/NAME */
+	SERVE_ROUTE_INCIDENT_PAGE, /* /incident/ID */
+	SERVE_ROUTE_METRICS,       /* /metrics */
+	SERVE_ROUTE_HEALTHZ,       /* /healthz */
+	SERVE_ROUTE_API_STATUS,    /* /api/v1/status */
+	SERVE_ROUTE_API_INCIDENTS, /* /api/v1/incidents */
+	SERVE_ROUTE_API_INCIDENT,  /* /api/v1/incidents/ID */
+	SERVE_ROUTE_API_SERIES,    /* /api/v1/networks/NAME/series */
 };
 
 struct serve_request {
 	enum serve_route route;
-	int64_t id;                  /* incident routes */
-	size_t network;              /* network routes: index in cfg->networks */
+	int64_t id;     /* incident routes */
+	size_t network; /* network routes: index in cfg->networks */
 };
 
 /* Parses an (already percent-decoded) path against cfg's networks.

@@ -34,8 +34,8 @@ static int add_row(const struct store_target_row *r, void *arg)
 	if (r->index >= c->cfg->ntargets)
 		return 0;
 	t = &c->cfg->targets[r->index];
-	o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", r->name, "role", r->role, "kind", r->kind, "state",
-		      r->state, "since", time_or_null(r->since_ms));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", r->name, "role", r->role, "kind", r->kind, "state", r->state,
+		      "since", time_or_null(r->since_ms));
 	if (!o)
 		return -1;
 	if (r->last_at_ms > 0)
@@ -88,8 +88,8 @@ static int add_live(struct doc_ctx *c, struct serve_live *live)
 	return rc;
 }
 
-json_t *serve_status_document(const struct config *cfg, struct store *st, struct serve_live *live,
-			      int64_t generated_ms, char *err, size_t errlen)
+json_t *serve_status_document(const struct config *cfg, struct store *st, struct serve_live *live, int64_t generated_ms,
+			      char *err, size_t errlen)
 {
 	struct doc_ctx c = {.cfg = cfg};
 	json_t *doc = NULL;

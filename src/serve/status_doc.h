@@ -19,8 +19,8 @@ struct serve_live;
 /* From live when it is not NULL (watch's current view), else from the
  * store's target rows (the status verb).  generated_ms stamps the
  * document.  NULL with err filled on a store error. */
-json_t *serve_status_document(const struct config *cfg, struct store *st, struct serve_live *live,
-			      int64_t generated_ms, char *err, size_t errlen);
+json_t *serve_status_document(const struct config *cfg, struct store *st, struct serve_live *live, int64_t generated_ms,
+			      char *err, size_t errlen);
 
 /* The flags status prints the document with. */
 #define SERVE_STATUS_JSON_FLAGS (JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6))

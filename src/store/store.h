@@ -32,8 +32,8 @@ bool store_put_measurement(struct store *st, const struct measurement *m);
 bool store_put_state_change(struct store *st, uint32_t target, int64_t at_ms, enum target_state from,
 			    enum target_state to, uint32_t round, const char *detail);
 /* An opaque JSON document per incident, keyed by id (detector owns ids). */
-bool store_put_incident(struct store *st, int64_t id, const char *network, int64_t start_ms, int64_t end_ms,
-			bool open, const char *cause, const char *json);
+bool store_put_incident(struct store *st, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
+			const char *cause, const char *json);
 /* The peer name of a network-level visibility change (a majority of the
  * synced peers sees the prefix, or no longer does): what the detector
  * judges, stored so a rejudge replays the same input. */
@@ -53,14 +53,14 @@ int store_flush(struct store *st, char *err, size_t errlen);
 /* ---- reading (any connection) ---- */
 
 struct store_target_row {
-	uint32_t index;          /* position in the configuration at sync time */
-	char network[64];        /* "" for controls */
+	uint32_t index;   /* position in the configuration at sync time */
+	char network[64]; /* "" for controls */
 	char name[64];
 	char role[16];
 	char kind[16];
-	char state[16];          /* last state change's new state, "unknown" if none */
-	int64_t since_ms;        /* time of that change, 0 if none */
-	int64_t last_at_ms;      /* last measurement, 0 if none */
+	char state[16];     /* last state change's new state, "unknown" if none */
+	int64_t since_ms;   /* time of that change, 0 if none */
+	int64_t last_at_ms; /* last measurement, 0 if none */
 	char last_outcome[16];
 	double last_rtt_ms;
 	char last_detail[MEASUREMENT_DETAIL_LEN];

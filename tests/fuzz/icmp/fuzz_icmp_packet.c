@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	struct icmp_parse_ctx ctx = {
-		.key = key, .raw = mode & 1, .ident = 0x1234, .family = (mode & 2) ? AF_INET6 : AF_INET};
+	    .key = key, .raw = mode & 1, .ident = 0x1234, .family = (mode & 2) ? AF_INET6 : AF_INET};
 	addr_parse((mode & 2) ? "2001:db8::1" : "192.0.2.1", &from);
 	icmp_parse_packet(&ctx, data, size, &from, &mt);
 	icmp_parse_own_echo(&ctx, data, size, &from, &mt);

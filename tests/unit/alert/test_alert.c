@@ -20,10 +20,10 @@
 #include "serve/live.h"
 
 static const char incident_json[] =
-	"{\"id\": 7, \"network\": \"north-korea\", \"start\": \"2026-01-26T09:00:00.000Z\", \"end\": null,"
-	" \"duration_s\": 600.0, \"cause\": \"stress\", \"confidence\": 0.85, \"max_down_fraction\": 1.0,"
-	" \"severity\": 3.5, \"evidence\": [\"loss rose <script>&\\\"\"],"
-	" \"phases\": [{\"at\": \"2026-01-26T09:00:00.000Z\", \"event\": \"degradation_start\"}], \"targets\": []}";
+    "{\"id\": 7, \"network\": \"north-korea\", \"start\": \"2026-01-26T09:00:00.000Z\", \"end\": null,"
+    " \"duration_s\": 600.0, \"cause\": \"stress\", \"confidence\": 0.85, \"max_down_fraction\": 1.0,"
+    " \"severity\": 3.5, \"evidence\": [\"loss rose <script>&\\\"\"],"
+    " \"phases\": [{\"at\": \"2026-01-26T09:00:00.000Z\", \"event\": \"degradation_start\"}], \"targets\": []}";
 
 static void t_backoff(void **state)
 {
@@ -94,9 +94,9 @@ static void t_bodies(void **state)
 
 struct receiver {
 	pthread_mutex_t mu;
-	int refuse;            /* answer 503 to this many posts first */
+	int refuse; /* answer 503 to this many posts first */
 	int posts;
-	json_t *got;           /* bodies accepted, in order */
+	json_t *got; /* bodies accepted, in order */
 };
 
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -171,10 +171,10 @@ static void t_delivery(void **state)
 	uint16_t port;
 
 	pthread_mutex_init(&r.mu, NULL);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_req, &r, MHD_OPTION_SOCK_ADDR,
-			     (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET,
-								       .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
-			     MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_req, &r, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+	    MHD_OPTION_END);
 	assert_non_null(d);
 	port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
 	snprintf(yaml, sizeof(yaml),
@@ -222,7 +222,8 @@ static void t_delivery(void **state)
 		} else {
 			assert_true(json_is_array(b));
 			json_t *first = json_array_get(b, 0);
-			const char *cause = json_string_value(json_object_get(json_object_get(first, "labels"), "cause"));
+			const char *cause =
+			    json_string_value(json_object_get(json_object_get(first, "labels"), "cause"));
 			if (ami == 0) {
 				assert_int_equal(json_array_size(b), 1);
 				assert_string_equal(cause, "stress");
@@ -231,7 +232,7 @@ static void t_delivery(void **state)
 				assert_int_equal(json_array_size(b), 2);
 				assert_string_equal(cause, "stress");
 				assert_string_equal(json_string_value(json_object_get(
-							    json_object_get(json_array_get(b, 1), "labels"), "cause")),
+							json_object_get(json_array_get(b, 1), "labels"), "cause")),
 						    "power");
 			} else {
 				assert_int_equal(json_array_size(b), 1);
@@ -294,10 +295,10 @@ static void t_stop_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_backoff),
-		cmocka_unit_test(t_bodies),
-		cmocka_unit_test(t_delivery),
-		cmocka_unit_test(t_stop_bounded),
+	    cmocka_unit_test(t_backoff),
+	    cmocka_unit_test(t_bodies),
+	    cmocka_unit_test(t_delivery),
+	    cmocka_unit_test(t_stop_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

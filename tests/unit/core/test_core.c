@@ -19,8 +19,8 @@ static void test_duration_parse(void **state)
 		const char *in;
 		int64_t ms;
 	} good[] = {{"250ms", 250}, {"5s", 5000}, {"2m", 120000}, {"6h", 21600000}, {"1d", 86400000}, {"90s", 90000}};
-	static const char *const bad[] = {"", "5", "s", "5x", "0s", "-5s", "5 s", "5S", "1.5s", "99999999999999999999s",
-					  "5sm", "ms"};
+	static const char *const bad[] = {
+	    "", "5", "s", "5x", "0s", "-5s", "5 s", "5S", "1.5s", "99999999999999999999s", "5sm", "ms"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		int64_t v = 0;
 		assert_int_equal(duration_parse_ms(good[i].in, &v), 0);
@@ -247,10 +247,14 @@ static void test_fd_and_timer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_parse), cmocka_unit_test(test_duration_format),
-		cmocka_unit_test(test_rfc3339),	       cmocka_unit_test(test_addr),
-		cmocka_unit_test(test_model_names),    cmocka_unit_test(test_timer_order),
-		cmocka_unit_test(test_timer_rearm_and_self_delete), cmocka_unit_test(test_fd_and_timer),
+	    cmocka_unit_test(test_duration_parse),
+	    cmocka_unit_test(test_duration_format),
+	    cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_addr),
+	    cmocka_unit_test(test_model_names),
+	    cmocka_unit_test(test_timer_order),
+	    cmocka_unit_test(test_timer_rearm_and_self_delete),
+	    cmocka_unit_test(test_fd_and_timer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

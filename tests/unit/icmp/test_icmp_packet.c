@@ -106,7 +106,7 @@ static void test_stray_packets(void **state)
 	struct icmp_parse_ctx ctx = {.key = key, .raw = true, .ident = 0xbeef, .family = AF_INET};
 	/* another process's ping reply, as a raw socket sees it: IP header first */
 	uint8_t pkt[20 + 8 + 56] = {0x45, 0, 0, 84, 0, 0, 0, 0, 64, 1, 0, 0, 192, 0, 2, 7, 192, 0, 2, 1};
-	pkt[20] = 0;	  /* echo reply */
+	pkt[20] = 0;    /* echo reply */
 	pkt[24] = 0x12; /* another identifier */
 	pkt[25] = 0x34;
 	assert_int_equal(icmp_parse_packet(&ctx, pkt, sizeof(pkt), &from, &mt), ICMP_VERDICT_NOT_OURS);
@@ -152,7 +152,7 @@ static size_t make_error(uint8_t *out, const char *dest, size_t quoted_icmp_len,
 		off = 20;
 	}
 	memset(out + off, 0, 8);
-	out[off] = 3;	  /* destination unreachable */
+	out[off] = 3;     /* destination unreachable */
 	out[off + 1] = 1; /* host unreachable */
 	off += 8;
 	uint8_t quoted_ip[20] = {0x45, 0, 0, 60, 0, 0, 0, 0, 63, 1, 0, 0, 192, 0, 2, 1, 192, 0, 2, 7};
@@ -214,7 +214,7 @@ static void test_round_accept_late_and_duplicate(void **state)
 
 	assert_int_equal(icmp_round_accept(&r, 10, 0), ICMP_ACCEPT_NEW);
 	assert_int_equal(icmp_round_accept(&r, 10, 0), ICMP_ACCEPT_DUPLICATE);
-	assert_int_equal(icmp_round_accept(&r, 9, 1), ICMP_ACCEPT_LATE);	/* previous round */
+	assert_int_equal(icmp_round_accept(&r, 9, 1), ICMP_ACCEPT_LATE);       /* previous round */
 	assert_int_equal(icmp_round_accept(&r, 10, 3), ICMP_ACCEPT_DUPLICATE); /* beyond count */
 	assert_int_equal(icmp_round_accept(&r, 10, 2), ICMP_ACCEPT_NEW);
 	assert_int_equal(r.nreceived, 2);
@@ -240,15 +240,15 @@ static void test_checksum_valid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reply_accepted),
-		cmocka_unit_test(test_reply_from_wrong_host_is_forged),
-		cmocka_unit_test(test_tampered_payload_is_forged),
-		cmocka_unit_test(test_stray_packets),
-		cmocka_unit_test(test_raw_reply_with_ip_header),
-		cmocka_unit_test(test_icmp_error_quoting_our_echo),
-		cmocka_unit_test(test_own_echo_from_error_queue),
-		cmocka_unit_test(test_round_accept_late_and_duplicate),
-		cmocka_unit_test(test_checksum_valid),
+	    cmocka_unit_test(test_reply_accepted),
+	    cmocka_unit_test(test_reply_from_wrong_host_is_forged),
+	    cmocka_unit_test(test_tampered_payload_is_forged),
+	    cmocka_unit_test(test_stray_packets),
+	    cmocka_unit_test(test_raw_reply_with_ip_header),
+	    cmocka_unit_test(test_icmp_error_quoting_our_echo),
+	    cmocka_unit_test(test_own_echo_from_error_queue),
+	    cmocka_unit_test(test_round_accept_late_and_duplicate),
+	    cmocka_unit_test(test_checksum_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

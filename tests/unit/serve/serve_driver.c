@@ -89,7 +89,8 @@ static void round_at(struct drv *d, int64_t at_ms, bool outage)
 			m.received = 3;
 			m.rtt_ms = 20.0 + (double)((at_ms / iv + i) % 7);
 			if (strstr(t->name, "evil"))
-				snprintf(m.detail, sizeof(m.detail), "HTTP 200 title <script>alert(\"x\")</script> & co");
+				snprintf(m.detail, sizeof(m.detail),
+					 "HTTP 200 title <script>alert(\"x\")</script> & co");
 			else
 				snprintf(m.detail, sizeof(m.detail), "echo reply");
 		}
@@ -109,7 +110,8 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: serve-driver CONFIG [--history ROUNDS] [--history-outage 0|1] [--port-file FILE]\n");
+		fprintf(stderr,
+			"usage: serve-driver CONFIG [--history ROUNDS] [--history-outage 0|1] [--port-file FILE]\n");
 		return 2;
 	}
 	for (int i = 2; i + 1 < argc; i += 2) {

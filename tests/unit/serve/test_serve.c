@@ -312,19 +312,24 @@ static void t_metrics(void **state)
 	check_exposition(text);
 	assert_non_null(strstr(text, "# TYPE lightsout_target_up gauge\n"));
 	assert_non_null(
-		strstr(text, "lightsout_target_up{network=\"north-korea\",target=\"kcna\",role=\"web\",kind=\"tcp\"} 1\n"));
-	assert_non_null(
-		strstr(text, "lightsout_target_up{network=\"north-korea\",target=\"gw\",role=\"router\",kind=\"icmp\"} 0\n"));
+	    strstr(text, "lightsout_target_up{network=\"north-korea\",target=\"kcna\",role=\"web\",kind=\"tcp\"} 1\n"));
+	assert_non_null(strstr(
+	    text, "lightsout_target_up{network=\"north-korea\",target=\"gw\",role=\"router\",kind=\"icmp\"} 0\n"));
 	/* never probed: no sample */
 	assert_null(strstr(text, "target=\"www\""));
-	assert_non_null(strstr(text, "lightsout_target_rtt_seconds{network=\"north-korea\",target=\"kcna\",role=\"web\","
-				     "kind=\"tcp\"} 0.0125\n"));
+	assert_non_null(strstr(text,
+			       "lightsout_target_rtt_seconds{network=\"north-korea\",target=\"kcna\",role=\"web\","
+			       "kind=\"tcp\"} 0.0125\n"));
 	assert_null(strstr(text, "lightsout_target_rtt_seconds{network=\"north-korea\",target=\"gw\""));
-	assert_non_null(strstr(text, "lightsout_target_loss_ratio{network=\"north-korea\",target=\"gw\",role=\"router\","
-				     "kind=\"icmp\"} 1\n"));
-	assert_non_null(strstr(text, "lightsout_network_targets{network=\"north-korea\",role=\"router\",state=\"down\"} 1\n"));
-	assert_non_null(strstr(text, "lightsout_network_targets{network=\"north-korea\",role=\"web\",state=\"up\"} 1\n"));
-	assert_non_null(strstr(text, "lightsout_network_targets{network=\"net_2\",role=\"web\",state=\"unknown\"} 1\n"));
+	assert_non_null(strstr(text,
+			       "lightsout_target_loss_ratio{network=\"north-korea\",target=\"gw\",role=\"router\","
+			       "kind=\"icmp\"} 1\n"));
+	assert_non_null(
+	    strstr(text, "lightsout_network_targets{network=\"north-korea\",role=\"router\",state=\"down\"} 1\n"));
+	assert_non_null(
+	    strstr(text, "lightsout_network_targets{network=\"north-korea\",role=\"web\",state=\"up\"} 1\n"));
+	assert_non_null(
+	    strstr(text, "lightsout_network_targets{network=\"net_2\",role=\"web\",state=\"unknown\"} 1\n"));
 	assert_non_null(strstr(text, "lightsout_network_prefixes{network=\"north-korea\"} 2\n"));
 	assert_non_null(strstr(text, "lightsout_network_prefixes_visible{network=\"north-korea\"} 1\n"));
 	assert_null(strstr(text, "lightsout_network_prefixes_visible{network=\"net_2\"}"));
@@ -393,8 +398,7 @@ static void index_fn(FILE *f, const void *a)
 static void network_fn(FILE *f, const void *a)
 {
 	const struct page_arg *p = a;
-	serve_page_network(f, p->cfg, p->s, 0, "6h", T0 - 6 * 3600000LL, T0 + 60000, p->pts, p->n, 60000,
-			   p->incidents);
+	serve_page_network(f, p->cfg, p->s, 0, "6h", T0 - 6 * 3600000LL, T0 + 60000, p->pts, p->n, 60000, p->incidents);
 }
 
 static void t_pages_escape(void **state)
@@ -448,10 +452,9 @@ static void t_pages_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_escape),	 cmocka_unit_test(t_routes),
-		cmocka_unit_test(t_listen),	 cmocka_unit_test(t_live_series),
-		cmocka_unit_test(t_metrics),	 cmocka_unit_test(t_status_doc),
-		cmocka_unit_test(t_pages_escape),
+	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),  cmocka_unit_test(t_listen),
+	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics), cmocka_unit_test(t_status_doc),
+	    cmocka_unit_test(t_pages_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
