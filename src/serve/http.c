@@ -702,6 +702,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];

@@ -12,10 +12,15 @@ for f in $(find "$build/tests/fuzz" -type f -name 'fuzz-*' -perm -u+x | sort); d
 	name=$(basename "$f")
 	corpus="$work/$name"
 	mkdir -p "$corpus"
-	seeds=tests/fuzz/corpus/$name
-	if "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 "$corpus" $([ -d "$seeds" ] && echo "$seeds") \
+	# seeds and dictionary beside the target: tests/fuzz/*/corpus_SUFFIX, SUFFIX.dict
+	suffix=${name##*-}
+	seeds=$(ls -d tests/fuzz/*/corpus_"$suffix" 2>/dev/null | head -1)
+	dict=$(ls tests/fuzz/*/"$suffix".dict 2>/dev/null | head -1)
+	# real archives are the best seeds for the MRT reader
+	[ "$suffix" = mrt ] && [ -d ../shared/data/mrtparse/samples ] && seeds="$seeds ../shared/data/mrtparse/samples"
+	if "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 ${dict:+-dict=$dict} "$corpus" $seeds \
 		>"$work/$name.log" 2>&1; then
-		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$name.log" | awk '{print $2}') runs; $(tail -1 "$work/$name.log" | cut -c1-80))"
+		echo "fuzz $name: ok ($(grep -o "Done [0-9]* runs" "$work/$name.log" | tail -1))"
 		passed=$((passed + 1))
 	else
 		echo "fuzz $name: FAILED"

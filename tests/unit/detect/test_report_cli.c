@@ -25,22 +25,24 @@
 
 static char dir[64], cfgpath[128], outpath[128];
 
-static const char *const yaml_fmt = "vantage: test-1\n"
-				    "store: %s/lo.db\n"
-				    "interval: 60s\n"
-				    "networks:\n"
-				    "  - name: north\n"
-				    "    prefixes: [198.51.100.0/24]\n"
-				    "    targets:\n"
-				    "      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"
-				    "      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"
-				    "      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"
-				    "      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"
-				    "  - name: south\n"
-				    "    prefixes: [203.0.113.0/24]\n"
-				    "    targets:\n"
-				    "      - {name: s1, role: web, kind: icmp, host: 203.0.113.1}\n"
-				    "      - {name: s2, role: dns, kind: icmp, host: 203.0.113.2}\n";
+/* a macro, so the format stays a literal the compiler checks */
+#define YAML_FMT                                                                                                       \
+	"vantage: test-1\n"                                                                                            \
+	"store: %s/lo.db\n"                                                                                            \
+	"interval: 60s\n"                                                                                              \
+	"networks:\n"                                                                                                  \
+	"  - name: north\n"                                                                                            \
+	"    prefixes: [198.51.100.0/24]\n"                                                                            \
+	"    targets:\n"                                                                                               \
+	"      - {name: web1, role: web, kind: icmp, host: 198.51.100.10}\n"                                           \
+	"      - {name: web2, role: web, kind: icmp, host: 198.51.100.11}\n"                                           \
+	"      - {name: mail, role: mail, kind: icmp, host: 198.51.100.20}\n"                                          \
+	"      - {name: gw, role: router, kind: icmp, host: 198.51.100.1}\n"                                           \
+	"  - name: south\n"                                                                                            \
+	"    prefixes: [203.0.113.0/24]\n"                                                                             \
+	"    targets:\n"                                                                                               \
+	"      - {name: s1, role: web, kind: icmp, host: 203.0.113.1}\n"                                               \
+	"      - {name: s2, role: dns, kind: icmp, host: 203.0.113.2}\n"
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
 			const char *cause, const char *json)
@@ -57,7 +59,7 @@ static int setup(void **state)
 	snprintf(outpath, sizeof(outpath), "%s/out", dir);
 	FILE *f = fopen(cfgpath, "w");
 	assert_non_null(f);
-	fprintf(f, yaml_fmt, dir);
+	fprintf(f, YAML_FMT, dir);
 	fclose(f);
 
 	char err[256];
