@@ -15,7 +15,7 @@
 # Usage: tests/integration/bgp_bird.sh [BUILD_DIR]
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$here/build}
+build=${1:-${BUILD_DIR:-$here/build}}
 driver=$build/tests/unit/bgp/bgp-peer-driver
 [ -x "$driver" ] || { echo "no $driver: build first" >&2; exit 2; }
 command -v bird >/dev/null || { echo "bird2 not installed (apt-get install -y bird2)" >&2; exit 2; }

@@ -6,7 +6,7 @@
 # Usage: tests/integration/bgp_mrt_vs_bgpdump.sh [BUILD_DIR] [DATA_DIR]
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$here/build}
+build=${1:-${BUILD_DIR:-$here/build}}
 data=${2:-$here/../shared/data}
 count=$build/tests/unit/bgp/mrt-count
 if [ ! -x "$count" ]; then

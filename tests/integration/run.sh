@@ -5,6 +5,10 @@ set -u
 cd "$(dirname "$0")"
 : "${LIGHTSOUT:=$(cd ../.. && pwd)/build/lightsout}"
 export LIGHTSOUT
+# the build the binary comes from also holds the test drivers
+BUILD_DIR=$(dirname "$LIGHTSOUT")
+STORE_CRASHWRITER=$BUILD_DIR/tests/unit/store/store-crashwriter
+export BUILD_DIR STORE_CRASHWRITER
 passed=0
 failed=0
 for t in *.sh; do
