@@ -195,6 +195,10 @@ void probe_complete(struct probe_engine *e, const struct measurement *m)
 	if (m->target >= e->ntargets)
 		return;
 	struct schedule_slot *s = &e->slots[m->target];
+	/* A round cut short by the stop has no verdict yet: silence so far
+	 * is not a timeout, so only what did answer is kept. */
+	if (e->stopping && m->outcome != OUTCOME_OK)
+		return;
 	if (e->opts.rounds > 0 && ++s->done_rounds == e->opts.rounds)
 		e->finished++;
 	if (e->sink != NULL)

@@ -76,7 +76,9 @@ struct probe_engine *probe_engine_new(struct ev_loop *loop, const struct config 
 				      char *err, size_t errlen);
 /* Resolves names, calls every kind's init, arms the schedule. */
 int probe_engine_start(struct probe_engine *e, char *err, size_t errlen);
-/* Completes open rounds, closes sockets; no sink calls after it returns. */
+/* Closes sockets; open rounds that already have an answer complete as ok,
+ * the others are dropped (cut short, they have no verdict).  No sink
+ * calls after it returns. */
 void probe_engine_stop(struct probe_engine *e);
 void probe_engine_free(struct probe_engine *e);
 /* True once every target has completed opts.rounds rounds. */
