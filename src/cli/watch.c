@@ -3,6 +3,7 @@
  * state, the store and the counters. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,8 @@ int cli_watch(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EXIT_USAGE;
 	}
+	/* parsing a large configuration leaves freed heap behind: give it back */
+	malloc_trim(0);
 	if (check_supported(w.cfg) < 0) {
 		rc = EXIT_USAGE;
 		goto out;
