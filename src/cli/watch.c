@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/ev.h"
 #include "core/log.h"
+#include "core/privdrop.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
 #include "probe/probe.h"
@@ -26,9 +27,10 @@
 #include "serve/live.h"
 #include "store/store.h"
 
-static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [-v|-q]\n"
+static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [--user NAME] [-v|-q]\n"
 				  "\n"
-				  "  Runs until SIGINT/SIGTERM (or --for), then flushes the store and exits 0.\n";
+				  "  Runs until SIGINT/SIGTERM (or --for), then flushes the store and exits 0.\n"
+				  "  --user NAME  once raw sockets, listeners and the store are open, run as NAME\n";
 
 struct watch {
 	struct config *cfg;
@@ -256,9 +258,10 @@ int cli_watch(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 					     {"for", required_argument, NULL, 'F'},
+					     {"user", required_argument, NULL, 'u'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *user = NULL;
 	int64_t for_ms = 0;
 	int opt, rc = EXIT_RUNTIME;
 	char err[1024];
@@ -273,6 +276,9 @@ int cli_watch(int argc, char **argv)
 		case 'F':
 			if (duration_parse_ms(optarg, &for_ms) < 0)
 				return cli_usage_error("watch", "bad --for \"%s\": a DURATION such as 90s", optarg);
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'h':
 			fputs(watch_usage, stdout);
@@ -363,6 +369,17 @@ int cli_watch(int argc, char **argv)
 		ev_add_timer(w.loop, for_ms * NS_PER_MS, on_for_elapsed, &w);
 	ev_add_timer(w.loop, 60 * NS_PER_S, on_cron, &w);
 	ev_add_timer(w.loop, 5 * NS_PER_S, on_live_tick, &w);
+	/* everything that needs root is open now: what parses network input
+	 * from here on runs as the given user */
+	if (user != NULL) {
+		if (priv_drop(user, err, sizeof(err)) < 0) {
+			fprintf(stderr, "lightsout: watch: --user: %s\n", err);
+			goto out;
+		}
+		log_info("running as %s", user);
+	} else if (geteuid() == 0) {
+		log_info("running as root; --user NAME drops privileges once sockets are open");
+	}
 	serve_live_running(w.live, true);
 	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks, w.cfg->ntargets,
 		 (long long)w.cfg->interval_ms, w.cfg->vantage);

@@ -79,9 +79,13 @@ YAML
 check "check-config accepts the test configuration" $LIGHTSOUT check-config -c "$work/watch.yaml"
 
 sleep 0.5
-ip netns exec $V $LIGHTSOUT watch -c "$work/watch.yaml" --for 14s 2>"$work/watch.log" &
+# root opens the raw ICMP socket and the store, then runs as nobody
+ip netns exec $V $LIGHTSOUT watch -c "$work/watch.yaml" --for 14s --user nobody 2>"$work/watch.log" &
 watch_pid=$!
-sleep 4
+sleep 2
+wpid=$(pgrep -n -f "lightsout watch -c $work/watch.yaml")
+check "watch runs as nobody after start-up" test "$(awk '/^Uid:/{print $2}' /proc/$wpid/status)" = "$(id -u nobody)"
+sleep 2
 drop_ms=$(date +%s%3N)
 ip netns exec $T nft -f - <<'NFT'
 table inet lo2drop {
