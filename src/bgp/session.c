@@ -684,7 +684,7 @@ static void replay_event(const struct mrt_event *ev, void *arg)
 {
 	struct replay *r = arg;
 	if (ev->kind == MRT_EV_STATE) {
-		bgp_vis_feed_mrt(r->vis, ev, 60000);
+		bgp_vis_feed_mrt(r->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
 		return;
 	}
 	int peer = bgp_vis_peer(r->vis, ev->peer);

@@ -83,6 +83,9 @@ size_t bgp_vis_peer_visible(const struct bgp_vis *v, size_t network, int peer);
  * for grace_ms of archive time).  Call bgp_vis_tick with the record time
  * after each record. */
 struct mrt_event;
+/* A peer re-established in an archive counts again once its table is in,
+ * or after this much archive time. */
+#define BGP_ARCHIVE_SYNC_GRACE_MS 60000
 void bgp_vis_feed_mrt(struct bgp_vis *v, const struct mrt_event *ev, int64_t grace_ms);
 
 struct bgp_vis_peer_info {

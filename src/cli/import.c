@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bgp/mrt.h"
+#include "bgp/visibility.h"
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/timeutil.h"
@@ -98,6 +99,7 @@ static int pset_add(struct pset *s, const struct prefix *p)
 struct import_ctx {
 	const struct config *cfg;
 	struct store *st;
+	struct bgp_vis *vis; /* the networks' visibility, as watch judges it live */
 	struct pset by_origin;
 	uint64_t stored;
 	uint64_t dropped;
@@ -150,9 +152,26 @@ static void put_event(struct import_ctx *c, const struct mrt_event *ev, bool ann
 		c->dropped++;
 }
 
+/* A network's prefixes left or rejoined the majority view: stored as
+ * watch stores them, so `report --rejudge` explains archived history. */
+static void on_vis_event(const struct bgp_vis_event *ve, void *arg)
+{
+	struct import_ctx *c = arg;
+	char pfx[64], err[256];
+	for (size_t i = 0; i < ve->nprefixes; i++) {
+		prefix_format(&ve->prefixes[i], pfx, sizeof(pfx));
+		if (!store_put_bgp_event(c->st, ve->at_ms, STORE_BGP_VISIBILITY, pfx, !ve->withdrawn, "") &&
+		    !(store_flush(c->st, err, sizeof(err)) == 0 &&
+		      store_put_bgp_event(c->st, ve->at_ms, STORE_BGP_VISIBILITY, pfx, !ve->withdrawn, "")))
+			c->dropped++;
+	}
+}
+
 static void on_event(const struct mrt_event *ev, void *arg)
 {
 	struct import_ctx *c = arg;
+	if (c->vis)
+		bgp_vis_feed_mrt(c->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
 	if (!c->st || ev->kind == MRT_EV_STATE)
 		return;
 	bool announce = ev->kind != MRT_EV_WITHDRAW;
@@ -225,6 +244,8 @@ static int import_file(const char *path, struct import_ctx *c, bool json, bool p
 		}
 		if (mrt_parse_record(p, &rec, rerr, sizeof(rerr)) < 0 && first_bad++ == 0)
 			fprintf(stderr, "lightsout: import: %s: %s\n", path, rerr);
+		if (c->vis)
+			bgp_vis_tick(c->vis, (int64_t)rec.timestamp * 1000);
 		if (progress && (mrt_parser_stats(p)->records & 1023) == 0 && mono_now_ns() >= next_tick) {
 			next_tick = mono_now_ns() + NS_PER_S;
 			fprintf(stderr, "\r%s: %3.0f%% %" PRIu64 " records", path,
@@ -322,6 +343,12 @@ int cli_import(int argc, char **argv)
 			ret = IMPORT_EXIT_RUNTIME;
 			goto out;
 		}
+		c.vis = bgp_vis_new(cfg, false, on_vis_event, &c);
+		if (!c.vis) {
+			fprintf(stderr, "lightsout: import: out of memory\n");
+			ret = IMPORT_EXIT_RUNTIME;
+			goto out;
+		}
 	}
 	ret = 0;
 	bool progress = isatty(STDERR_FILENO);
@@ -337,6 +364,7 @@ out:
 		fprintf(stderr, "lightsout: import: %s\n", err);
 		ret = IMPORT_EXIT_RUNTIME;
 	}
+	bgp_vis_free(c.vis);
 	free(c.by_origin.v);
 	config_free(cfg);
 	return ret;
