@@ -121,11 +121,18 @@ static void test_truncated_file_fails(void **state)
 struct seen {
 	int announce, withdraw;
 	int masked;
+	int visible;
 };
 
 static int count_ev(const struct store_bgp_event *e, void *arg)
 {
 	struct seen *s = arg;
+	if (strcmp(e->peer, STORE_BGP_VISIBILITY) == 0) {
+		/* the network's visibility, judged over all peers */
+		if (e->announce && strcmp(e->prefix, "11.0.0.0/8") == 0)
+			s->visible++;
+		return 0;
+	}
 	if (e->announce)
 		s->announce++;
 	else
@@ -164,6 +171,7 @@ static void test_stores_watched_events(void **state)
 	assert_int_equal(store_each_bgp_event(st, 0, INT64_MAX, count_ev, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.announce, 1);
 	assert_int_equal(s.masked, 1);
+	assert_int_equal(s.visible, 1); /* the only peer sees a route inside 11.0.0.0/8 */
 	store_close(st, err, sizeof(err));
 	config_free(cfg);
 	unlink(cfgp);
