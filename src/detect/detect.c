@@ -15,18 +15,20 @@
 #include "core/timeutil.h"
 
 /* Thresholds not (yet) in struct detect_cfg: one place, see docs. */
-#define RING_ROUNDS      256u /* per-network history of round signals */
-#define MANY_FRACTION    0.3  /* "many targets" degraded: this share, and >= 2 */
-#define MOST_FRACTION    0.5  /* "most targets of every role" */
-#define CONTROL_FRACTION 0.5  /* share of controls failing that means "our side" */
-#define UNREACH_SHARE    0.5  /* share of failed probes answered by outside routers */
-#define LOOKBACK_MIN     60u  /* a bad streak older than this many rounds does not move start */
-#define MAX_PHASES       256u
-#define MAX_EVIDENCE     6
-#define EVIDENCE_LEN     256
-#define MAX_WITHDRAWN    64u
-#define NET_NONE         SIZE_MAX
-#define NO_SLOT          UINT32_MAX
+#define RING_ROUNDS           256u /* per-network history of round signals */
+#define MANY_FRACTION         0.3  /* "many targets" degraded: this share, and >= 2 */
+#define MOST_FRACTION         0.5  /* "most targets of every role" */
+#define CONTROL_FRACTION      0.5  /* share of controls failing that means "our side" */
+#define UNREACH_SHARE         0.5  /* share of failed probes answered by outside routers */
+#define LOOKBACK_MIN          60u  /* a bad streak older than this many rounds does not move start */
+#define LEAD_GAP_ROUNDS       1u   /* a single calmer round does not end a degradation */
+#define ROUTING_UNREACH_SHARE 0.2  /* share of dark failures answered by outside routers that means routing */
+#define MAX_PHASES            256u
+#define MAX_EVIDENCE          6
+#define EVIDENCE_LEN          256
+#define MAX_WITHDRAWN         64u
+#define NET_NONE              SIZE_MAX
+#define NO_SLOT               UINT32_MAX
 
 static const char *const cause_names[CAUSE_COUNT] = {"stress", "power", "routing", "filtering",
 						     "dns",    "host",  "vantage", "unknown"};
@@ -51,6 +53,17 @@ enum phase_ev {
 static const char *const phase_names[] = {"degradation_start", "first_down", "role_down", "all_down", "bgp_withdrawn",
 					  "bgp_restored",      "first_up",   "role_up",   "all_up"};
 
+/* What a failed round says about the target and the path to it.  Only
+ * silence and "no route" make a network look dark: a host that answers
+ * with an RST, an error status or a port unreachable is alive, and so is
+ * the path to it. */
+enum fail_class {
+	FC_NONE,    /* answered (outcome ok) */
+	FC_SILENT,  /* timeout, or host/address unreachable from the last hop (host gone) */
+	FC_NOROUTE, /* net/no-route/prohibited unreachable from a router on the path */
+	FC_ALIVE,   /* refused, error, port/protocol unreachable: the host itself answered */
+};
+
 /* A measurement as the detector keeps it while its round is pending. */
 struct entry {
 	int64_t at_ms;
@@ -59,8 +72,8 @@ struct entry {
 	uint32_t target;
 	uint32_t round;
 	uint8_t outcome;
-	uint8_t host_unreach; /* ARP/ND failure at the last hop: the host is gone, not the route */
-	uint8_t from_family;  /* 0, AF_INET, AF_INET6 */
+	uint8_t fclass;      /* enum fail_class */
+	uint8_t from_family; /* 0, AF_INET, AF_INET6 */
 	uint8_t from[16];
 };
 
@@ -80,7 +93,8 @@ struct dtarget {
 	bool changed;      /* state changed in the slot being judged */
 	bool measured;     /* has a round in the slot being judged */
 	bool from_outside; /* last failure was an unreachable (no route) from outside */
-	bool host_unreach; /* last failure was a host/address unreachable */
+	bool ever_ok;      /* has answered at least once: its fall is a change, not how we found it */
+	uint8_t fclass;    /* enum fail_class of the last round */
 	enum target_state from_state;
 	uint8_t last_outcome;
 	uint32_t fail_slot, bad_slot;
@@ -94,13 +108,17 @@ struct rstat {
 	uint32_t slot; /* NO_SLOT = empty */
 	int64_t at_ms;
 	uint32_t n_seen, n_down, n_degr_state, n_bad, n_fail, n_timeout, n_unreach, n_unreach_out, n_answer;
-	uint32_t n_badany; /* bad rounds whatever the state */
+	uint32_t n_dark;     /* down, went down from healthy, and silent or unroutable now */
+	uint32_t n_eligible; /* targets that have answered at least once */
+	uint32_t n_badany;   /* bad rounds whatever the state */
 	double loss_sum, rtt_ratio_max;
 };
 
 struct inv {
 	uint32_t target;
 	bool down, was_down;
+	bool healthy_before; /* had answered before it went down */
+	bool went_dark;      /* was silent or unroutable (not merely refusing) while down */
 	uint32_t first_fail_slot;
 	int64_t first_down_at, down_at, up_at;
 	int64_t down_ms; /* closed down intervals */
@@ -123,6 +141,7 @@ struct incident {
 	int64_t start_at, end_at, last_at;
 	uint32_t start_slot;
 	bool have_onset;
+	bool dark_onset; /* onset_slot is a dark target's (dark_onset()) */
 	uint32_t onset_slot;
 	int64_t onset_at;
 	struct inv *inv;
@@ -134,13 +153,19 @@ struct incident {
 	bool role_dark[ROLE_COUNT];
 	uint32_t max_down;
 	double max_down_fraction;
+	uint32_t max_dark; /* most targets dark at once (struct rstat n_dark) */
+	double max_dark_fraction;
+	uint32_t wide_rounds; /* rounds in which the network was dark as a whole (net_dark) */
+	int64_t dark_last_at; /* last round it was (-1: never) */
 	uint32_t calm;
 	int64_t clean_at; /* first round of the current run without network-wide degradation */
 	/* facts for the classifier */
 	uint32_t lead_rounds, lead_max_bad, lead_max_fail, quiet_before, quiet_window;
 	double lead_loss_from, lead_loss_peak, lead_rtt_peak;
 	uint32_t out_alive_rounds, out_dead_rounds, others_alive_rounds, dark_rounds;
-	uint32_t on_fail, on_timeout, on_unreach, on_unreach_out;
+	uint32_t on_fail, on_timeout, on_unreach, on_unreach_out, early_unreach_out;
+	bool acc_started;
+	uint32_t acc_onset, acc_next, lead_from_slot;
 	int64_t withdraw_at, restore_at;
 	uint32_t nwithdrawn_seen;
 	char unreach_from[INET6_ADDRSTRLEN];
@@ -246,6 +271,16 @@ static uint32_t many_of(size_t n)
 static uint32_t lookback_rounds(const struct detector *d)
 {
 	return umax(LOOKBACK_MIN, 3 * d->p.baseline_rounds);
+}
+
+/* The network as a whole is dark (not just some hosts): more than
+ * network_fraction of the targets that had answered are down and silent
+ * or unroutable (all of them, when the fraction is 1). */
+static bool net_dark(const struct detector *d, uint32_t dark, uint32_t eligible)
+{
+	if (dark == 0 || eligible == 0)
+		return false;
+	return dark == eligible || (double)dark > d->p.network_fraction * (double)eligible;
 }
 
 /* ---------- addresses ---------- */
@@ -453,6 +488,7 @@ static struct incident *incident_new(struct detector *d, size_t net, int64_t sta
 	inc->withdraw_at = -1;
 	inc->restore_at = -1;
 	inc->clean_at = -1;
+	inc->dark_last_at = -1;
 	inc->cause = net == NET_NONE ? CAUSE_VANTAGE : CAUSE_HOST;
 	d->nopen++;
 	return inc;
@@ -551,11 +587,15 @@ static void fmt_minutes(int64_t ms, char *buf, size_t len)
 }
 
 struct facts {
-	size_t n;
-	uint32_t down, abrupt, fail_span;
-	uint32_t role_n[ROLE_COUNT], role_down[ROLE_COUNT], role_abrupt[ROLE_COUNT];
+	size_t n;          /* targets of the network */
+	uint32_t eligible; /* of which have answered at least once */
+	uint32_t down;     /* went down in this incident (any failure) */
+	uint32_t dark;     /* went down dark from healthy */
+	uint32_t abrupt;   /* ... with a first failure within abrupt_rounds of the onset */
+	uint32_t fail_span;
+	uint32_t role_n[ROLE_COUNT], role_abrupt[ROLE_COUNT];
 	uint32_t roles_present, roles_hit;
-	uint32_t first_router_fail, first_other_fail, last_other_fail;
+	uint32_t first_router_fail, first_other_fail;
 	uint32_t out_routers, out_down;
 	uint32_t dns_down, other_down, dns_n, other_n;
 	char down_names[160];
@@ -567,50 +607,58 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 	f->n = net->n;
 	f->first_router_fail = f->first_other_fail = NO_SLOT;
 	f->out_routers = net->n_outside_routers;
-	for (int r = 0; r < ROLE_COUNT; r++) {
-		f->role_n[r] = net->n_role[r];
-		if (net->n_role[r])
-			f->roles_present++;
+	for (size_t i = 0; i < net->n; i++) {
+		const struct dtarget *t = &d->t[net->targets[i]];
+		if (t->tainted)
+			continue;
+		if (t->ever_ok) {
+			f->eligible++;
+			f->role_n[t->role]++;
+		}
+		if (t->role == ROLE_DNS)
+			f->dns_n++;
+		else if (t->ever_ok)
+			f->other_n++;
 	}
-	f->dns_n = net->n_role[ROLE_DNS];
-	f->other_n = (uint32_t)net->n - f->dns_n;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (f->role_n[r])
+			f->roles_present++;
 	for (size_t i = 0; i < inc->ninv; i++) {
 		const struct inv *v = &inc->inv[i];
 		const struct dtarget *t = &d->t[v->target];
+		bool dark = v->went_dark && v->healthy_before;
 		if (!v->was_down || t->tainted)
 			continue;
 		f->down++;
-		f->role_down[t->role]++;
 		if (t->role == ROLE_DNS)
 			f->dns_down++;
-		else
+		else if (v->healthy_before)
 			f->other_down++;
+		size_t l = strlen(f->down_names);
+		if (l + 2 < sizeof(f->down_names))
+			snprintf(f->down_names + l, sizeof(f->down_names) - l, "%s%s", l ? ", " : "",
+				 tname(d, v->target));
+		if (!dark)
+			continue;
+		f->dark++;
 		if (t->role == ROLE_ROUTER && t->outside)
 			f->out_down++;
-		if (inc->have_onset && v->first_fail_slot < inc->onset_slot + d->p.abrupt_rounds) {
+		if (inc->have_onset && v->first_fail_slot <= inc->onset_slot + d->p.abrupt_rounds) {
 			f->abrupt++;
 			f->role_abrupt[t->role]++;
 		}
-		if (inc->have_onset && v->first_fail_slot != NO_SLOT &&
+		if (inc->have_onset && v->first_fail_slot != NO_SLOT && v->first_fail_slot >= inc->onset_slot &&
 		    v->first_fail_slot - inc->onset_slot > f->fail_span)
 			f->fail_span = v->first_fail_slot - inc->onset_slot;
 		if (t->role == ROLE_ROUTER) {
 			if (v->first_fail_slot < f->first_router_fail)
 				f->first_router_fail = v->first_fail_slot;
-		} else {
-			if (v->first_fail_slot < f->first_other_fail)
-				f->first_other_fail = v->first_fail_slot;
-			if (v->first_fail_slot != NO_SLOT &&
-			    (f->last_other_fail == 0 || v->first_fail_slot > f->last_other_fail))
-				f->last_other_fail = v->first_fail_slot;
+		} else if (v->first_fail_slot < f->first_other_fail) {
+			f->first_other_fail = v->first_fail_slot;
 		}
-		size_t l = strlen(f->down_names);
-		if (l + 2 < sizeof(f->down_names))
-			snprintf(f->down_names + l, sizeof(f->down_names) - l, "%s%s", l ? ", " : "",
-				 tname(d, v->target));
 	}
 	for (int r = 0; r < ROLE_COUNT; r++)
-		if (f->role_down[r])
+		if (f->role_abrupt[r])
 			f->roles_hit++;
 }
 
@@ -665,9 +713,9 @@ static void classify_vantage(const struct detector *d, struct incident *inc)
 static void classify(const struct detector *d, const struct dnet *net, struct incident *inc)
 {
 	struct facts f;
-	double thr = d->p.network_fraction;
-	bool network_wide, lead, abrupt, bgp_before, out_alive, out_dead, announced_past;
-	char buf[64];
+	bool network_wide, lead, abrupt, bgp_before, out_alive, out_dead, unreach_route, announced_past;
+	int64_t announced_for = -1;
+	char buf[64], quiet[96];
 
 	if (inc->net == NET_NONE) {
 		classify_vantage(d, inc);
@@ -677,18 +725,27 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		return; /* judged before the restart; facts are gone */
 	gather(d, net, inc, &f);
 	inc->nev = 0;
-	network_wide = f.n > 0 && inc->max_down_fraction >= thr;
-	lead = inc->lead_rounds >= d->p.stress_lead_rounds;
-	abrupt = f.down > 0 && (double)f.abrupt >= thr * (double)f.n && every_role_abrupt(&f);
+	network_wide = inc->wide_rounds > 0;
+	lead = inc->lead_rounds >= d->p.stress_lead_rounds && inc->lead_max_bad >= many_of(f.n);
+	abrupt = f.dark > 0 && net_dark(d, f.abrupt, f.eligible) && every_role_abrupt(&f);
 	out_alive = f.out_routers > 0 && inc->out_alive_rounds > 0 && inc->out_alive_rounds >= inc->out_dead_rounds;
 	out_dead = f.out_routers > 0 && f.out_down == f.out_routers;
-	bgp_before = inc->withdraw_at >= 0 && inc->have_onset && inc->withdraw_at <= inc->onset_at + d->tol_ms;
-	announced_past = net->bgp_seen && inc->have_onset && inc->withdraw_at < 0 &&
-			 inc->last_at - inc->onset_at >= d->filter_wait_ms;
+	unreach_route = inc->dark_onset && inc->early_unreach_out > 0 &&
+			(double)inc->on_unreach_out >= ROUTING_UNREACH_SHARE * (double)inc->on_fail;
+	bgp_before = inc->withdraw_at >= 0 && inc->dark_onset && inc->withdraw_at <= inc->onset_at + d->tol_ms;
+	if (net->bgp_seen && inc->dark_onset && inc->dark_last_at >= 0) {
+		/* how long the prefixes stayed announced while the network was dark */
+		int64_t until = inc->dark_last_at;
+		if (inc->withdraw_at >= 0 && inc->withdraw_at < until)
+			until = inc->withdraw_at;
+		announced_for = until - inc->onset_at;
+	}
+	announced_past = announced_for >= d->filter_wait_ms;
+	snprintf(quiet, sizeof(quiet), "no degradation in the %u rounds before", inc->quiet_window);
 
-	/* dns: name servers fail while the other servers stay reachable */
+	/* dns: (most of) the name servers fail while the other servers stay reachable */
 	if (f.dns_down > 0 && f.other_down == 0 && f.other_n > 0 &&
-	    (double)f.dns_down >= MOST_FRACTION * (double)f.dns_n) {
+	    (f.dns_down == f.dns_n || (double)f.dns_down > MOST_FRACTION * (double)f.dns_n)) {
 		inc->cause = CAUSE_DNS;
 		inc->confidence = f.dns_down == f.dns_n ? 0.85 : 0.7;
 		evidence(inc, "%u of %u name servers failed (%s) while all %u other targets stayed reachable",
@@ -696,7 +753,7 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		return;
 	}
 	if (!network_wide) {
-		if (lead && inc->lead_max_bad >= many_of(f.n)) {
+		if (lead) {
 			inc->cause = CAUSE_STRESS;
 			inc->confidence = f.down ? 0.6 : 0.5;
 			lead_sentence(d, inc, f.n);
@@ -709,8 +766,13 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		}
 		inc->cause = CAUSE_HOST;
 		inc->confidence = f.n > 2 ? 0.8 : 0.55;
-		evidence(inc, "%u of %zu targets went down (%s); the other %zu kept answering", f.down, f.n,
-			 f.down_names, f.n - f.down);
+		evidence(
+		    inc,
+		    "%u of %zu targets went down (%s); the network stayed reachable (at most %u of %u dark at once)",
+		    f.down, f.n, f.down_names, inc->max_dark, f.eligible);
+		if (f.down > f.dark)
+			evidence(inc, "%u of them answered with refusals or errors: the hosts are alive",
+				 f.down - f.dark);
 		return;
 	}
 	if (lead) {
@@ -719,7 +781,7 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		lead_sentence(d, inc, f.n);
 		if (f.fail_span > d->p.abrupt_rounds) {
 			inc->confidence += 0.1;
-			evidence(inc, "targets fell progressively: %u went down over %u rounds, not at once", f.down,
+			evidence(inc, "targets fell progressively: %u went down over %u rounds, not at once", f.dark,
 				 f.fail_span + 1);
 		}
 		if (f.first_router_fail != NO_SLOT && f.first_other_fail != NO_SLOT &&
@@ -732,60 +794,68 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 			evidence(inc, "no abrupt silence across every role, so not a power cut");
 		return;
 	}
-	if (bgp_before && !out_dead) {
+	if (unreach_route) {
 		inc->cause = CAUSE_ROUTING;
-		inc->confidence = out_alive ? 0.9 : 0.75;
-		fmt_minutes(inc->onset_at - inc->withdraw_at, buf, sizeof(buf));
-		evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
-			 inc->withdraw_at <= inc->onset_at ? "before" : "after (within a probe timeout of)");
-		if (out_alive)
-			evidence(
-			    inc,
-			    "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
-			    f.out_routers - f.out_down);
-		return;
-	}
-	if (inc->on_fail > 0 && (double)inc->on_unreach_out >= UNREACH_SHARE * (double)inc->on_fail) {
-		inc->cause = CAUSE_ROUTING;
-		inc->confidence = 0.75;
-		evidence(
-		    inc,
-		    "%u of %u failed probes at the start got explicit unreachables from routers outside the network "
-		    "(e.g. %s) instead of silence",
-		    inc->on_unreach_out, inc->on_fail, inc->unreach_from[0] ? inc->unreach_from : "?");
+		inc->confidence = inc->on_unreach_out * 2 >= inc->on_fail ? 0.8 : 0.7;
+		evidence(inc,
+			 "%u of %u failed probes got explicit unreachables from routers outside the network (e.g. %s), "
+			 "from the start, instead of silence",
+			 inc->on_unreach_out, inc->on_fail, inc->unreach_from[0] ? inc->unreach_from : "?");
+		if (inc->withdraw_at >= 0) {
+			inc->confidence += 0.1;
+			fmt_minutes(inc->onset_at - inc->withdraw_at, buf, sizeof(buf));
+			evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
+				 inc->withdraw_at <= inc->onset_at ? "before" : "after");
+		}
 		if (out_alive)
 			evidence(inc, "routers numbered outside the prefixes kept answering");
 		return;
 	}
-	if (abrupt) {
-		char quiet[96];
-		snprintf(quiet, sizeof(quiet), "no degradation in the %u rounds before", inc->quiet_window);
-		if (announced_past) {
+	if (bgp_before && out_alive) {
+		inc->cause = CAUSE_ROUTING;
+		inc->confidence = 0.9;
+		fmt_minutes(inc->onset_at - inc->withdraw_at, buf, sizeof(buf));
+		evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
+			 inc->withdraw_at <= inc->onset_at ? "before" : "after (within a probe timeout of)");
+		evidence(inc, "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
+			 f.out_routers - f.out_down);
+		return;
+	}
+	if (abrupt && announced_past) {
+		inc->cause = CAUSE_FILTERING;
+		inc->confidence = out_alive ? 0.85 : 0.75;
+		fmt_minutes(announced_for, buf, sizeof(buf));
+		evidence(inc, "%u of %u targets went silent within %u round(s); %s", f.abrupt, f.eligible,
+			 d->p.abrupt_rounds + 1, quiet);
+		evidence(inc,
+			 "the network's prefixes stayed announced in BGP for %s after the silence began, "
+			 "well past a hold time: traffic blocked, routes kept",
+			 buf);
+		if (out_alive)
+			evidence(inc, "routers numbered outside the prefixes kept answering");
+		return;
+	}
+	if (abrupt && out_alive) {
+		evidence(inc,
+			 "%u of %u targets went silent within %u round(s), but routers numbered outside the "
+			 "prefixes kept answering: the equipment stayed alive",
+			 f.abrupt, f.eligible, d->p.abrupt_rounds + 1);
+		inc->confidence = 0.5;
+		if (net->bgp_seen && inc->withdraw_at < 0) {
 			inc->cause = CAUSE_FILTERING;
-			inc->confidence = out_alive ? 0.85 : 0.75;
-			fmt_minutes(inc->last_at - inc->onset_at, buf, sizeof(buf));
-			evidence(inc, "%u of %zu targets went silent within %u round(s); %s", f.abrupt, f.n,
-				 d->p.abrupt_rounds, quiet);
-			evidence(inc,
-				 "the network's prefixes stayed announced in BGP for %s after the silence began, "
-				 "well past a hold time: traffic blocked, routes kept",
-				 buf);
-			return;
-		}
-		if (out_alive) {
+			evidence(inc, "prefixes still announced in BGP, but not yet past a hold time");
+		} else {
 			inc->cause = CAUSE_ROUTING;
-			inc->confidence = 0.5;
-			evidence(inc,
-				 "%u of %zu targets went silent within %u round(s), but routers numbered outside the "
-				 "prefixes kept answering: the equipment stayed alive",
-				 f.abrupt, f.n, d->p.abrupt_rounds);
-			evidence(inc, "no BGP data to tell a withdrawal from filtering");
-			return;
+			evidence(inc, net->bgp_seen ? "BGP withdrew the prefixes after the silence began"
+						    : "no BGP data to tell a withdrawal from filtering");
 		}
+		return;
+	}
+	if (abrupt) {
 		inc->cause = CAUSE_POWER;
 		inc->confidence = 0.7;
-		evidence(inc, "%u of %zu targets of every role went silent within %u round(s)%s; %s", f.abrupt, f.n,
-			 d->p.abrupt_rounds, f.role_n[ROLE_ROUTER] ? ", routers included" : "", quiet);
+		evidence(inc, "%u of %u targets of every role went silent within %u round(s)%s; %s", f.abrupt,
+			 f.eligible, d->p.abrupt_rounds + 1, f.role_n[ROLE_ROUTER] ? ", routers included" : "", quiet);
 		if (out_dead) {
 			inc->confidence += 0.15;
 			evidence(inc, "routers numbered outside the network's prefixes went silent too");
@@ -793,25 +863,23 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		if (inc->withdraw_at >= 0) {
 			fmt_minutes(inc->withdraw_at - inc->onset_at, buf, sizeof(buf));
 			inc->confidence += 0.05;
-			evidence(inc, "BGP withdrawal came %s after the silence (dead routers drop their sessions)",
-				 buf);
+			evidence(inc, "BGP withdrawal came %s %s the silence (dead routers drop their sessions)", buf,
+				 inc->withdraw_at >= inc->onset_at ? "after" : "before the first failed probe, with");
 		} else if (net->bgp_seen) {
 			evidence(inc, "prefixes still announced in BGP, but not yet past a hold time");
 			inc->confidence -= 0.15;
 		}
 		if (inc->on_timeout && inc->on_fail)
-			evidence(
-			    inc,
-			    "%u of %u failed probes at the start met silence (timeouts, or hosts gone from their link)",
-			    inc->on_timeout, inc->on_fail);
+			evidence(inc, "%u of %u failed probes met silence (timeouts, or hosts gone from their link)",
+				 inc->on_timeout, inc->on_fail);
 		return;
 	}
 	inc->cause = CAUSE_UNKNOWN;
 	inc->confidence = 0.3;
-	evidence(inc, "%u of %zu targets went down over %u rounds with no degradation before and no BGP signal", f.down,
-		 f.n, f.fail_span + 1);
+	evidence(inc, "%u of %u targets went dark over %u rounds with no degradation before and no BGP signal", f.dark,
+		 f.eligible, f.fail_span + 1);
 	if (!every_role_abrupt(&f))
-		evidence(inc, "%u of %u roles were hit", f.roles_hit, f.roles_present);
+		evidence(inc, "%u of %u roles fell at once", f.roles_hit, f.roles_present);
 }
 
 /* ---------- JSON ---------- */
@@ -979,7 +1047,7 @@ static int entry_cmp(const void *a, const void *b)
 		return x->rtt_ms < y->rtt_ms ? -1 : 1;
 	if (x->loss != y->loss)
 		return x->loss < y->loss ? -1 : 1;
-	return memcmp(&x->host_unreach, &y->host_unreach, 18);
+	return memcmp(&x->fclass, &y->fclass, 18);
 }
 
 static void state_detail(const struct detector *d, const struct dtarget *t, const struct entry *e, char *buf,
@@ -1021,8 +1089,8 @@ static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
 			t->fail_at = e->at_ms;
 		}
 		t->from_outside = false;
-		t->host_unreach = e->host_unreach;
-		if (e->outcome == OUTCOME_UNREACHABLE && t->net != NET_NONE && !e->host_unreach) {
+		t->fclass = e->fclass;
+		if (e->fclass == FC_NOROUTE && t->net != NET_NONE) {
 			struct sockaddr_storage ss;
 			const struct dnet *n = &d->nets[t->net];
 			if (entry_from(e, &ss) && n->cfg->nprefixes > 0 && !net_contains(n->cfg, &ss)) {
@@ -1031,6 +1099,8 @@ static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
 			}
 		}
 	} else {
+		t->fclass = FC_NONE;
+		t->ever_ok = true;
 		if (t->h.ok_streak == 1)
 			t->ok_at = e->at_ms;
 	}
@@ -1070,9 +1140,13 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 	r->at_ms = d->cur_at;
 	for (size_t i = 0; i < n->n; i++) {
 		const struct dtarget *t = &d->t[n->targets[i]];
-		if (t->h.state == STATE_DOWN)
+		if (t->ever_ok)
+			r->n_eligible++;
+		if (t->h.state == STATE_DOWN) {
 			r->n_down++;
-		else if (t->h.state == STATE_DEGRADED)
+			if (t->ever_ok && !t->tainted && (t->fclass == FC_SILENT || t->fclass == FC_NOROUTE))
+				r->n_dark++;
+		} else if (t->h.state == STATE_DEGRADED)
 			r->n_degr_state++;
 		if (!t->measured)
 			continue;
@@ -1080,9 +1154,9 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 		if (t->h.last == HEALTH_ROUND_FAILED) {
 			r->n_fail++;
 			/* silence, or a last-hop router that cannot find the host */
-			if (t->last_outcome == OUTCOME_TIMEOUT || t->host_unreach)
+			if (t->fclass == FC_SILENT)
 				r->n_timeout++;
-			else if (t->last_outcome == OUTCOME_UNREACHABLE) {
+			else if (t->fclass == FC_NOROUTE) {
 				r->n_unreach++;
 				if (t->from_outside)
 					r->n_unreach_out++;
@@ -1104,25 +1178,34 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 	}
 }
 
-/* Lead (degradation before the first failure streak) and the quiet
- * window before it; the start of the failure window's signals. */
+/* Lead: the degradation right before the onset (the first failure
+ * streak that led to a dark target), walking back from the onset while
+ * many targets were bad, a single calmer round not ending it; then the
+ * quiet window before the lead, for "no degradation before". */
 static void compute_lead(struct detector *d, struct dnet *n, struct incident *inc, uint32_t slot)
 {
-	uint32_t many = many_of(n->n), window = d->p.baseline_rounds;
+	uint32_t many = many_of(n->n), window = d->p.baseline_rounds, lb = lookback_rounds(d), gap = 0;
+	uint32_t from = inc->onset_slot;
 
 	if (window > RING_ROUNDS / 4)
 		window = RING_ROUNDS / 4;
+	if (lb > RING_ROUNDS / 2)
+		lb = RING_ROUNDS / 2;
 	/* frozen once the ring no longer holds the rounds it was built from */
-	if (slot >= inc->start_slot && slot - inc->start_slot + window + 1 >= RING_ROUNDS)
+	if (slot >= inc->onset_slot && slot - inc->onset_slot + lb + window + 1 >= RING_ROUNDS)
 		return;
 	inc->lead_rounds = inc->lead_max_bad = inc->lead_max_fail = 0;
 	inc->lead_loss_peak = inc->lead_rtt_peak = 0;
-	for (uint32_t s = inc->start_slot; s < inc->onset_slot && s != NO_SLOT; s++) {
-		const struct rstat *r = ring_at(n, s);
-		if (!r)
+	for (uint32_t k = 1; k <= lb && k <= inc->onset_slot; k++) {
+		const struct rstat *r = ring_at(n, inc->onset_slot - k);
+		if (!r || r->n_bad < many) {
+			if (++gap > LEAD_GAP_ROUNDS)
+				break;
 			continue;
-		if (r->n_bad >= many)
-			inc->lead_rounds++;
+		}
+		gap = 0;
+		from = inc->onset_slot - k;
+		inc->lead_rounds++;
 		if (r->n_bad > inc->lead_max_bad)
 			inc->lead_max_bad = r->n_bad;
 		if (r->n_fail > inc->lead_max_fail)
@@ -1132,11 +1215,11 @@ static void compute_lead(struct detector *d, struct dnet *n, struct incident *in
 		if (r->rtt_ratio_max > inc->lead_rtt_peak)
 			inc->lead_rtt_peak = r->rtt_ratio_max;
 	}
-	/* the quiet window before the trouble, for "no degradation before" */
+	inc->lead_from_slot = from;
 	inc->quiet_window = 0;
 	inc->quiet_before = 0;
-	for (uint32_t k = 1; k <= window && k <= inc->start_slot; k++) {
-		const struct rstat *r = ring_at(n, inc->start_slot - k);
+	for (uint32_t k = 1; k <= window && k <= from; k++) {
+		const struct rstat *r = ring_at(n, from - k);
 		if (!r)
 			continue;
 		inc->quiet_window++;
@@ -1145,24 +1228,57 @@ static void compute_lead(struct detector *d, struct dnet *n, struct incident *in
 	}
 }
 
-static void compute_onset_window(struct detector *d, struct dnet *n, struct incident *inc, uint32_t slot)
+/* Failures of the network's targets from the onset on: silence vs
+ * explicit unreachables, and those from routers outside the network (the
+ * routing signal), over the whole outage (rate-limited ICMP errors come
+ * in a minority of rounds) and in its first rounds ("from the start"). */
+static void count_failures(struct detector *d, struct dnet *n, struct incident *inc, uint32_t slot)
 {
-	uint32_t last = inc->onset_slot + d->p.abrupt_rounds - 1;
+	uint32_t early = inc->onset_slot + d->p.down_after + d->p.abrupt_rounds;
 
-	if (slot > last + 1)
-		return; /* frozen once the window has passed */
-	inc->on_fail = inc->on_timeout = inc->on_unreach = inc->on_unreach_out = 0;
-	for (uint32_t s = inc->onset_slot; s <= last && s <= slot; s++) {
+	if (inc->acc_onset != inc->onset_slot || !inc->acc_started) {
+		inc->acc_started = true;
+		inc->acc_onset = inc->onset_slot;
+		inc->acc_next = inc->onset_slot;
+		inc->on_fail = inc->on_timeout = inc->on_unreach = inc->on_unreach_out = inc->early_unreach_out = 0;
+	}
+	for (uint32_t s = inc->acc_next; s <= slot; s++) {
 		const struct rstat *r = ring_at(n, s);
 		if (!r)
 			continue;
-		inc->on_fail += r->n_fail;
+		inc->on_fail += r->n_timeout + r->n_unreach;
 		inc->on_timeout += r->n_timeout;
 		inc->on_unreach += r->n_unreach;
 		inc->on_unreach_out += r->n_unreach_out;
+		if (s < early)
+			inc->early_unreach_out += r->n_unreach_out;
+		if (r->n_unreach_out && !inc->unreach_from[0])
+			memcpy(inc->unreach_from, n->unreach_from, sizeof(inc->unreach_from));
 	}
-	if (inc->on_unreach_out)
-		memcpy(inc->unreach_from, n->unreach_from, sizeof(inc->unreach_from));
+	inc->acc_next = slot + 1;
+}
+
+/* The onset the cause is judged from: the first failure streak of a
+ * target that fell dark from healthy; else (only refusals, or targets
+ * never seen up) the first failure of any target that went down. */
+static void dark_onset(const struct detector *d, struct incident *inc)
+{
+	const struct inv *best = NULL;
+
+	for (size_t i = 0; i < inc->ninv; i++) {
+		const struct inv *v = &inc->inv[i];
+		if (!v->was_down || !v->went_dark || !v->healthy_before || d->t[v->target].tainted ||
+		    v->first_fail_slot == NO_SLOT)
+			continue;
+		if (!best || v->first_fail_slot < best->first_fail_slot ||
+		    (v->first_fail_slot == best->first_fail_slot && v->first_down_at < best->first_down_at))
+			best = v;
+	}
+	if (best && (best->first_fail_slot != inc->onset_slot || !inc->dark_onset)) {
+		inc->dark_onset = true;
+		inc->onset_slot = best->first_fail_slot;
+		inc->onset_at = best->first_down_at;
+	}
 }
 
 /* Where the trouble began: the oldest current bad streak of the network
@@ -1198,6 +1314,8 @@ static void target_down(struct detector *d, struct incident *inc, uint32_t ti, b
 		return;
 	v->down = true;
 	v->down_at = t->fail_at >= 0 ? t->fail_at : t->last_at;
+	if (t->ever_ok)
+		v->healthy_before = true;
 	if (!v->was_down) {
 		v->was_down = true;
 		v->first_down_at = v->down_at;
@@ -1215,7 +1333,7 @@ static void target_down(struct detector *d, struct incident *inc, uint32_t ti, b
 			(*first_ph)->at = v->down_at;
 		phase_item(*first_ph, tname(d, ti));
 	}
-	if (!inc->have_onset || v->first_fail_slot < inc->onset_slot) {
+	if (!inc->have_onset || (!inc->dark_onset && v->first_fail_slot < inc->onset_slot)) {
 		inc->have_onset = true;
 		inc->onset_slot = v->first_fail_slot;
 		inc->onset_at = v->down_at;
@@ -1392,9 +1510,23 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 			target_up(d, inc, ti);
 	}
 	role_phases(d, n, inc);
+	for (size_t i = 0; i < inc->ninv; i++) {
+		const struct dtarget *t = &d->t[inc->inv[i].target];
+		if (inc->inv[i].down && !t->tainted && (t->fclass == FC_SILENT || t->fclass == FC_NOROUTE))
+			inc->inv[i].went_dark = true;
+	}
+	if (r->n_dark > inc->max_dark)
+		inc->max_dark = r->n_dark;
+	if (r->n_eligible && (double)r->n_dark / (double)r->n_eligible > inc->max_dark_fraction)
+		inc->max_dark_fraction = (double)r->n_dark / (double)r->n_eligible;
+	if (net_dark(d, r->n_dark, r->n_eligible)) {
+		inc->wide_rounds++;
+		inc->dark_last_at = d->cur_end;
+	}
 	if (inc->have_onset && !inc->resumed) {
+		dark_onset(d, inc);
 		compute_lead(d, n, inc, slot);
-		compute_onset_window(d, n, inc, slot);
+		count_failures(d, n, inc, slot);
 	} else if (inc->degr_opened && !inc->resumed) {
 		inc->onset_slot = slot + 1;
 		compute_lead(d, n, inc, slot);
@@ -1404,7 +1536,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 		phase_add(inc, PH_DEGRADATION_START, inc->start_at, -1);
 	}
 	/* while most of the network is down: are the outside routers alive? */
-	if (r->n_down > 0 && (double)r->n_down >= d->p.network_fraction * (double)n->n) {
+	if (net_dark(d, r->n_dark, r->n_eligible)) {
 		bool alive = false, dead = n->n_outside_routers > 0;
 		inc->dark_rounds++;
 		for (size_t i = 0; i < n->n; i++) {
@@ -1650,6 +1782,24 @@ static void drain(struct detector *d, bool all)
 	}
 }
 
+/* The ICMP code, from the probe's detail (src/probe/errqueue.c words, or
+ * trace's "(type T code C)"). */
+static enum fail_class unreach_class(const char *dt)
+{
+	static const char *const gone[] = {"host unreachable", "address unreachable", "(type 3 code 1)",
+					   "(type 1 code 3)"};
+	static const char *const alive[] = {"port unreachable", "protocol unreachable", "(type 3 code 2)",
+					    "(type 3 code 3)", "(type 1 code 4)"};
+
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strstr(dt, gone[i]))
+			return FC_SILENT;
+	for (size_t i = 0; i < sizeof(alive) / sizeof(alive[0]); i++)
+		if (strstr(dt, alive[i]))
+			return FC_ALIVE;
+	return FC_NOROUTE;
+}
+
 void detect_feed(struct detector *d, const struct measurement *m)
 {
 	struct dtarget *t;
@@ -1702,8 +1852,11 @@ void detect_feed(struct detector *d, const struct measurement *m)
 		char dt[sizeof(m->detail) + 1];
 		memcpy(dt, m->detail, sizeof(m->detail));
 		dt[sizeof(m->detail)] = 0;
-		e->host_unreach = strstr(dt, "host unreachable") || strstr(dt, "address unreachable");
-	}
+		e->fclass = (uint8_t)unreach_class(dt);
+	} else if (m->outcome == OUTCOME_TIMEOUT)
+		e->fclass = FC_SILENT;
+	else if (m->outcome != OUTCOME_OK)
+		e->fclass = FC_ALIVE;
 	if (m->from[0]) {
 		char f[sizeof(m->from) + 1];
 		struct sockaddr_storage ss;

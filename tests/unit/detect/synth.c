@@ -56,6 +56,16 @@ size_t synth_generate(const struct synth *s, struct measurement **out)
 				const struct synth_seg *g = &s->segs[k];
 				if (!seg_matches(s, g, t, at_rounds))
 					continue;
+				if (g->share > 0 && g->share < 1 &&
+				    (double)(synth_rand(&rng) % 10000) >= g->share * 10000.0) {
+					x->outcome = OUTCOME_TIMEOUT;
+					x->rtt_ms = -1;
+					x->loss = 1;
+					x->received = 0;
+					x->from[0] = 0;
+					x->detail[0] = 0;
+					continue;
+				}
 				x->outcome = g->o;
 				x->from[0] = 0;
 				if (g->o == OUTCOME_OK) {

@@ -21,6 +21,8 @@ struct synth_seg {
 	float loss;         /* ok: loss ratio */
 	const char *via;    /* unreachable: reporting router */
 	const char *detail; /* measurement detail (default: the outcome's name) */
+	double share;       /* in (0, 1): each round takes this segment with this probability, else times out
+			     * (rate-limited ICMP errors) */
 };
 
 struct synth {
