@@ -468,12 +468,19 @@ EOF
 }
 lab_unsilence() { lab_exec "$1" nft delete table inet lolab_silence; }
 
-# The border router drops all forwarded traffic; its own BGP session stays.
+# The border router drops all traffic of the country's data plane: every
+# forwarded packet, and those for its own addresses inside the country's
+# prefixes.  Its BGP session (on 198.51.100.2, outside) stays up, and that
+# address still answers.
 lab_filter_forward() {
-	lab_exec border nft -f - <<'EOF'
+	lab_exec border nft -f - <<EOF
 table inet lolab_filter {
 	chain forward_drop {
 		type filter hook forward priority -10; policy drop;
+	}
+	chain input_country_drop {
+		type filter hook input priority -10; policy accept;
+		ip daddr { $LAB_PREFIX_A, $LAB_PREFIX_B } drop
 	}
 }
 EOF
@@ -576,7 +583,7 @@ controls:
   - {name: ctl-1, kind: icmp, host: $LAB_CONTROL}
 bgp:
   peers:
-    - {address: $LAB_UP_VANTAGE, remote_as: $LAB_AS_UPSTREAM, local_as: $LAB_AS_VANTAGE}
+    - {address: $LAB_UP_VANTAGE, remote_as: $LAB_AS_UPSTREAM, local_as: $LAB_AS_VANTAGE, hold_time: 9s}
 EOF
 	echo "$conf"
 }

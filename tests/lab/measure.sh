@@ -129,11 +129,12 @@ lab_measure_filtering() {
 	f=$(lab_event_ms fault forward-drop)
 	h=$(lab_event_ms heal forward-drop)
 	lab_measure_common "$f"
-	for t in $LAB_T_SERVERS; do
+	for t in $LAB_T_SERVERS gw; do
 		lab_check_share "$t" $((f + 1500)) "$h" 90 "o.name = 'timeout'" "timeout"
 	done
-	# The border's own addresses are not forwarded: they still answer.
-	lab_check_all_ok "border gw ctl-1" "$f" "$h"
+	lab_check_share edge $((f + 1500)) "$h" 90 "o.name != 'ok'" "failing"
+	# The border's address outside the country still answers.
+	lab_check_all_ok "border ctl-1" "$f" "$h"
 	if lab_watch_had_bgp; then
 		lab_check_incident filtering
 	else
