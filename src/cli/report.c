@@ -60,8 +60,7 @@ static void feed_bgp_until(struct rejudge *r, int64_t at_ms)
 	while (r->nextbgp < r->nbgp && r->bgp[r->nextbgp].at_ms <= at_ms) {
 		const struct store_bgp_event *e = &r->bgp[r->nextbgp++];
 		struct prefix p;
-		/* the live detector judged visibility, not single routes */
-		if (strcmp(e->peer, STORE_BGP_VISIBILITY) != 0 || prefix_parse(e->prefix, &p) != 0)
+		if (prefix_parse(e->prefix, &p) != 0)
 			continue;
 		for (size_t n = 0; n < r->cfg->nnetworks; n++) {
 			const struct network_cfg *nc = &r->cfg->networks[n];
@@ -79,6 +78,9 @@ static int on_bgp(const struct store_bgp_event *e, void *arg)
 {
 	struct rejudge *r = arg;
 
+	/* the live detector judged visibility, not single routes */
+	if (strcmp(e->peer, STORE_BGP_VISIBILITY) != 0)
+		return 0;
 	if (r->nbgp % 256 == 0) {
 		void *p = realloc(r->bgp, (r->nbgp + 256) * sizeof(*r->bgp));
 		if (!p)
@@ -109,7 +111,9 @@ static json_t *rejudge(struct store *st, const struct config *cfg, int64_t since
 	json_t *v;
 
 	r.byid = json_object();
-	if (store_each_bgp_event(st, from, until, on_bgp, &r, err, errlen) != 0)
+	/* visibility from the start of the store: whether a network has BGP
+	 * data at all (first sight) may be older than the warm-up */
+	if (store_each_bgp_event(st, 0, until, on_bgp, &r, err, errlen) != 0)
 		goto out;
 	r.d = detect_new(cfg, &(struct detect_hooks){.on_incident = on_incident}, &r);
 	if (store_each_measurement(st, cfg, from, until, on_measurement, &r, err, errlen) != 0)

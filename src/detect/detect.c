@@ -713,7 +713,8 @@ static void classify_vantage(const struct detector *d, struct incident *inc)
 static void classify(const struct detector *d, const struct dnet *net, struct incident *inc)
 {
 	struct facts f;
-	bool network_wide, lead, abrupt, bgp_before, out_alive, out_dead, unreach_route, announced_past;
+	bool network_wide, lead, abrupt, bgp_before, bgp_long_before, out_alive, out_dead, unreach_route,
+	    announced_past;
 	int64_t announced_for = -1;
 	char buf[64], quiet[96];
 
@@ -733,6 +734,9 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 	unreach_route = inc->dark_onset && inc->early_unreach_out > 0 &&
 			(double)inc->on_unreach_out >= ROUTING_UNREACH_SHARE * (double)inc->on_fail;
 	bgp_before = inc->withdraw_at >= 0 && inc->dark_onset && inc->withdraw_at <= inc->onset_at + d->tol_ms;
+	/* withdrawn a whole round before the first failure: the data plane
+	 * kept answering after the routes went, so the equipment was alive */
+	bgp_long_before = bgp_before && inc->withdraw_at + d->interval_ms + d->tol_ms <= inc->onset_at;
 	if (net->bgp_seen && inc->dark_onset && inc->dark_last_at >= 0) {
 		/* how long the prefixes stayed announced while the network was dark */
 		int64_t until = inc->dark_last_at;
@@ -811,14 +815,20 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 			evidence(inc, "routers numbered outside the prefixes kept answering");
 		return;
 	}
-	if (bgp_before && out_alive) {
+	if (bgp_before && (out_alive || bgp_long_before) && !out_dead) {
 		inc->cause = CAUSE_ROUTING;
-		inc->confidence = 0.9;
+		inc->confidence = out_alive ? 0.9 : 0.75;
 		fmt_minutes(inc->onset_at - inc->withdraw_at, buf, sizeof(buf));
 		evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
 			 inc->withdraw_at <= inc->onset_at ? "before" : "after (within a probe timeout of)");
-		evidence(inc, "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
-			 f.out_routers - f.out_down);
+		if (out_alive)
+			evidence(
+			    inc,
+			    "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
+			    f.out_routers - f.out_down);
+		else
+			evidence(inc, "the targets kept answering for a round after the withdrawal: the equipment "
+				      "was alive when the routes went");
 		return;
 	}
 	if (abrupt && announced_past) {
@@ -1418,11 +1428,19 @@ static void role_phases(struct detector *d, struct dnet *n, struct incident *inc
 static void bgp_phase(struct detector *d, struct incident *inc, bool withdrawn, int64_t at, const struct prefix *p,
 		      size_t np)
 {
-	struct phase *ph = phase_add(inc, withdrawn ? PH_BGP_WITHDRAWN : PH_BGP_RESTORED, at, -1);
+	enum phase_ev ev = withdrawn ? PH_BGP_WITHDRAWN : PH_BGP_RESTORED;
+	struct phase *ph = NULL;
 	char buf[64];
 
+	/* one change of a network given prefix by prefix (as the store keeps
+	 * it) is one phase, as when it came in one call */
+	if (inc->nph > 0 && inc->ph[inc->nph - 1].ev == ev && inc->ph[inc->nph - 1].at == at)
+		ph = &inc->ph[inc->nph - 1];
+	else
+		ph = phase_add(inc, ev, at, -1);
 	if (!ph)
 		return;
+	inc->changes++;
 	ph->prefixes = true;
 	for (size_t i = 0; i < np; i++) {
 		prefix_format(&p[i], buf, sizeof(buf));
@@ -1736,7 +1754,9 @@ static void judge_slot(struct detector *d, struct slot *sl)
 	d->cur_slot = sl->slot;
 	d->cur_at = sl->n ? min_at : 0;
 	d->cur_end = sl->n ? max_at : 0;
-	apply_bgp_until(d, d->cur_at + d->interval_ms, false);
+	/* BGP events up to the slot's last probe start: by then they have
+	 * reached a live detector, and a replay in time order has fed them */
+	apply_bgp_until(d, d->cur_end + 1, false);
 	for (size_t i = 0; i < d->ntargets; i++) {
 		d->t[i].changed = false;
 		d->t[i].measured = false;

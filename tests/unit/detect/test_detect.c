@@ -558,6 +558,70 @@ static const struct row rows_review[] = {
      .cause = "power",
      .start = 60.5,
      .end = 120.5},
+    /* BGP: visibility as the BGP module gives it (first sight = visible) */
+    {.name = "filtering: prefixes stay visible, outside router alive",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"web2", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"mail", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns2", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"gw", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{0.3, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "filtering",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "filtering: routes kept 40 min into the silence, withdrawn later",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{0.3, false, "198.51.100.0/24"}, {100.2, true, "198.51.100.0/24"}, {121, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "filtering",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "power: withdrawal within a hold time after the silence",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{0.3, false, "198.51.100.0/24"}, {61.9, true, "198.51.100.0/24"}, {121, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "power: withdrawal with the silence, no outside router to show life",
+     .yaml = cfg_norouters,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{0.3, false, "198.51.100.0/24"}, {60.45, true, "198.51.100.0/24"}, {121, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "power",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "routing: withdrawn two rounds before the data plane went silent",
+     .yaml = cfg_norouters,
+     .rounds = 200,
+     .segs = {{"*", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .bgp = {{0.3, false, "198.51.100.0/24"}, {58.4, true, "198.51.100.0/24"}, {120.4, false, "198.51.100.0/24"}},
+     .nincidents = 1,
+     .cause = "routing",
+     .start = 60.5,
+     .end = 120.5},
+    {.name = "no BGP data: silence with an outside router alive is never filtering",
+     .yaml = cfg_full,
+     .rounds = 200,
+     .segs = {{"web1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"web2", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"mail", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns1", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"ns2", 60.5, 120.5, OUTCOME_TIMEOUT},
+	      {"gw", 60.5, 120.5, OUTCOME_TIMEOUT}},
+     .nincidents = 1,
+     .cause = "routing",
+     .start = 60.5,
+     .end = 120.5},
     {.name = "one of two silent: the other answers, host",
      .yaml = cfg_two,
      .rounds = 150,
@@ -656,6 +720,67 @@ static void test_unreachable_mix_seeds(void **state)
 			run_row(&rows_review[i], cfg, seed % 2 == 0, seed, &r);
 			check_row(&rows_review[i], &r);
 			run_free(&r);
+		}
+		config_free(cfg);
+	}
+}
+
+/* Live arrival order: a BGP event reaches the detector when it happens, a
+ * probe when it completes (a timeout after its deadline).  Same incidents
+ * as the replay in time order (report --rejudge). */
+static void test_bgp_arrival_order(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows_review) / sizeof(rows_review[0]); i++) {
+		const struct row *row = &rows_review[i];
+		size_t nbgp = 0, nsegs = 0;
+		while (nbgp < 4 && row->bgp[nbgp].prefix)
+			nbgp++;
+		while (nsegs < 8 && row->segs[nsegs].target)
+			nsegs++;
+		if (!nbgp)
+			continue;
+		struct config *cfg = load(row->yaml);
+		for (uint64_t seed = 1; seed <= 5; seed++) {
+			struct detect_hooks hooks = {.on_incident = on_incident};
+			struct run a = {0}, b = {0};
+			struct measurement *m;
+			struct synth s = {.cfg = cfg,
+					  .t0_ms = T0,
+					  .rounds = row->rounds,
+					  .segs = row->segs,
+					  .nsegs = nsegs,
+					  .seed = seed};
+			size_t n = synth_generate(&s, &m);
+			struct detector *d = detect_new(cfg, &hooks, &a);
+			replay(d, m, n, row->bgp, nbgp);
+			detect_free(d);
+			d = detect_new(cfg, &hooks, &b);
+			size_t k = 0;
+			for (size_t j = 0; j < n; j++) {
+				int64_t done = m[j].at_ms + (m[j].outcome == OUTCOME_OK ? 1 : 5000);
+				while (k < nbgp && T0 + (int64_t)(row->bgp[k].at * IV) <= done) {
+					struct prefix p;
+					assert_int_equal(prefix_parse(row->bgp[k].prefix, &p), 0);
+					detect_bgp(d, 0, T0 + (int64_t)(row->bgp[k].at * IV), row->bgp[k].withdrawn, &p,
+						   1);
+					k++;
+				}
+				detect_feed(d, &m[j]);
+			}
+			for (; k < nbgp; k++) {
+				struct prefix p;
+				assert_int_equal(prefix_parse(row->bgp[k].prefix, &p), 0);
+				detect_bgp(d, 0, T0 + (int64_t)(row->bgp[k].at * IV), row->bgp[k].withdrawn, &p, 1);
+			}
+			detect_finish(d);
+			detect_free(d);
+			free(m);
+			assert_int_equal(a.n, b.n);
+			for (size_t x = 0; x < a.n; x++)
+				assert_string_equal(a.inc[x].json, b.inc[x].json);
+			run_free(&a);
+			run_free(&b);
 		}
 		config_free(cfg);
 	}
@@ -815,6 +940,7 @@ int main(void)
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_review_rows),
 	    cmocka_unit_test(test_unreachable_mix_seeds),
+	    cmocka_unit_test(test_bgp_arrival_order),
 	    cmocka_unit_test(test_shuffle_determinism),
 	    cmocka_unit_test(test_stress_phase_order),
 	    cmocka_unit_test(test_severity),
