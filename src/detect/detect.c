@@ -90,6 +90,8 @@ struct dtarget {
 	enum role role;
 	bool outside;      /* numbered outside its network's prefixes */
 	bool tainted;      /* went down while our vantage was in trouble */
+	bool held;         /* down, waiting to see whether the controls fail with it */
+	bool released;     /* held, and let go to its network in the slot being judged */
 	bool changed;      /* state changed in the slot being judged */
 	bool measured;     /* has a round in the slot being judged */
 	bool from_outside; /* last failure was an unreachable (no route) from outside */
@@ -184,6 +186,7 @@ struct dnet {
 	size_t n;
 	uint32_t n_role[ROLE_COUNT];
 	uint32_t n_outside_routers;
+	uint32_t n_inside; /* targets numbered inside the prefixes (or with no literal address) */
 	struct rstat ring[RING_ROUNDS];
 	bool bgp_seen;
 	struct prefix withdrawn[MAX_WITHDRAWN];
@@ -281,6 +284,14 @@ static bool net_dark(const struct detector *d, uint32_t dark, uint32_t eligible)
 	if (dark == 0 || eligible == 0)
 		return false;
 	return dark == eligible || (double)dark > d->p.network_fraction * (double)eligible;
+}
+
+/* Whether the network is dark is judged from the targets numbered inside
+ * its prefixes: a router outside them is the neighbour's equipment, alive
+ * in a withdrawal or a filter (a network with none inside: every target). */
+static bool judged_target(const struct dnet *n, const struct dtarget *t)
+{
+	return !t->outside || n->n_inside == 0;
 }
 
 /* ---------- addresses ---------- */
@@ -410,6 +421,8 @@ struct detector *detect_new(const struct config *cfg, const struct detect_hooks 
 			t->outside = true;
 		if (t->outside && tc->role == ROLE_ROUTER)
 			n->n_outside_routers++;
+		if (!t->outside)
+			n->n_inside++;
 	}
 	return d;
 }
@@ -611,7 +624,7 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 		const struct dtarget *t = &d->t[net->targets[i]];
 		if (t->tainted)
 			continue;
-		if (t->ever_ok) {
+		if (t->ever_ok && judged_target(net, t)) {
 			f->eligible++;
 			f->role_n[t->role]++;
 		}
@@ -638,12 +651,14 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 		if (l + 2 < sizeof(f->down_names))
 			snprintf(f->down_names + l, sizeof(f->down_names) - l, "%s%s", l ? ", " : "",
 				 tname(d, v->target));
-		if (!dark)
+		if (dark && t->role == ROLE_ROUTER && t->outside)
+			f->out_down++;
+		if (!dark || !judged_target(net, t))
 			continue;
 		f->dark++;
-		if (t->role == ROLE_ROUTER && t->outside)
-			f->out_down++;
-		if (inc->have_onset && v->first_fail_slot <= inc->onset_slot + d->p.abrupt_rounds) {
+		/* failures starting within abrupt_rounds, seen within one more:
+		 * a probe sees a silence only at its next round */
+		if (inc->have_onset && v->first_fail_slot <= inc->onset_slot + d->p.abrupt_rounds + 1) {
 			f->abrupt++;
 			f->role_abrupt[t->role]++;
 		}
@@ -710,6 +725,38 @@ static void classify_vantage(const struct detector *d, struct incident *inc)
 	evidence(inc, "the trouble is on our side: no network incident was opened");
 }
 
+/* stress: degradation on many targets for stress_lead_rounds first */
+static void judge_stress(const struct detector *d, struct incident *inc, const struct facts *f, bool network_wide,
+			 bool abrupt)
+{
+	inc->cause = CAUSE_STRESS;
+	if (!network_wide) {
+		inc->confidence = f->down ? 0.6 : 0.5;
+		lead_sentence(d, inc, f->n);
+		if (f->down)
+			evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once", f->down,
+				 f->n, f->down_names, pct(inc->max_down_fraction));
+		else
+			evidence(inc, "no target went down: the network stayed reachable but degraded");
+		return;
+	}
+	inc->confidence = 0.65;
+	lead_sentence(d, inc, f->n);
+	if (f->fail_span > d->p.abrupt_rounds + 1) {
+		inc->confidence += 0.1;
+		evidence(inc, "targets fell progressively: %u went down over %u rounds, not at once", f->dark,
+			 f->fail_span + 1);
+	}
+	if (f->first_router_fail != NO_SLOT && f->first_other_fail != NO_SLOT &&
+	    f->first_router_fail > f->first_other_fail) {
+		inc->confidence += 0.1;
+		evidence(inc, "routers fell last: the first router went dark %u rounds after the first server",
+			 f->first_router_fail - f->first_other_fail);
+	}
+	if (!abrupt)
+		evidence(inc, "no abrupt silence across every role, so not a power cut");
+}
+
 static void classify(const struct detector *d, const struct dnet *net, struct incident *inc)
 {
 	struct facts f;
@@ -747,6 +794,12 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 	announced_past = announced_for >= d->filter_wait_ms;
 	snprintf(quiet, sizeof(quiet), "no degradation in the %u rounds before", inc->quiet_window);
 
+	/* degradation on many targets first explains whatever fell after it,
+	 * name servers included */
+	if (lead) {
+		judge_stress(d, inc, &f, network_wide, abrupt);
+		return;
+	}
 	/* dns: (most of) the name servers fail while the other servers stay reachable */
 	if (f.dns_down > 0 && f.other_down == 0 && f.other_n > 0 &&
 	    (f.dns_down == f.dns_n || (double)f.dns_down > MOST_FRACTION * (double)f.dns_n)) {
@@ -757,17 +810,6 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		return;
 	}
 	if (!network_wide) {
-		if (lead) {
-			inc->cause = CAUSE_STRESS;
-			inc->confidence = f.down ? 0.6 : 0.5;
-			lead_sentence(d, inc, f.n);
-			if (f.down)
-				evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once",
-					 f.down, f.n, f.down_names, pct(inc->max_down_fraction));
-			else
-				evidence(inc, "no target went down: the network stayed reachable but degraded");
-			return;
-		}
 		inc->cause = CAUSE_HOST;
 		inc->confidence = f.n > 2 ? 0.8 : 0.55;
 		evidence(
@@ -777,25 +819,6 @@ static void classify(const struct detector *d, const struct dnet *net, struct in
 		if (f.down > f.dark)
 			evidence(inc, "%u of them answered with refusals or errors: the hosts are alive",
 				 f.down - f.dark);
-		return;
-	}
-	if (lead) {
-		inc->cause = CAUSE_STRESS;
-		inc->confidence = 0.65;
-		lead_sentence(d, inc, f.n);
-		if (f.fail_span > d->p.abrupt_rounds) {
-			inc->confidence += 0.1;
-			evidence(inc, "targets fell progressively: %u went down over %u rounds, not at once", f.dark,
-				 f.fail_span + 1);
-		}
-		if (f.first_router_fail != NO_SLOT && f.first_other_fail != NO_SLOT &&
-		    f.first_router_fail > f.first_other_fail) {
-			inc->confidence += 0.1;
-			evidence(inc, "routers fell last: the first router went dark %u rounds after the first server",
-				 f.first_router_fail - f.first_other_fail);
-		}
-		if (!abrupt)
-			evidence(inc, "no abrupt silence across every role, so not a power cut");
 		return;
 	}
 	if (unreach_route) {
@@ -1150,11 +1173,12 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 	r->at_ms = d->cur_at;
 	for (size_t i = 0; i < n->n; i++) {
 		const struct dtarget *t = &d->t[n->targets[i]];
-		if (t->ever_ok)
+		bool judged = t->ever_ok && judged_target(n, t);
+		if (judged)
 			r->n_eligible++;
 		if (t->h.state == STATE_DOWN) {
 			r->n_down++;
-			if (t->ever_ok && !t->tainted && (t->fclass == FC_SILENT || t->fclass == FC_NOROUTE))
+			if (judged && !t->tainted && (t->fclass == FC_SILENT || t->fclass == FC_NOROUTE))
 				r->n_dark++;
 		} else if (t->h.state == STATE_DEGRADED)
 			r->n_degr_state++;
@@ -1489,8 +1513,22 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 		if (t->changed && t->h.state == STATE_DOWN) {
 			if (vantage_trouble || d->vantage)
 				t->tainted = true;
+			else if (d->ncontrols > 0 && t->fail_slot != NO_SLOT &&
+				 slot < t->fail_slot + d->p.abrupt_rounds)
+				t->held = true; /* the controls' probes of these rounds may come later */
 			else
 				any_down_now = true;
+		} else if (t->held) {
+			t->held = false;
+			if (vantage_trouble || d->vantage) {
+				t->tainted = t->h.state == STATE_DOWN;
+				t->changed = t->tainted; /* the vantage incident takes it */
+			} else if (slot >= t->fail_slot + d->p.abrupt_rounds || t->h.state != STATE_DOWN) {
+				t->released = true;
+				any_down_now = true;
+			} else {
+				t->held = true;
+			}
 		}
 		if (t->changed && t->from_state == STATE_DOWN && t->h.state != STATE_DOWN)
 			t->tainted = false;
@@ -1520,7 +1558,14 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 	for (size_t i = 0; i < n->n; i++) {
 		uint32_t ti = n->targets[i];
 		struct dtarget *t = &d->t[ti];
-		if (!t->changed || t->tainted)
+		if (t->released && !t->tainted) {
+			/* down since its fall; maybe up again meanwhile */
+			target_down(d, inc, ti, &first_started, &first_ph);
+			if (t->h.state != STATE_DOWN)
+				target_up(d, inc, ti);
+			continue;
+		}
+		if (!t->changed || t->tainted || t->held)
 			continue;
 		if (t->h.state == STATE_DOWN)
 			target_down(d, inc, ti, &first_started, &first_ph);
@@ -1760,6 +1805,7 @@ static void judge_slot(struct detector *d, struct slot *sl)
 	for (size_t i = 0; i < d->ntargets; i++) {
 		d->t[i].changed = false;
 		d->t[i].measured = false;
+		d->t[i].released = false;
 	}
 	for (size_t i = 0; i < sl->n; i++) {
 		if (i > 0 && sl->e[i].target == sl->e[i - 1].target && sl->e[i].round == sl->e[i - 1].round)
