@@ -630,8 +630,8 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 		}
 		if (t->role == ROLE_DNS)
 			f->dns_n++;
-		else if (t->ever_ok)
-			f->other_n++;
+		else if (t->ever_ok && judged_target(net, t))
+			f->other_n++; /* the network's other servers, not the neighbour's routers */
 	}
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (f->role_n[r])
@@ -645,7 +645,7 @@ static void gather(const struct detector *d, const struct dnet *net, const struc
 		f->down++;
 		if (t->role == ROLE_DNS)
 			f->dns_down++;
-		else if (v->healthy_before)
+		else if (v->healthy_before && judged_target(net, t))
 			f->other_down++;
 		size_t l = strlen(f->down_names);
 		if (l + 2 < sizeof(f->down_names))
@@ -1219,7 +1219,17 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 static void compute_lead(struct detector *d, struct dnet *n, struct incident *inc, uint32_t slot)
 {
 	uint32_t many = many_of(n->n), window = d->p.baseline_rounds, lb = lookback_rounds(d), gap = 0;
-	uint32_t from = inc->onset_slot;
+	uint32_t fall = inc->onset_slot, from;
+
+	/* the fall: every target that went down with the onset (its failures
+	 * began within the abrupt window before it), whatever its failure */
+	for (size_t i = 0; i < inc->ninv; i++) {
+		const struct inv *v = &inc->inv[i];
+		if (v->was_down && !d->t[v->target].tainted && v->first_fail_slot < fall &&
+		    inc->onset_slot - v->first_fail_slot <= d->p.abrupt_rounds + 1)
+			fall = v->first_fail_slot;
+	}
+	from = fall;
 
 	if (window > RING_ROUNDS / 4)
 		window = RING_ROUNDS / 4;
@@ -1230,15 +1240,15 @@ static void compute_lead(struct detector *d, struct dnet *n, struct incident *in
 		return;
 	inc->lead_rounds = inc->lead_max_bad = inc->lead_max_fail = 0;
 	inc->lead_loss_peak = inc->lead_rtt_peak = 0;
-	for (uint32_t k = 1; k <= lb && k <= inc->onset_slot; k++) {
-		const struct rstat *r = ring_at(n, inc->onset_slot - k);
+	for (uint32_t k = 1; k <= lb && k <= fall; k++) {
+		const struct rstat *r = ring_at(n, fall - k);
 		if (!r || r->n_bad < many) {
 			if (++gap > LEAD_GAP_ROUNDS)
 				break;
 			continue;
 		}
 		gap = 0;
-		from = inc->onset_slot - k;
+		from = fall - k;
 		inc->lead_rounds++;
 		if (r->n_bad > inc->lead_max_bad)
 			inc->lead_max_bad = r->n_bad;

@@ -146,6 +146,17 @@ static void topology(struct cas *c)
 		inside |= !c->t[i].outside;
 	if (!inside)
 		c->t[0].outside = false;
+	/* dns: "the other servers" are the network's own, inside its prefixes */
+	if (c->fam == F_DNS) {
+		bool other_inside = false;
+		for (size_t i = 0; i < c->n; i++)
+			other_inside |= c->t[i].role != ROLE_DNS && !c->t[i].outside;
+		for (size_t i = 0; i < c->n && !other_inside; i++)
+			if (c->t[i].role != ROLE_DNS) {
+				c->t[i].outside = false;
+				other_inside = true;
+			}
+	}
 	for (size_t i = c->n; i < c->n + c->nctl; i++) {
 		struct tgt *t = &c->t[i];
 		memset(t, 0, sizeof(*t));
@@ -244,6 +255,9 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 	warm = 30 + irand(0, 30);
 	F = warm + urand();
 	L = irand(3, 500);
+	/* shorter than down_after is no outage, by the configuration's own words */
+	if (L < c->down_after + 2)
+		L = c->down_after + 2;
 	stagger = irand(0, 2); /* abrupt, or staggered within 1-2 rounds */
 
 	switch (fam) {
