@@ -60,12 +60,20 @@ LAB_WATCH_PID=
 LAB_PASS=0
 LAB_FAIL=0
 LAB_IS_UP=0
+LAB_SLEEP_PID=
+LAB_LOCK_FD=
 
 lab_ns() { printf '%s%s' "$LAB_PREFIX" "$1"; }
+# Runs a command in namespace NS; the lab's lock stays with this shell (a
+# daemon that inherited it would block the next run).
 lab_exec() {
 	local ns=$1
 	shift
-	ip netns exec "$(lab_ns "$ns")" "$@"
+	if [ -n "${LAB_LOCK_FD:-}" ]; then
+		ip netns exec "$(lab_ns "$ns")" "$@" {LAB_LOCK_FD}>&-
+	else
+		ip netns exec "$(lab_ns "$ns")" "$@"
+	fi
 }
 
 lab_msg() { printf '[%s %s] %s\n' "$(date -u +%H:%M:%S.%3N)" "${LAB_SCENARIO:-lab}" "$*" >&2; }
@@ -107,8 +115,16 @@ lab_at() {
 	local now
 	now=$(lab_now_ms)
 	if [ "$now" -lt "$target" ]; then
-		sleep "$(echo "scale=3; ($target - $now) / 1000" | bc)"
+		lab_sleep "$(echo "scale=3; ($target - $now) / 1000" | bc)"
 	fi
+}
+# A sleep that a trapped INT/TERM interrupts at once (bash runs traps only
+# when its foreground command ends; "wait" ends on the signal).
+lab_sleep() {
+	sleep "$1" &
+	LAB_SLEEP_PID=$!
+	wait "$LAB_SLEEP_PID"
+	LAB_SLEEP_PID=
 }
 
 # ---- teardown --------------------------------------------------------------
@@ -152,6 +168,8 @@ lab_down() {
 lab_on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
+	[ -z "${LAB_SLEEP_PID:-}" ] || kill "$LAB_SLEEP_PID" 2>/dev/null
+	lab_flood_stop
 	lab_down
 	exit "$rc"
 }
@@ -537,7 +555,7 @@ lab_flood_start() {
 	local us=$((1000000 / pps))
 	local count=$((pps * secs))
 	ip netns exec "$(lab_ns attacker)" timeout "$((secs + 1))" hping3 --udp -p 9 -d "$size" -i "u$us" -c "$count" -q "$LAB_WEB1" \
-		>>"$LAB_RUN/flood.log" 2>&1 &
+		>>"$LAB_RUN/flood.log" 2>&1 {LAB_LOCK_FD}>&- &
 	echo $! >"$LAB_STATE/flood.pid"
 }
 lab_flood_stop() {
@@ -601,7 +619,7 @@ lab_watch_start() {
 	fi
 	"$LIGHTSOUT" check-config -c "$conf" >"$LAB_RUN/check-config.out" 2>&1 ||
 		lab_die "lightsout check-config failed: $(head -c 400 "$LAB_RUN/check-config.out")"
-	ip netns exec "$(lab_ns vantage)" "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" &
+	ip netns exec "$(lab_ns vantage)" "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" {LAB_LOCK_FD}>&- &
 	LAB_WATCH_PID=$!
 	sleep 0.5
 	if ! kill -0 "$LAB_WATCH_PID" 2>/dev/null && grep -q 'bgp: is not yet supported' "$LAB_RUN/watch.err"; then
@@ -611,7 +629,7 @@ lab_watch_start() {
 		lab_msg "this lightsout has no BGP yet: watching without the collector session"
 		sed -i '/^bgp:/,$d' "$conf"
 		mv "$LAB_RUN/watch.err" "$LAB_RUN/watch-nobgp.err"
-		ip netns exec "$(lab_ns vantage)" "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" &
+		ip netns exec "$(lab_ns vantage)" "$LIGHTSOUT" watch -c "$conf" >"$LAB_RUN/watch.out" 2>"$LAB_RUN/watch.err" {LAB_LOCK_FD}>&- &
 		LAB_WATCH_PID=$!
 		sleep 0.5
 	fi
