@@ -143,7 +143,8 @@ struct incident {
 	int64_t start_at, end_at, last_at;
 	uint32_t start_slot;
 	bool have_onset;
-	bool dark_onset; /* onset_slot is a dark target's (dark_onset()) */
+	bool dark_onset;        /* onset_slot is a dark target's (dark_onset()) */
+	uint32_t onset_changes; /* changes when dark_onset() last looked */
 	uint32_t onset_slot;
 	int64_t onset_at;
 	struct inv *inv;
@@ -1302,26 +1303,56 @@ static void count_failures(struct detector *d, struct dnet *n, struct incident *
 	inc->acc_next = slot + 1;
 }
 
-/* The onset the cause is judged from: the first failure streak of a
- * target that fell dark from healthy; else (only refusals, or targets
- * never seen up) the first failure of any target that went down. */
-static void dark_onset(const struct detector *d, struct incident *inc)
+static int u32_cmp(const void *a, const void *b)
 {
-	const struct inv *best = NULL;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
+	return x < y ? -1 : x > y;
+}
+
+/* The onset the cause is judged from: the first failure of the first
+ * group of targets that fell dark from healthy within the abrupt window
+ * and made the network dark by themselves (a host that was down before
+ * does not move it); else the first failure of any target that fell dark
+ * from healthy; else (only refusals, or targets never seen up) the first
+ * failure of any target that went down. */
+static void dark_onset(const struct detector *d, const struct dnet *n, struct incident *inc, uint32_t eligible)
+{
+	uint32_t *fs, nfs = 0, best = NO_SLOT;
+
+	if (inc->onset_changes == inc->changes && inc->dark_onset)
+		return;
+	inc->onset_changes = inc->changes;
+	fs = xrealloc(NULL, inc->ninv ? inc->ninv : 1, sizeof(*fs));
 	for (size_t i = 0; i < inc->ninv; i++) {
 		const struct inv *v = &inc->inv[i];
 		if (!v->was_down || !v->went_dark || !v->healthy_before || d->t[v->target].tainted ||
-		    v->first_fail_slot == NO_SLOT)
+		    v->first_fail_slot == NO_SLOT || !judged_target(n, &d->t[v->target]))
 			continue;
-		if (!best || v->first_fail_slot < best->first_fail_slot ||
-		    (v->first_fail_slot == best->first_fail_slot && v->first_down_at < best->first_down_at))
-			best = v;
+		fs[nfs++] = v->first_fail_slot;
 	}
-	if (best && (best->first_fail_slot != inc->onset_slot || !inc->dark_onset)) {
-		inc->dark_onset = true;
-		inc->onset_slot = best->first_fail_slot;
-		inc->onset_at = best->first_down_at;
+	qsort(fs, nfs, sizeof(*fs), u32_cmp);
+	for (uint32_t i = 0, j = 0; i < nfs && best == NO_SLOT; i++) {
+		while (j < nfs && fs[j] <= fs[i] + d->p.abrupt_rounds + 1)
+			j++;
+		if (net_dark(d, j - i, eligible))
+			best = fs[i];
+	}
+	if (best == NO_SLOT && nfs > 0)
+		best = fs[0];
+	free(fs);
+	if (best == NO_SLOT)
+		return;
+	for (size_t i = 0; i < inc->ninv; i++) {
+		const struct inv *v = &inc->inv[i];
+		if (v->first_fail_slot != best || !v->was_down || !v->went_dark || !v->healthy_before ||
+		    d->t[v->target].tainted)
+			continue;
+		if (!inc->dark_onset || inc->onset_slot != best || v->first_down_at < inc->onset_at) {
+			inc->dark_onset = true;
+			inc->onset_slot = best;
+			inc->onset_at = v->first_down_at;
+		}
 	}
 }
 
@@ -1507,13 +1538,22 @@ static void incident_close(struct detector *d, struct incident *inc)
 	d->nopen--;
 }
 
-static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, bool vantage_trouble)
+/* How sure we are that the trouble is on our side (vantage_trouble()). */
+enum vantage_level {
+	VANTAGE_NONE,
+	VANTAGE_SUSPECT,   /* controls failing together with the targets, not down yet */
+	VANTAGE_CONFIRMED, /* ... and down: our side */
+};
+
+static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enum vantage_level level)
 {
 	struct incident *inc = n->inc;
 	bool any_down_now = false, opened = false, first_started = false;
-	uint32_t failing = 0, degr;
+	uint32_t failing = 0, degr, held = 0;
 	struct phase *first_ph = NULL;
 	struct rstat *r;
+
+	bool vantage_trouble = level == VANTAGE_CONFIRMED;
 
 	net_stats(d, n, slot);
 	r = ring_at(n, slot);
@@ -1524,7 +1564,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 			if (vantage_trouble || d->vantage)
 				t->tainted = true;
 			else if (d->ncontrols > 0 && t->fail_slot != NO_SLOT &&
-				 slot < t->fail_slot + d->p.abrupt_rounds)
+				 (level == VANTAGE_SUSPECT || slot < t->fail_slot + d->p.abrupt_rounds))
 				t->held = true; /* the controls' probes of these rounds may come later */
 			else
 				any_down_now = true;
@@ -1533,7 +1573,8 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 			if (vantage_trouble || d->vantage) {
 				t->tainted = t->h.state == STATE_DOWN;
 				t->changed = t->tainted; /* the vantage incident takes it */
-			} else if (slot >= t->fail_slot + d->p.abrupt_rounds || t->h.state != STATE_DOWN) {
+			} else if (level == VANTAGE_NONE &&
+				   (slot >= t->fail_slot + d->p.abrupt_rounds || t->h.state != STATE_DOWN)) {
 				t->released = true;
 				any_down_now = true;
 			} else {
@@ -1544,16 +1585,20 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 			t->tainted = false;
 		if (t->h.fail_streak > 0 && !t->tainted)
 			failing++;
+		if (t->held || (t->tainted && t->h.state == STATE_DOWN))
+			held++;
 	}
 	/* network-wide degradation: many targets degraded (or down) for
 	 * stress_lead_rounds rounds in a row */
+	/* (targets waiting on the controls, or ours, are not the network's) */
+	degr = degr > held ? degr - held : 0;
 	if (degr >= 2 && (double)degr >= d->p.network_fraction * (double)n->n)
 		n->degr_streak++;
 	else
 		n->degr_streak = 0;
 	if (!inc) {
 		bool degr_open = n->degr_streak >= d->p.stress_lead_rounds;
-		if (vantage_trouble || d->vantage || (!any_down_now && !degr_open))
+		if (level != VANTAGE_NONE || d->vantage || (!any_down_now && !degr_open))
 			return;
 		int64_t at;
 		uint32_t s;
@@ -1597,7 +1642,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, boo
 		inc->dark_last_at = d->cur_end;
 	}
 	if (inc->have_onset && !inc->resumed) {
-		dark_onset(d, inc);
+		dark_onset(d, n, inc, r->n_eligible);
 		compute_lead(d, n, inc, slot);
 		count_failures(d, n, inc, slot);
 	} else if (inc->degr_opened && !inc->resumed) {
@@ -1716,15 +1761,18 @@ static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
 	emit(d, inc, false);
 }
 
-/* Controls failing together with the watched targets: our side. */
-static bool vantage_trouble(const struct detector *d)
+/* Controls failing together with the watched targets: our side, once
+ * they are down (a lost control probe is not an outage of ours). */
+static enum vantage_level vantage_trouble(const struct detector *d)
 {
-	uint32_t ctl_fail = 0, together = 0, ntg = 0, min_slot = NO_SLOT;
+	uint32_t ctl_fail = 0, ctl_down = 0, together = 0, ntg = 0, min_slot = NO_SLOT;
 
 	if (d->ncontrols == 0)
-		return false;
+		return VANTAGE_NONE;
 	for (size_t i = 0; i < d->ncontrols; i++) {
 		const struct dtarget *t = &d->t[d->controls[i]];
+		if (t->h.state == STATE_DOWN)
+			ctl_down++;
 		if (t->h.fail_streak > 0 || t->h.state == STATE_DOWN) {
 			ctl_fail++;
 			if (t->fail_slot < min_slot)
@@ -1732,7 +1780,7 @@ static bool vantage_trouble(const struct detector *d)
 		}
 	}
 	if ((double)ctl_fail < CONTROL_FRACTION * (double)d->ncontrols || ctl_fail == 0)
-		return false;
+		return VANTAGE_NONE;
 	for (size_t i = 0; i < d->ntargets; i++) {
 		const struct dtarget *t = &d->t[i];
 		if (t->net == NET_NONE)
@@ -1744,7 +1792,9 @@ static bool vantage_trouble(const struct detector *d)
 		if (a <= d->p.abrupt_rounds)
 			together++;
 	}
-	return ntg == 0 || (double)together >= d->p.network_fraction * (double)ntg;
+	if (ntg > 0 && (double)together < d->p.network_fraction * (double)ntg)
+		return VANTAGE_NONE;
+	return (double)ctl_down >= CONTROL_FRACTION * (double)d->ncontrols ? VANTAGE_CONFIRMED : VANTAGE_SUSPECT;
 }
 
 static void apply_bgp(struct detector *d, const struct bgp_ev *e)
@@ -1796,7 +1846,7 @@ static void apply_bgp_until(struct detector *d, int64_t until_ms, bool all)
 
 static void judge_slot(struct detector *d, struct slot *sl)
 {
-	bool trouble;
+	enum vantage_level level;
 	int64_t min_at = INT64_MAX, max_at = INT64_MIN;
 
 	qsort(sl->e, sl->n, sizeof(*sl->e), entry_cmp);
@@ -1822,10 +1872,10 @@ static void judge_slot(struct detector *d, struct slot *sl)
 			continue; /* duplicate */
 		feed_entry(d, sl->slot, &sl->e[i]);
 	}
-	trouble = vantage_trouble(d);
+	level = vantage_trouble(d);
 	for (size_t i = 0; i < d->nnets; i++)
-		judge_network(d, &d->nets[i], sl->slot, trouble);
-	judge_vantage(d, sl->slot, trouble);
+		judge_network(d, &d->nets[i], sl->slot, level);
+	judge_vantage(d, sl->slot, level == VANTAGE_CONFIRMED);
 	d->any_done = true;
 	d->next_slot = sl->slot + 1;
 }
