@@ -413,14 +413,21 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 		/* only some targets go down (at most a third, and not the name
 		 * servers as a whole); the network stays reachable */
 		size_t ndns = 0, dns_down = 0, k = 1 + irand(0, (unsigned)(c->n / 3 > 1 ? c->n / 3 - 1 : 0));
-		for (size_t i = 0; i < c->n; i++)
+		size_t nin = 0, in_down = 0;
+		for (size_t i = 0; i < c->n; i++) {
 			ndns += c->t[i].role == ROLE_DNS;
+			nin += !c->t[i].outside;
+		}
 		for (size_t j = 0, tries = 0; j < k && tries < 100; tries++) {
 			size_t i = irand(0, (unsigned)c->n - 1);
 			if (c->t[i].nsp)
 				continue;
 			if (c->t[i].role == ROLE_DNS && 2 * (dns_down + 1) > ndns)
 				continue;
+			/* the network's own (inside) targets mostly keep answering */
+			if (!c->t[i].outside && !(2 * (in_down + 1) < nin || (in_down == 0 && nin >= 2)))
+				continue;
+			in_down += !c->t[i].outside;
 			dns_down += c->t[i].role == ROLE_DNS;
 			static const enum outcome modes[] = {OUTCOME_TIMEOUT, OUTCOME_REFUSED, OUTCOME_ERROR};
 			enum outcome o = modes[irand(0, 2)];
