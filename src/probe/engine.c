@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,37 @@
 #include "core/siphash.h"
 #include "core/timeutil.h"
 
+/* Names (not literals) are re-resolved in a thread, since getaddrinfo
+ * blocks, every RESOLVE_EVERY_ROUNDS intervals and at least every
+ * RESOLVE_MIN_MS; the loop applies an answer when the target's next round
+ * starts.  A failed re-resolution keeps the last good address. */
+#define RESOLVE_EVERY_ROUNDS 60
+#define RESOLVE_MIN_MS       (60 * 1000)
+
+struct name_answer {
+	struct sockaddr_storage addr;
+	bool fresh; /* not applied yet */
+	bool ok;
+	char error[64];
+};
+
+struct resolver {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	bool running;
+	int64_t every_ms;
+	uint32_t *targets; /* indices of targets named by a host name */
+	struct name_answer *answers;
+	size_t n;
+};
+
+static void resolver_stop(struct resolver *r);
+
 struct schedule_slot {
 	struct probe_engine *engine;
+	int32_t name; /* index in the resolver's list, -1 for literals */
 	uint32_t target;
 	uint32_t round; /* next round to start */
 	unsigned started_rounds;
@@ -37,6 +67,7 @@ struct probe_engine {
 	size_t finished; /* targets that completed opts.rounds */
 	const struct probe_ops *active[KIND_COUNT];
 	bool started, stopping;
+	struct resolver resolver;
 	/* token bucket for the global packets-per-second cap */
 	double tokens;
 	int64_t tokens_at_ns;
@@ -109,6 +140,7 @@ void probe_engine_free(struct probe_engine *e)
 {
 	if (e == NULL)
 		return;
+	resolver_stop(&e->resolver);
 	free(e->targets);
 	free(e->slots);
 	free(e);
@@ -224,6 +256,24 @@ static void complete_unresolved(struct probe_engine *e, struct probe_target *t, 
 
 static void before_sleep(struct ev_loop *loop, void *arg);
 
+static void apply_answer(struct probe_engine *e, struct probe_target *t, size_t k)
+{
+	struct resolver *r = &e->resolver;
+	pthread_mutex_lock(&r->mu);
+	struct name_answer *a = &r->answers[k];
+	if (a->fresh) {
+		a->fresh = false;
+		/* a new family would need sockets the kind may not have opened */
+		if (a->ok && (!t->resolved || a->addr.ss_family == t->addr.ss_family)) {
+			t->addr = a->addr;
+			t->resolved = true;
+		} else if (!a->ok && !t->resolved) {
+			memcpy(t->resolve_error, a->error, sizeof(t->resolve_error));
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)id;
@@ -233,6 +283,8 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	uint32_t round = s->round;
 	int64_t at_ms = s->next_start_ms;
 
+	if (s->name >= 0)
+		apply_answer(e, t, (size_t)s->name);
 	s->round++;
 	s->next_start_ns += s->interval_ns;
 	s->next_start_ms += s->interval_ns / NS_PER_MS;
@@ -248,27 +300,121 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	return wait > 0 ? wait : 0;
 }
 
+static const char *target_host(const struct target_cfg *c)
+{
+	return c->kind == KIND_DNS ? c->server : c->host; /* NULL for http: libcurl resolves */
+}
+
+static int lookup(const char *host, struct sockaddr_storage *addr, char *error, size_t errlen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(error, errlen, "%s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
 static int resolve(struct probe_target *t)
 {
-	const struct target_cfg *c = t->cfg;
-	const char *host = c->kind == KIND_DNS ? c->server : c->host;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
-
-	if (host == NULL) /* http: libcurl resolves */
+	const char *host = target_host(t->cfg);
+	if (host == NULL)
 		return 0;
 	if (addr_parse(host, &t->addr) == 0) {
 		t->resolved = true;
 		return 0;
 	}
-	int rc = getaddrinfo(host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(t->resolve_error, sizeof(t->resolve_error), "%s: %s", host, gai_strerror(rc));
+	if (lookup(host, &t->addr, t->resolve_error, sizeof(t->resolve_error)) < 0)
+		return -1;
+	t->resolved = true;
+	return 0;
+}
+
+static void *resolver_main(void *arg)
+{
+	struct probe_engine *e = arg;
+	struct resolver *r = &e->resolver;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)(r->every_ms / 1000);
+		while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
+			;
+		for (size_t k = 0; k < r->n && !r->stop; k++) {
+			struct name_answer a = {.fresh = true};
+			const char *host = target_host(e->targets[r->targets[k]].cfg);
+			pthread_mutex_unlock(&r->mu);
+			a.ok = lookup(host, &a.addr, a.error, sizeof(a.error)) == 0;
+			pthread_mutex_lock(&r->mu);
+			r->answers[k] = a;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+static int resolver_start(struct probe_engine *e, char *err, size_t errlen)
+{
+	struct resolver *r = &e->resolver;
+	struct sockaddr_storage ss;
+
+	for (size_t i = 0; i < e->ntargets; i++)
+		e->slots[i].name = -1;
+	for (size_t i = 0; i < e->ntargets; i++) {
+		const char *host = target_host(e->targets[i].cfg);
+		if (host != NULL && addr_parse(host, &ss) != 0)
+			r->n++;
+	}
+	if (r->n == 0)
+		return 0;
+	r->targets = calloc(r->n, sizeof(*r->targets));
+	r->answers = calloc(r->n, sizeof(*r->answers));
+	if (r->targets == NULL || r->answers == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
-	t->resolved = true;
-	freeaddrinfo(res);
+	for (size_t i = 0, k = 0; i < e->ntargets; i++) {
+		const char *host = target_host(e->targets[i].cfg);
+		if (host != NULL && addr_parse(host, &ss) != 0) {
+			e->slots[i].name = (int32_t)k;
+			r->targets[k++] = (uint32_t)i;
+		}
+	}
+	r->every_ms = e->cfg->interval_ms * RESOLVE_EVERY_ROUNDS;
+	if (r->every_ms < RESOLVE_MIN_MS)
+		r->every_ms = RESOLVE_MIN_MS;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (pthread_create(&r->thread, NULL, resolver_main, e) != 0) {
+		snprintf(err, errlen, "cannot start the resolver thread");
+		return -1;
+	}
+	r->running = true;
 	return 0;
+}
+
+static void resolver_stop(struct resolver *r)
+{
+	if (r->running) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->cv);
+		r->running = false;
+	}
+	free(r->targets);
+	free(r->answers);
+	r->targets = NULL;
+	r->answers = NULL;
 }
 
 int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
@@ -282,6 +428,8 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < e->ntargets; i++)
 		resolve(&e->targets[i]);
+	if (resolver_start(e, err, errlen) < 0)
+		goto out;
 	for (int k = 0; k < KIND_COUNT; k++) {
 		size_t n = 0;
 		for (size_t i = 0; i < e->ntargets; i++)
@@ -346,6 +494,7 @@ void probe_engine_stop(struct probe_engine *e)
 	if (e->stopping)
 		return;
 	e->stopping = true;
+	resolver_stop(&e->resolver);
 	for (size_t i = 0; i < e->ntargets; i++)
 		if (e->slots[i].timer != 0)
 			ev_del_timer(e->loop, e->slots[i].timer);

@@ -503,7 +503,7 @@ static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
 static int icmp_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
 {
 	struct icmp_state *st = calloc(1, sizeof(*st));
-	bool need4 = false, need6 = false;
+	bool need4 = false, need6 = false, maybe6 = false;
 
 	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -521,8 +521,11 @@ static int icmp_init(struct probe_engine *e, struct probe_target **targets, size
 	for (size_t i = 0; i < n; i++) {
 		/* count > 0 marks a slot as an ICMP target */
 		st->slots[targets[i]->index].r.count = 1;
-		if (!targets[i]->resolved)
+		if (!targets[i]->resolved) {
+			/* its name may resolve later, to either family */
+			need4 = maybe6 = true;
 			continue;
+		}
 		if (targets[i]->addr.ss_family == AF_INET)
 			need4 = true;
 		else
@@ -536,9 +539,14 @@ static int icmp_init(struct probe_engine *e, struct probe_target **targets, size
 		if (ev_add_fd(st->loop, st->v4.fd, EV_READ, on_readable, st) < 0)
 			goto fail_ev;
 	}
-	if (need6) {
-		if (open_socket(AF_INET6, &st->v6, err, errlen) < 0)
-			goto fail;
+	if (need6 || maybe6) {
+		if (open_socket(AF_INET6, &st->v6, err, errlen) < 0) {
+			if (need6)
+				goto fail;
+			st->v6.fd = -1; /* only wanted in case a name resolves to IPv6 */
+		}
+	}
+	if (st->v6.fd >= 0) {
 		st->v6.ident = ident;
 		if (ev_add_fd(st->loop, st->v6.fd, EV_READ, on_readable, st) < 0)
 			goto fail_ev;
