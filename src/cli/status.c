@@ -39,6 +39,44 @@ static int on_target(const struct store_target_row *r, void *arg)
 	return 0;
 }
 
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+/* The collector's peers and each network's visible prefixes, as watch
+ * last published them. */
+static void print_bgp(struct store *st)
+{
+	char *text = store_get_meta(st, "bgp");
+	json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *v;
+	size_t i;
+
+	free(text);
+	if (doc == NULL)
+		return;
+	printf("bgp (as of %s)\n", jstr(doc, "updated"));
+	json_array_foreach(json_object_get(doc, "peers"), i, v)
+	{
+		printf("  peer %-20s AS%-10lld %-12s up %8.0f s  %6lld prefixes  %lld flaps%s%s\n", jstr(v, "address"),
+		       (long long)json_integer_value(json_object_get(v, "remote_as")), jstr(v, "state"),
+		       json_number_value(json_object_get(v, "uptime_s")),
+		       (long long)json_integer_value(json_object_get(v, "prefixes")),
+		       (long long)json_integer_value(json_object_get(v, "flaps")),
+		       *jstr(v, "last_error") ? "; last error: " : "", jstr(v, "last_error"));
+	}
+	json_array_foreach(json_object_get(doc, "networks"), i, v)
+	{
+		printf("  %-16s %lld of %lld prefixes visible (%lld peers counted)\n", jstr(v, "name"),
+		       (long long)json_integer_value(json_object_get(v, "visible")),
+		       (long long)json_integer_value(json_object_get(v, "prefixes")),
+		       (long long)json_integer_value(json_object_get(v, "counted_peers")));
+	}
+	json_decref(doc);
+}
+
 int cli_status(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -99,6 +137,7 @@ int cli_status(int argc, char **argv)
 			fprintf(stderr, "lightsout: %s\n", err);
 			goto out;
 		}
+		print_bgp(st);
 	}
 	rc = 0;
 out:

@@ -155,6 +155,46 @@ static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
 }
 
 /* The store's counters for /metrics, every few seconds. */
+/* The collector's peers and the networks' visibility, for `status` and
+ * the API (which may run in another process: it goes through the store). */
+static void publish_bgp_status(struct watch *w)
+{
+	json_t *peers = json_array(), *nets = json_array();
+	char now[RFC3339_LEN];
+
+	if (w->bgp == NULL || peers == NULL || nets == NULL)
+		goto out;
+	for (size_t i = 0; i < bgp_npeers(w->bgp); i++) {
+		struct bgp_peer_status ps;
+		if (bgp_peer_status(w->bgp, i, &ps) < 0)
+			continue;
+		json_array_append_new(peers, json_pack("{s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:i, s:s}", "address",
+						       ps.address, "remote_as", (json_int_t)ps.remote_as, "state",
+						       ps.state_name, "uptime_s", (double)ps.uptime_ms / 1000.0,
+						       "prefixes", (json_int_t)ps.prefixes, "updates",
+						       (json_int_t)ps.updates, "flaps", (json_int_t)ps.flaps,
+						       "hold_time", (int)ps.hold_time, "last_error", ps.last_error));
+	}
+	for (size_t n = 0; n < w->cfg->nnetworks; n++) {
+		struct bgp_vis_status vs;
+		bgp_vis_network_status(bgp_visibility(w->bgp), n, &vs);
+		json_array_append_new(nets,
+				      json_pack("{s:s, s:I, s:I, s:I}", "name", w->cfg->networks[n].name, "prefixes",
+						(json_int_t)vs.expected, "visible", (json_int_t)vs.visible,
+						"counted_peers", (json_int_t)vs.counted_peers));
+	}
+	rfc3339_format(wall_now_ms(), now, sizeof(now));
+	json_t *doc = json_pack("{s:s, s:O, s:O}", "updated", now, "peers", peers, "networks", nets);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	if (text != NULL)
+		store_put_meta(w->store, "bgp", text);
+	free(text);
+	json_decref(doc);
+out:
+	json_decref(peers);
+	json_decref(nets);
+}
+
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -162,6 +202,7 @@ static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 	struct watch *w = arg;
 
 	serve_live_store(w->live, store_queue_depth(w->store), store_dropped(w->store));
+	publish_bgp_status(w);
 	return 5 * NS_PER_S;
 }
 
@@ -190,6 +231,8 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	}
 	return 60 * NS_PER_S;
 }
+
+static void publish_bgp_status(struct watch *w);
 
 static size_t peer_index(const struct config *cfg, const char *address)
 {
@@ -233,6 +276,7 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 			serve_live_bgp_peer(w->live, i, bgp_state_name(ev->new_state));
 		log_info("bgp peer %s: %s -> %s%s%s", ev->peer, bgp_state_name(ev->old_state),
 			 bgp_state_name(ev->new_state), ev->reason[0] ? ": " : "", ev->reason);
+		publish_bgp_status(w);
 		break;
 	}
 	}

@@ -127,8 +127,15 @@ json_t *serve_status_document(const struct config *cfg, struct store *st, struct
 	rfc3339_format(generated_ms, now, sizeof(now));
 	doc = json_pack("{s:s, s:s, s:O, s:O}", "vantage", cfg->vantage ? cfg->vantage : "", "generated", now,
 			"networks", c.networks, "controls", c.controls);
-	if (!doc)
+	if (!doc) {
 		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* BGP peers and visibility as watch last published them, or null */
+	char *bgp = st ? store_get_meta(st, "bgp") : NULL;
+	json_t *b = bgp ? json_loads(bgp, 0, NULL) : NULL;
+	json_object_set_new(doc, "bgp", b ? b : json_null());
+	free(bgp);
 out:
 	json_decref(c.networks);
 	json_decref(c.controls);

@@ -84,7 +84,7 @@ static const char *const migrations[] = {
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-enum rec_type { REC_MEASUREMENT, REC_STATE, REC_INCIDENT, REC_BGP };
+enum rec_type { REC_MEASUREMENT, REC_STATE, REC_INCIDENT, REC_BGP, REC_META };
 
 struct rec_state {
 	uint32_t target; /* stored id */
@@ -111,6 +111,11 @@ struct rec_bgp {
 	const char *peer, *prefix, *as_path;
 };
 
+struct rec_meta {
+	char *buf;
+	const char *key, *value;
+};
+
 struct rec {
 	enum rec_type type;
 	union {
@@ -118,6 +123,7 @@ struct rec {
 		struct rec_state sc;
 		struct rec_incident inc;
 		struct rec_bgp bgp;
+		struct rec_meta meta;
 	} u;
 };
 
@@ -131,6 +137,7 @@ enum wstmt {
 	W_LATEST_STATE,
 	W_INCIDENT,
 	W_BGP,
+	W_META,
 	W_COUNT
 };
 
@@ -159,6 +166,7 @@ static const char *const wsql[W_COUNT] = {
 		   " ON CONFLICT (id) DO UPDATE SET network = excluded.network, start_ms = excluded.start_ms,"
 		   " end_ms = excluded.end_ms, open = excluded.open, cause = excluded.cause, json = excluded.json",
     [W_BGP] = "INSERT INTO bgp_events (at_ms, peer, prefix, announce, as_path) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_META] = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 struct store {
@@ -463,6 +471,8 @@ static void rec_free(struct rec *r)
 		free(r->u.inc.buf);
 	else if (r->type == REC_BGP)
 		free(r->u.bgp.buf);
+	else if (r->type == REC_META)
+		free(r->u.meta.buf);
 }
 
 static int step_reset(sqlite3_stmt *s)
@@ -564,6 +574,11 @@ static int write_rec(struct store *st, const struct rec *r)
 		sqlite3_bind_text(s, 5, b->as_path, -1, SQLITE_STATIC);
 		return step_reset(s) == SQLITE_DONE ? 0 : -1;
 	}
+	case REC_META:
+		s = st->ws[W_META];
+		sqlite3_bind_text(s, 1, r->u.meta.key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, r->u.meta.value, -1, SQLITE_STATIC);
+		return step_reset(s) == SQLITE_DONE ? 0 : -1;
 	}
 	return -1;
 }
@@ -994,6 +1009,46 @@ bool store_put_bgp_event(struct store *st, int64_t at_ms, const char *peer, cons
 	slot_commit(st);
 	pthread_mutex_unlock(&st->lock);
 	return true;
+}
+
+bool store_put_meta(struct store *st, const char *key, const char *value)
+{
+	const char *in[2] = {key, value ? value : ""}, *out[2];
+	struct rec *r;
+	char *buf;
+
+	if (!st->thread_started)
+		return dropped(st);
+	buf = pack_strings(2, in, out);
+	if (!buf)
+		return dropped(st);
+	pthread_mutex_lock(&st->lock);
+	r = slot_take(st, REC_META);
+	if (!r) {
+		pthread_mutex_unlock(&st->lock);
+		free(buf);
+		return dropped(st);
+	}
+	r->u.meta = (struct rec_meta){.buf = buf, .key = out[0], .value = out[1]};
+	slot_commit(st);
+	pthread_mutex_unlock(&st->lock);
+	return true;
+}
+
+char *store_get_meta(struct store *st, const char *key)
+{
+	sqlite3_stmt *s = NULL;
+	char *value = NULL;
+
+	pthread_mutex_lock(&st->db_lock);
+	if (prep(st->db, "SELECT value FROM meta WHERE key = ?1", &s) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+			value = strdup((const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->db_lock);
+	return value;
 }
 
 size_t store_queue_depth(const struct store *st)

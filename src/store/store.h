@@ -43,6 +43,12 @@ bool store_put_incident(struct store *st, int64_t id, const char *network, int64
 bool store_put_bgp_event(struct store *st, int64_t at_ms, const char *peer, const char *prefix, bool announce,
 			 const char *as_path);
 
+/* A small named document (e.g. "bgp": the collector's peers and the
+ * networks' visibility), replaced on every put; queued like the rest. */
+bool store_put_meta(struct store *st, const char *key, const char *value);
+/* The stored value (malloc'd, caller frees) or NULL if none. */
+char *store_get_meta(struct store *st, const char *key);
+
 /* Counters for /metrics and status. */
 size_t store_queue_depth(const struct store *st);
 uint64_t store_dropped(const struct store *st);
