@@ -39,14 +39,14 @@ lab_m_summary() {
 		 WHERE $(lab_m_where "$1" "$2" "$3") GROUP BY o.name ORDER BY o.name" | tr '\n' ' '
 }
 
-# lab_check_share TARGET FROM TO PERCENT CONDITION WHAT: at least PERCENT %
-# of TARGET's rounds in the window (and at least 3 of them) satisfy the SQL
-# CONDITION (on m.* and o.name).
+# lab_check_share TARGET FROM TO PERCENT CONDITION WHAT [MIN]: at least
+# PERCENT % of TARGET's rounds in the window (and at least MIN of them,
+# default 3) satisfy the SQL CONDITION (on m.* and o.name).
 lab_check_share() {
-	local t=$1 from=$2 to=$3 pct=$4 cond=$5 what=$6 total hit
+	local t=$1 from=$2 to=$3 pct=$4 cond=$5 what=$6 min=${7:-3} total hit
 	total=$(lab_m_count "$t" "$from" "$to")
 	hit=$(lab_m_count "$t" "$from" "$to" "$cond")
-	if [ "$total" -ge 3 ] && [ $((hit * 100)) -ge $((pct * total)) ]; then
+	if [ "$total" -ge "$min" ] && [ $((hit * 100)) -ge $((pct * total)) ]; then
 		lab_pass "measured $t: $what in $hit of $total rounds"
 	else
 		lab_fail "measured $t: $what in $hit of $total rounds, expected >= $pct% ($(lab_m_summary "$t" "$from" "$to"))"
@@ -88,6 +88,18 @@ lab_check_incident() {
 # section when the build has no BGP speaker yet).
 lab_watch_had_bgp() { grep -q '^bgp:' "$LAB_RUN/lightsout.yaml"; }
 
+# Withdrawals (announce = 0) of the country's prefixes that lightsout's
+# collector session received from the upstream in [FROM, TO).
+lab_bgp_withdrawals() {
+	lab_sql "SELECT count(*) FROM bgp_events WHERE announce = 0 AND peer = '$LAB_UP_VANTAGE'
+		 AND prefix IN ('$LAB_PREFIX_A', '$LAB_PREFIX_B') AND at_ms >= $1 AND at_ms < $2"
+}
+# First withdrawal time (ms) after FROM, or empty.
+lab_bgp_first_withdrawal() {
+	lab_sql "SELECT min(at_ms) FROM bgp_events WHERE announce = 0 AND peer = '$LAB_UP_VANTAGE'
+		 AND prefix IN ('$LAB_PREFIX_A', '$LAB_PREFIX_B') AND at_ms >= $1"
+}
+
 # Common to every scenario: watch ended cleanly on SIGTERM and measured
 # every target; nothing was wrong before the first fault.
 lab_measure_common() {
@@ -120,6 +132,10 @@ lab_measure_routing() {
 	done
 	lab_check_share web1 $((f + 1500)) "$h" 90 "o.name = 'unreachable'" "unreachable"
 	lab_check_all_ok "border ctl-1" "$f" "$h"
+	if lab_watch_had_bgp; then
+		lab_expect "BGP withdrawals of both prefixes seen by lightsout within 3 s" 2 \
+			"$(lab_bgp_withdrawals "$f" $((f + 3000)))"
+	fi
 	lab_check_incident routing
 }
 
@@ -136,6 +152,7 @@ lab_measure_filtering() {
 	# The border's address outside the country still answers.
 	lab_check_all_ok "border ctl-1" "$f" "$h"
 	if lab_watch_had_bgp; then
+		lab_expect "BGP withdrawals seen by lightsout while filtered" 0 "$(lab_bgp_withdrawals "$f" "$h")"
 		lab_check_incident filtering
 	else
 		lab_msg "no BGP in this build: cause of the filtering incident not judged ($(lab_incident_causes | tr '\n' ' '))"
@@ -149,9 +166,11 @@ lab_measure_power() {
 	h=$(lab_event_ms heal power-cut)
 	w=$(lab_event_ms mark bgp-hold-expired)
 	lab_measure_common "$f"
-	# Silence first (timeouts), for every role, the border included...
+	# Silence first (timeouts), for every role, the border included.  BIRD
+	# shortens its hold timer by up to a quarter at random, so the silence
+	# may last only about 4 s before the withdrawal: one round is enough.
 	for t in $LAB_T_ALL; do
-		lab_check_share "$t" $((f + 1500)) "$w" 80 "o.name = 'timeout'" "silent before the withdrawal"
+		lab_check_share "$t" $((f + 1000)) $((w - 1000)) 100 "o.name = 'timeout'" "silent before the withdrawal" 1
 	done
 	# ...then, once the hold timer dropped the routes, the upstream answers
 	# for the prefixes; the border itself (outside them) stays silent.
@@ -159,6 +178,17 @@ lab_measure_power() {
 		"o.name = 'unreachable' AND m.from_addr = '$LAB_UP_VANTAGE'" "unreachable from the upstream after the withdrawal"
 	lab_check_share border $((w + 1500)) "$h" 90 "o.name = 'timeout'" "silent after the withdrawal"
 	lab_check_all_ok ctl-1 "$f" "$h"
+	if lab_watch_had_bgp; then
+		# Dead routers drop their sessions: the withdrawal reaches the
+		# collector only after the hold timer, seconds after the silence.
+		local wd
+		wd=$(lab_bgp_first_withdrawal "$f")
+		if [ -n "$wd" ] && [ "$wd" -ge $((f + 3000)) ] && [ "$wd" -le $((w + 2000)) ]; then
+			lab_pass "BGP withdrawal seen by lightsout $((wd - f)) ms after the silence"
+		else
+			lab_fail "BGP withdrawal seen by lightsout at ${wd:-never}, silence at $f, hold expiry at $w"
+		fi
+	fi
 	lab_check_incident power
 }
 
@@ -269,6 +299,15 @@ lab_measure_stress() {
 		lab_pass "recovery order measured: border, then mail, then web1"
 	else
 		lab_fail "recovery order: border ${up_b:-never}, mail ${up_m:-never}, web1 ${up_w:-never}"
+	fi
+	if lab_watch_had_bgp; then
+		local wd
+		wd=$(lab_bgp_first_withdrawal "$fd")
+		if [ -n "$wd" ] && [ "$wd" -ge $((rtr + 3000)) ] && [ "$wd" -le "$hr" ]; then
+			lab_pass "BGP withdrawal seen by lightsout $((wd - rtr)) ms after the border went silent"
+		else
+			lab_fail "BGP withdrawal seen by lightsout at ${wd:-never}, border silent at $rtr, back at $hr"
+		fi
 	fi
 	lab_check_incident stress
 }

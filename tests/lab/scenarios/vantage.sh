@@ -12,6 +12,12 @@ lab_watch_start
 lab_timeline_start
 lab_check_all_healthy
 
+# lightsout's collector session with the upstream (when this build has one).
+if lab_measuring && lab_watch_had_bgp; then
+	lab_wait_for 10 lab_bgp_established upstream vantage
+	lab_check_bgp upstream vantage Established
+fi
+
 lab_at 12
 lab_log fault vantage-uplink-down
 lab_link_down vantage upstream
