@@ -641,6 +641,7 @@ lab_watch_stop() {
 	[ -n "$LAB_WATCH_PID" ] || return 0
 	local pid=$LAB_WATCH_PID rc
 	LAB_WATCH_PID=
+	lab_log mark watch-stopping
 	kill -TERM "$pid" 2>/dev/null
 	local i
 	for i in $(seq 1 100); do
