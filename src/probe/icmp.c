@@ -567,13 +567,25 @@ fail:
 
 static void icmp_fini(struct probe_engine *e)
 {
-	(void)e;
 	struct icmp_state *st = state;
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].r.open)
-			finish_round(st, (uint32_t)i);
+	int64_t now = mono_now_ns();
+	for (size_t i = 0; i < st->nslots; i++) {
+		struct icmp_slot *slot = &st->slots[i];
+		if (!slot->r.open)
+			continue;
+		/* Cut short: only echoes whose timeout has passed can count as
+		 * lost; the engine drops a round with none answered. */
+		int64_t timeout_ns = probe_engine_target(e, (uint32_t)i)->cfg->timeout_ms * NS_PER_MS;
+		uint16_t due = 0;
+		while (due < slot->next_echo && slot->first_send_ns + slot->spacing_ns * due + timeout_ns <= now)
+			due++;
+		slot->r.count = slot->r.nreceived > due ? slot->r.nreceived : due;
+		if (slot->r.count == 0)
+			slot->r.count = 1; /* nothing answered, nothing due: a timeout the engine drops */
+		finish_round(st, (uint32_t)i);
+	}
 	if (st->flush_timer != 0)
 		ev_del_timer(st->loop, st->flush_timer);
 	for (int i = 0; i < 2; i++) {
