@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,8 @@ static void *worker(void *arg)
 int alert_new(const struct config *cfg, struct serve_live *live, struct alert **out, char *err, size_t errlen)
 {
 	struct alert *a;
+	sigset_t all, old;
+	int rc;
 
 	*out = NULL;
 	if (cfg->nalerts == 0)
@@ -512,7 +515,12 @@ int alert_new(const struct config *cfg, struct serve_live *live, struct alert **
 	}
 	if (cfg->listen && strcmp(cfg->listen, "off") != 0)
 		snprintf(a->generator_base, sizeof(a->generator_base), "http://%s/incident/", cfg->listen);
-	if (pthread_create(&a->thread, NULL, worker, a) != 0) {
+	/* The worker takes no signals: they belong to the main loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&a->thread, NULL, worker, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		snprintf(err, errlen, "alerts: cannot start the delivery thread");
 		goto fail;
 	}

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -721,6 +723,7 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	struct serve_http *h;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
+	sigset_t all, old;
 
 	*out = NULL;
 	if (!cfg->listen || strcmp(cfg->listen, "off") == 0)
@@ -740,11 +743,16 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	h->st = st;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The server's threads take no signals: they belong to the main loop
+	 * (a SIGTERM delivered to one of them would kill watch unflushed). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)SERVE_REQUEST_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!h->d) {
 		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
 		free(h);

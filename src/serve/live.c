@@ -2,6 +2,7 @@
 #include "serve/live.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,6 +511,7 @@ static void *backfill_main(void *arg)
 
 int serve_live_load(struct serve_live *l, struct store *st, int64_t now_ms, char *err, size_t errlen)
 {
+	sigset_t all, old;
 	int rc;
 
 	pthread_mutex_lock(&l->mu);
@@ -522,7 +524,12 @@ int serve_live_load(struct serve_live *l, struct store *st, int64_t now_ms, char
 	l->backfill_store = st;
 	l->backfill_until = now_ms;
 	atomic_store(&l->backfill_running, true);
-	if (pthread_create(&l->backfill, NULL, backfill_main, l) != 0) {
+	/* The backfill takes no signals: they belong to the main loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&l->backfill, NULL, backfill_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		atomic_store(&l->backfill_running, false);
 		snprintf(err, errlen, "cannot start the timeline backfill thread");
 		return -1;
