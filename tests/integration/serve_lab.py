@@ -8,7 +8,8 @@ the vantage namespace's loopback), never on a real address, until killed.
                                        anything, 221 to QUIT
   serve_lab.py hook ADDR PORT LOG      webhook receiver: appends each POST
                                        body (one JSON document) as a line
-                                       to LOG, answers 200
+                                       to LOG, answers 200 (415 unless the
+                                       Content-Type is application/json)
 """
 import http.server
 import socket
@@ -43,6 +44,12 @@ def hook_handler(log):
         def do_POST(self):
             n = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(min(n, 1 << 20))
+            # the documented body: a JSON document, said so
+            if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+                self.send_response(415)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             with lock:
                 out.write(body.decode("utf-8", "replace").replace("\n", " ") + "\n")
                 out.flush()
