@@ -29,6 +29,7 @@ t0=$(date +%s)
 
 cleanup() {
 	local ns pid
+	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
 	for ns in $V $R $S; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
 	done
@@ -41,7 +42,17 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'echo "# interrupted or out of time ($(($(date +%s) - t0)) s)"; echo "$pass passed, $((fail + 1)) failed"; exit 1' INT TERM
+# the whole script is bounded: past 140 s it is ended (every step below
+# is bounded too, so the TERM is handled within seconds)
+watchdog=
+(
+	trap 'kill $s 2>/dev/null; exit 0' TERM
+	sleep 140 &
+	s=$!
+	wait $s && kill -TERM $$
+) >/dev/null 2>&1 &
+watchdog=$!
 
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
@@ -181,7 +192,7 @@ NFT
 echo "# outage started ($(elapsed))"
 check "Alertmanager receives the firing alert" wait_until 30 am_firing
 echo "# Alertmanager firing ($(elapsed))"
-check "/metrics shows the open incident" bash -c "ip netns exec $V curl -s $base/metrics | grep -Eq '^lightsout_incident_open\\{network=\"north-korea\",cause=\"[a-z]+\"\\} 1$'"
+check "/metrics shows the open incident" bash -c "ip netns exec $V curl -s --max-time 10 $base/metrics | grep -Eq '^lightsout_incident_open\\{network=\"north-korea\",cause=\"[a-z]+\"\\} 1$'"
 check "webhook receiver is down: failures are counted" wait_until 15 hook_failures
 down_since=$(date +%s)
 check "the failure is logged" wait_until 5 grep -q 'alert receiver 1: POST failed' "$work/watch.log"

@@ -33,6 +33,7 @@ t0=$(date +%s)
 
 cleanup() {
 	local ns pid
+	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
 	for ns in $V $R $S; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
 	done
@@ -45,7 +46,17 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'echo "# interrupted or out of time ($(($(date +%s) - t0)) s)"; echo "$pass passed, $((fail + 1)) failed"; exit 1' INT TERM
+# the whole script is bounded: past 140 s it is ended (every step below
+# is bounded too, so the TERM is handled within seconds)
+watchdog=
+(
+	trap 'kill $s 2>/dev/null; exit 0' TERM
+	sleep 140 &
+	s=$!
+	wait $s && kill -TERM $$
+) >/dev/null 2>&1 &
+watchdog=$!
 
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
@@ -173,6 +184,9 @@ d = json.load(sys.stdin)
 print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 all_up() { [ "$(states)" = "north-korea:up=5 other:up=1" ]; }
 check "every lab target comes up" wait_until 20 all_up
+# Prometheus scrapes before the outage starts, so it sees it
+prom_scraping() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode 'query=lightsout_up' | grep -q '"1"\]'; }
+check "Prometheus scrapes watch" wait_until 30 prom_scraping
 echo "# states: $(states)"
 
 # ---- the outage, on the wire
@@ -193,7 +207,7 @@ echo "# outage started ($(($(date +%s) - t0)) s)"
 opened() { [ "$(incident_state)" = "north-korea:open" ]; }
 check "outage: the incident opens" wait_until 30 opened
 check "outage: /metrics shows kcna down" wait_until 10 metric_is 'lightsout_target_up{network="north-korea",target="kcna",role="web",kind="tcp"} 0'
-check "outage: /metrics shows the open incident" bash -c "ip netns exec $V curl -s $base/metrics | grep -Eq '^lightsout_incident_open\\{network=\"north-korea\",cause=\"[a-z]+\"\\} 1$'"
+check "outage: /metrics shows the open incident" bash -c "ip netns exec $V curl -s --max-time 10 $base/metrics | grep -Eq '^lightsout_incident_open\\{network=\"north-korea\",cause=\"[a-z]+\"\\} 1$'"
 check "outage: the other network stays up" metric_is 'lightsout_target_up{network="other",target="www",role="web",kind="tcp"} 1'
 sleep 3 # Prometheus scrapes the dark targets a few times
 sx nft delete table inet lo7drop
@@ -201,13 +215,13 @@ echo "# outage healed ($(($(date +%s) - t0)) s)"
 closed() { [ "$(incident_state)" = "north-korea:closed" ]; }
 check "heal: the incident closes" wait_until 30 closed
 check "heal: every target is up again" wait_until 20 all_up
-echo "# incident: $(get $base/api/v1/incidents/1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["cause"], d["start"], d["end"], [p["event"] for p in d["phases"]])' 2>&1)"
+echo "# incident: $(get $base/api/v1/incidents/1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["cause"], d["start"], d["end"], " ".join("%s@%s" % (p["event"], p["at"][17:23]) for p in d["phases"]))' 2>&1)"
 
 # ---- plain HTTP behaviour
 check "/healthz is 200 ok" test "$(get -w ' %{http_code}' $base/healthz)" = $'ok\n 200'
-check "POST is 405 with Allow" bash -c "ip netns exec $V curl -s -D - -o /dev/null -X POST $base/ | tr -d '\\r' >'$work/405.txt'; grep -q '^HTTP/1.1 405' '$work/405.txt' && grep -qi '^Allow: GET, HEAD$' '$work/405.txt'"
+check "POST is 405 with Allow" bash -c "ip netns exec $V curl -s --max-time 10 -D - -o /dev/null -X POST $base/ | tr -d '\\r' >'$work/405.txt'; grep -q '^HTTP/1.1 405' '$work/405.txt' && grep -qi '^Allow: GET, HEAD$' '$work/405.txt'"
 check "unknown path is 404" test "$(code $base/nope)" = 404
-check "HEAD / is 200 without body" test "$(vx curl -s -I -o /dev/null -w '%{http_code} %{size_download}' $base/)" = "200 0"
+check "HEAD / is 200 without body" test "$(vx curl -s --max-time 10 -I -o /dev/null -w '%{http_code} %{size_download}' $base/)" = "200 0"
 check "request with a body is refused (413)" test "$(code -X GET --data x $base/)" = 413
 
 # ---- /metrics
@@ -237,18 +251,18 @@ ev = [p["event"] for p in i["phases"]]
 assert "first_down" in ev and ev[-1] == "all_up", ev
 assert {t["name"] for t in i["targets"]} >= {"kcna", "gw"}, i["targets"]
 PY
-check "/api/v1/incidents?network=other is empty" bash -c "ip netns exec $V curl -s '$base/api/v1/incidents?network=other' | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"incidents\"] == []'"
-check "/api/v1/incidents?since=bad is 400 with a JSON error" bash -c "[ \$(ip netns exec $V curl -s -o '$work/e400.json' -w '%{http_code}' '$base/api/v1/incidents?since=bad') = 400 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"error\"]' '$work/e400.json'"
-check "/api/v1/incidents/1 is the incident" bash -c "ip netns exec $V curl -s $base/api/v1/incidents/1 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"id\"] == 1 and d[\"cause\"] and d[\"network\"] == \"north-korea\", d'"
-check "/api/v1/incidents/99 is 404 with a JSON error" bash -c "[ \$(ip netns exec $V curl -s -o '$work/e404.json' -w '%{http_code}' $base/api/v1/incidents/99) = 404 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"error\"]' '$work/e404.json'"
-check "/api/v1/incidents/abc is 400 or 404" bash -c "c=\$(ip netns exec $V curl -s -o /dev/null -w '%{http_code}' $base/api/v1/incidents/abc); [ \$c = 400 ] || [ \$c = 404 ]"
-check "series of up per role has values and the outage" bash -c "ip netns exec $V curl -s '$base/api/v1/networks/north-korea/series?signal=up&since=10m' | python3 -c '
+check "/api/v1/incidents?network=other is empty" bash -c "ip netns exec $V curl -s --max-time 10 '$base/api/v1/incidents?network=other' | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"incidents\"] == []'"
+check "/api/v1/incidents?since=bad is 400 with a JSON error" bash -c "[ \$(ip netns exec $V curl -s --max-time 10 -o '$work/e400.json' -w '%{http_code}' '$base/api/v1/incidents?since=bad') = 400 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"error\"]' '$work/e400.json'"
+check "/api/v1/incidents/1 is the incident" bash -c "ip netns exec $V curl -s --max-time 10 $base/api/v1/incidents/1 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"id\"] == 1 and d[\"cause\"] and d[\"network\"] == \"north-korea\", d'"
+check "/api/v1/incidents/99 is 404 with a JSON error" bash -c "[ \$(ip netns exec $V curl -s --max-time 10 -o '$work/e404.json' -w '%{http_code}' $base/api/v1/incidents/99) = 404 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"error\"]' '$work/e404.json'"
+check "/api/v1/incidents/abc is 400 or 404" bash -c "c=\$(ip netns exec $V curl -s --max-time 10 -o /dev/null -w '%{http_code}' $base/api/v1/incidents/abc); [ \$c = 400 ] || [ \$c = 404 ]"
+check "series of up per role has values and the outage" bash -c "ip netns exec $V curl -s --max-time 10 '$base/api/v1/networks/north-korea/series?signal=up&since=10m' | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 roles={s[\"role\"]: [p[1] for p in s[\"points\"] if p[1] is not None] for s in d[\"series\"]}
 assert set(roles) == {\"web\",\"mail\",\"dns\",\"router\"}, roles
 assert 1.0 in roles[\"router\"] and 0.0 in roles[\"router\"], roles[\"router\"]'"
-check "series of rtt is in seconds" bash -c "ip netns exec $V curl -s '$base/api/v1/networks/north-korea/series?signal=rtt&since=5m&step=1m' | python3 -c '
+check "series of rtt is in seconds" bash -c "ip netns exec $V curl -s --max-time 10 '$base/api/v1/networks/north-korea/series?signal=rtt&since=5m&step=1m' | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 v=[p[1] for s in d[\"series\"] for p in s[\"points\"] if p[1] is not None]
@@ -285,28 +299,20 @@ strip=lambda d: [(n[\"name\"], [(t[\"name\"], t[\"state\"]) for t in n[\"targets
 assert strip(a) == strip(b), (strip(a), strip(b))' '$work/status.json'"
 
 # ---- a real Prometheus scraped it all along
-promq() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode "query=$1"; }
-got=""
-prom_has_up() { got=$(promq 'lightsout_target_up{target="kcna"}'); echo "$got" | grep -q '"value"'; }
-wait_until 30 prom_has_up
-check "Prometheus scraped lightsout_target_up (PromQL via its API)" python3 -c "
-import json,sys
-d=json.loads(sys.argv[1])
-r=d['data']['result']
-assert d['status']=='success' and len(r)==1 and r[0]['metric']['network']=='north-korea' and r[0]['value'][1]=='1', d" "$got"
-check "Prometheus sees the target healthy" bash -c "ip netns exec $V curl -s -G $pbase/api/v1/query --data-urlencode 'query=up{job=\"lightsout\"}' | grep -q '\"1\"\\]'"
-check "PromQL: kcna was down during the outage" python3 -c "
-import json,sys
-d=json.loads(sys.argv[1])
-r=d['data']['result']
-assert d['status']=='success' and len(r)==1 and r[0]['value'][1]=='0', d" \
-	"$(promq 'min_over_time(lightsout_target_up{network="north-korea",target="kcna"}[10m])')"
-check "PromQL: every lab target counted by state" python3 -c "
-import json,sys
-d=json.loads(sys.argv[1])
-r=d['data']['result']
-assert d['status']=='success' and len(r)==1 and r[0]['value'][1]=='6', d" \
-	"$(promq 'sum(lightsout_network_targets{state="up",role!="control"})')"
+# promql_is QUERY VALUE: the query has one series, of that value now
+promql_is() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = d["data"]["result"]
+assert d["status"] == "success" and len(r) == 1 and r[0]["value"][1] == sys.argv[1], d' "$2" 2>/dev/null; }
+check "Prometheus scraped lightsout_target_up (PromQL via its API)" \
+	wait_until 10 promql_is 'lightsout_target_up{network="north-korea",target="kcna",role="web",kind="tcp"}' 1
+check "Prometheus sees the target healthy" promql_is 'up{job="lightsout"}' 1
+check "PromQL: kcna was down during the outage" \
+	promql_is 'min_over_time(lightsout_target_up{network="north-korea",target="kcna"}[10m])' 0
+check "PromQL: the other network never went down" promql_is 'min_over_time(lightsout_target_up{network="other"}[10m])' 1
+check "PromQL: every lab target counted up" \
+	wait_until 10 promql_is 'sum(lightsout_network_targets{state="up",role!="control"})' 6
 
 # ---- headless Chromium
 chrome() {
