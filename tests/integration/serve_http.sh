@@ -235,7 +235,7 @@ check "/metrics counts timeouts of the outage" grep -Eq '^lightsout_probes_total
 for m in lightsout_target_rtt_seconds lightsout_target_loss_ratio lightsout_network_targets lightsout_network_prefixes \
 	lightsout_incident_open lightsout_probes_total lightsout_store_queue_depth lightsout_store_dropped_total \
 	lightsout_build_info lightsout_up; do
-	check "/metrics has $m" grep -q "^$m[{ ]" "$work/metrics.txt"
+	check "/metrics has $m" grep -q "^${m}[{ ]" "$work/metrics.txt"
 done
 
 # ---- JSON API
