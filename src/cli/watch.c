@@ -335,6 +335,16 @@ int cli_watch(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("watch", "unexpected argument \"%s\"", argv[optind]);
 
+	/* Blocked before any thread starts (store writer, HTTP, alerts), so
+	 * every thread inherits the mask and SIGINT/SIGTERM reach only the
+	 * loop's signalfd: watch always flushes before it exits. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	w.cfg = config_load(path, err, sizeof(err));
 	if (w.cfg == NULL) {
 		fprintf(stderr, "%s\n", err);
@@ -380,12 +390,6 @@ int cli_watch(int argc, char **argv)
 	if (w.http != NULL)
 		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	w.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sigfd < 0 || ev_add_fd(w.loop, w.sigfd, EV_READ, on_signal, &w) < 0) {
 		fprintf(stderr, "lightsout: signalfd: %s\n", strerror(errno));

@@ -1415,7 +1415,10 @@ static void target_down(struct detector *d, struct incident *inc, uint32_t ti, b
 	}
 }
 
-static void target_up(struct detector *d, struct incident *inc, uint32_t ti)
+/* Like target_down: targets coming back in the same slot share one
+ * first_up phase, stamped with the earliest of their times. */
+static void target_up(struct detector *d, struct incident *inc, uint32_t ti, bool *first_list_started,
+		      struct phase **first_ph)
 {
 	struct dtarget *t = &d->t[ti];
 	struct inv *v = inv_find(inc, ti);
@@ -1428,10 +1431,14 @@ static void target_up(struct detector *d, struct incident *inc, uint32_t ti)
 		v->down_ms += v->up_at - v->down_at;
 	inc->changes++;
 	if (!inc->first_up_done) {
-		struct phase *ph;
 		inc->first_up_done = true;
-		ph = phase_add(inc, PH_FIRST_UP, v->up_at, -1);
-		phase_item(ph, tname(d, ti));
+		*first_ph = phase_add(inc, PH_FIRST_UP, v->up_at, -1);
+		*first_list_started = true;
+	}
+	if (*first_list_started && *first_ph) {
+		if (v->up_at < (*first_ph)->at)
+			(*first_ph)->at = v->up_at;
+		phase_item(*first_ph, tname(d, ti));
 	}
 }
 
@@ -1548,9 +1555,9 @@ enum vantage_level {
 static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enum vantage_level level)
 {
 	struct incident *inc = n->inc;
-	bool any_down_now = false, opened = false, first_started = false;
+	bool any_down_now = false, opened = false, first_started = false, up_started = false;
 	uint32_t failing = 0, degr, held = 0;
-	struct phase *first_ph = NULL;
+	struct phase *first_ph = NULL, *up_ph = NULL;
 	struct rstat *r;
 
 	bool vantage_trouble = level == VANTAGE_CONFIRMED;
@@ -1617,7 +1624,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 			/* down since its fall; maybe up again meanwhile */
 			target_down(d, inc, ti, &first_started, &first_ph);
 			if (t->h.state != STATE_DOWN)
-				target_up(d, inc, ti);
+				target_up(d, inc, ti, &up_started, &up_ph);
 			continue;
 		}
 		if (!t->changed || t->tainted || t->held)
@@ -1625,7 +1632,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 		if (t->h.state == STATE_DOWN)
 			target_down(d, inc, ti, &first_started, &first_ph);
 		else if (t->from_state == STATE_DOWN || t->from_state == STATE_UNKNOWN)
-			target_up(d, inc, ti);
+			target_up(d, inc, ti, &up_started, &up_ph);
 	}
 	role_phases(d, n, inc);
 	for (size_t i = 0; i < inc->ninv; i++) {
@@ -1701,8 +1708,8 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
 {
 	struct incident *inc = d->vantage;
-	bool any_down = false, first_started = false;
-	struct phase *first_ph = NULL;
+	bool any_down = false, first_started = false, up_started = false;
+	struct phase *first_ph = NULL, *up_ph = NULL;
 
 	if (!inc && !trouble)
 		return;
@@ -1735,7 +1742,7 @@ static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
 		if (t->h.state == STATE_DOWN)
 			target_down(d, inc, (uint32_t)i, &first_started, &first_ph);
 		else if (t->from_state == STATE_DOWN)
-			target_up(d, inc, (uint32_t)i);
+			target_up(d, inc, (uint32_t)i, &up_started, &up_ph);
 	}
 	bool busy = false;
 	uint32_t down = 0;

@@ -916,6 +916,38 @@ static void test_stress_phase_order(void **state)
 	config_free(cfg);
 }
 
+/* first_down and first_up carry the earliest time of the targets that
+ * fell (came back) together, whatever order their rounds completed in. */
+static void test_first_phases_are_earliest(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"power", "stress", "routing: withdrawal first, outside router alive"};
+	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+		const struct row *row = find_row(names[n]);
+		struct config *cfg = load(row->yaml);
+		for (uint64_t seed = 1; seed <= 5; seed++) {
+			struct run r = {0};
+			run_row(row, cfg, true, seed, &r);
+			assert_int_equal(r.n, 1);
+			json_t *o = json_loads(r.inc[0].json, 0, NULL);
+			json_t *ph = json_object_get(o, "phases");
+			int64_t first_down = phase_at(o, "first_down", NULL), first_up = phase_at(o, "first_up", NULL);
+			assert_true(first_down >= 0 && first_up >= 0);
+			for (size_t i = 0; i < json_array_size(ph); i++) {
+				json_t *p = json_array_get(ph, i);
+				const char *ev = json_string_value(json_object_get(p, "event"));
+				if (strcmp(ev, "role_down") == 0)
+					assert_true(first_down <= jt(p, "at"));
+				if (strcmp(ev, "role_up") == 0)
+					assert_true(first_up <= jt(p, "at"));
+			}
+			json_decref(o);
+			run_free(&r);
+		}
+		config_free(cfg);
+	}
+}
+
 /* Severity: down-fraction x minutes; one target of 7 down for 40 min. */
 static void test_severity(void **state)
 {
@@ -1032,6 +1064,7 @@ int main(void)
 	    cmocka_unit_test(test_lifecycle),
 	    cmocka_unit_test(test_shuffle_determinism),
 	    cmocka_unit_test(test_stress_phase_order),
+	    cmocka_unit_test(test_first_phases_are_earliest),
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_late),
