@@ -324,6 +324,7 @@ int cli_report(int argc, char **argv)
 		fprintf(stderr, "lightsout: %s\n", err);
 		return EXIT_USAGE;
 	}
+	render_set_round(cfg->interval_ms, cfg->detect.abrupt_rounds);
 	if (network) {
 		size_t i;
 		for (i = 0; i < cfg->nnetworks; i++)

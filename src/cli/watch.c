@@ -22,6 +22,7 @@
 #include "core/privdrop.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
+#include "detect/render.h"
 #include "probe/probe.h"
 #include "serve/http.h"
 #include "serve/live.h"
@@ -350,6 +351,7 @@ int cli_watch(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EXIT_USAGE;
 	}
+	render_set_round(w.cfg->interval_ms, w.cfg->detect.abrupt_rounds);
 	/* parsing a large configuration leaves freed heap behind: give it back */
 	malloc_trim(0);
 	if (check_supported(w.cfg) < 0) {

@@ -15,9 +15,15 @@
 #define SVG_T     40
 #define SVG_B     30
 #define MAX_SLOTS 200000u
-#define AT_ONCE_MS                                                                                                     \
-	120000 /* falls (or returns) this close together are told as one */ /* a window longer than this many rounds   \
-									       is refused */
+
+/* Falls (or returns) within this many rounds are told as one: the
+ * detector's "within about one round" (abrupt_rounds, default 2). */
+static int64_t at_once_ms = 2 * 60000;
+
+void render_set_round(int64_t round_ms, unsigned abrupt_rounds)
+{
+	at_once_ms = round_ms * (abrupt_rounds ? abrupt_rounds : 2);
+}
 
 static const char *const role_colors[ROLE_COUNT] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"};
 
@@ -64,10 +70,12 @@ static void fmt_clock(int64_t ms, bool with_date, char *buf, size_t len)
 		return;
 	}
 	rfc3339_format(ms, t, sizeof(t));
+	/* rounds shorter than a minute need the seconds to tell an order */
+	int hm = at_once_ms < 2 * 60000 ? 8 : 5;
 	if (with_date)
-		snprintf(buf, len, "%.10s %.5s UTC", t, t + 11);
+		snprintf(buf, len, "%.10s %.*s UTC", t, hm, t + 11);
 	else
-		snprintf(buf, len, "%.5s", t + 11);
+		snprintf(buf, len, "%.*s", hm, t + 11);
 }
 
 static const char *role_words(const char *role)
@@ -186,8 +194,10 @@ static char *story(json_t *inc)
 		if (strcmp(ev, "role_up") == 0)
 			last_role_up = jtime(p, "at");
 	}
-	bool fell_at_once = first >= 0 && all_down >= 0 && all_down - first <= AT_ONCE_MS;
-	bool back_at_once = first_up >= 0 && last_role_up >= 0 && last_role_up - first_up <= AT_ONCE_MS;
+	/* a stress incident fell progressively by definition */
+	bool fell_at_once =
+	    first >= 0 && all_down >= 0 && all_down - first <= at_once_ms && strcmp(jstr(inc, "cause"), "stress") != 0;
+	bool back_at_once = first_up >= 0 && last_role_up >= 0 && last_role_up - first_up <= at_once_ms;
 	if (fell_at_once) {
 		fmt_clock(first, false, at, sizeof(at));
 		fprintf(f, "%s went silent at once (%s)", nfell ? "; then every target" : " Every target", at);
@@ -245,7 +255,7 @@ static char *story(json_t *inc)
 			join_items(json_object_get(p, "prefixes"), items, sizeof(items));
 			fprintf(f, "%s BGP announced %s again (%s)", nup ? ";" : "", items, at);
 			nup++;
-		} else if (strcmp(ev, "all_up") == 0 && !(back_at_once && jtime(p, "at") - first_up <= AT_ONCE_MS)) {
+		} else if (strcmp(ev, "all_up") == 0 && !(back_at_once && jtime(p, "at") - first_up <= at_once_ms)) {
 			fprintf(f, "%s everything answered again at %s", nup ? "; and" : " Then", at);
 			nup++;
 		}
@@ -492,21 +502,31 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 			fprintf(out, "\"><title>mean RTT (max %.1f ms)</title></polyline>\n", rtt_max);
 		}
 	}
+	/* Labels go on the first of three rows with room; a marker with no
+	 * room keeps its line and tooltip (the table below lists every phase). */
+	double row_end[3] = {-1e9, -1e9, -1e9};
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
 		double x = xpos(jtime(p, "at"), t0, t1);
+		char label[64];
+		snprintf(label, sizeof(label), "%s%s%s", jstr(p, "event"), json_object_get(p, "role") ? " " : "",
+			 json_object_get(p, "role") ? jstr(p, "role") : "");
+		double half = 2.6 * (double)strlen(label) + 3; /* about half the width at 9 px */
 		fprintf(out,
 			"<g><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
 			"stroke-dasharray=\"2 2\"/>",
 			x, SVG_T - 4, x, SVG_H - SVG_B);
-		fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">", x,
-			(int)(10 + (i % 3) * 10));
-		render_html_escape(out, jstr(p, "event"));
-		if (json_object_get(p, "role")) {
-			fputc(' ', out);
-			render_html_escape(out, jstr(p, "role"));
+		for (int row = 0; row < 3; row++) {
+			if (x - half < row_end[row])
+				continue;
+			row_end[row] = x + half;
+			fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">", x,
+				10 + row * 10);
+			render_html_escape(out, label);
+			fprintf(out, "</text>");
+			break;
 		}
-		fprintf(out, "</text><title>");
+		fprintf(out, "<title>");
 		render_html_escape(out, jstr(p, "at"));
 		fputc(' ', out);
 		render_html_escape(out, jstr(p, "event"));

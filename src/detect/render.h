@@ -30,6 +30,10 @@ struct render_series *render_series_new(const struct config *cfg, size_t network
 void render_series_add(struct render_series *s, const struct config *cfg, size_t network, const struct measurement *m);
 void render_series_free(struct render_series *s);
 
+/* The length of a round, so the story tells falls within abrupt_rounds
+ * as simultaneous and the rest as progressive.  Set once per process from
+ * the configuration (default: 60 s rounds). */
+void render_set_round(int64_t round_ms, unsigned abrupt_rounds);
 /* The story of one incident: a paragraph, then its timeline. */
 void render_incident_text(FILE *out, json_t *incident);
 /* {"vantage", "generated", "incidents"}; takes a reference to incidents. */
