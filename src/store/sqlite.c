@@ -169,9 +169,25 @@ static const char *const wsql[W_COUNT] = {
     [W_META] = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
+/* Stored id -> config index (STORE_NO_INDEX for targets cfg lacks). */
+struct idx_map {
+	uint32_t *of;
+	size_t n;
+};
+
 struct store {
 	char *path;
 	bool writer;
+
+	/* The id -> index map of the last configuration read with, kept
+	 * while its targets and the targets table are unchanged (reading in
+	 * slices must not sort every target's name again each time).
+	 * Guarded by db_lock. */
+	struct idx_map idx;
+	const struct config *idx_cfg; /* configurations are immutable: */
+	const void *idx_targets;      /* the same object, the same targets */
+	size_t idx_ntargets;
+	sqlite3_int64 idx_maxid;
 
 	/* Caller side. */
 	sqlite3 *db;
@@ -732,6 +748,7 @@ static void store_free(struct store *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->db_lock);
 	free(st->ring);
+	free(st->idx.of);
 	free(st->idmap);
 	free(st->path);
 	free(st);
@@ -1078,6 +1095,9 @@ int store_sync_targets(struct store *st, const struct config *cfg, char *err, si
 
 	clearerr_buf(err, errlen);
 	pthread_mutex_lock(&st->db_lock);
+	/* a (re)synced configuration may reuse the memory of an older one */
+	free(st->idx.of);
+	st->idx.of = NULL;
 	map = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*map));
 	if (!map) {
 		seterr(err, errlen, "cannot write store %s: out of memory", st->path);
@@ -1178,12 +1198,6 @@ static int cfg_key_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
-/* Stored id -> config index (STORE_NO_INDEX for targets cfg lacks). */
-struct idx_map {
-	uint32_t *of;
-	size_t n;
-};
-
 static uint32_t idx_lookup(const struct idx_map *im, sqlite3_int64 id)
 {
 	return id >= 0 && (size_t)id < im->n ? im->of[id] : STORE_NO_INDEX;
@@ -1261,6 +1275,34 @@ out:
 	return rc;
 }
 
+/* The cached map for cfg, rebuilt when cfg's targets or the targets
+ * table (a sync added rows) changed.  Called with db_lock held. */
+static int idx_get(struct store *st, const struct config *cfg, const struct idx_map **out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_int64 maxid = -1;
+
+	if (prep(st->db, "SELECT coalesce(max(id), 0) FROM targets", &s) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (st->idx.of == NULL || st->idx_maxid != maxid || st->idx_cfg != cfg || st->idx_targets != cfg->targets ||
+	    st->idx_ntargets != cfg->ntargets) {
+		free(st->idx.of);
+		st->idx.of = NULL;
+		if (idx_build(st, cfg, &st->idx, err, errlen) < 0) {
+			free(st->idx.of);
+			st->idx.of = NULL;
+			return -1;
+		}
+		st->idx_maxid = maxid;
+		st->idx_cfg = cfg;
+		st->idx_targets = cfg->targets;
+		st->idx_ntargets = cfg->ntargets;
+	}
+	*out = &st->idx;
+	return 0;
+}
+
 static enum outcome outcome_of_code(const struct store *st, sqlite3_int64 code)
 {
 	return code >= 0 && code < STORE_MAX_CODES ? st->outcome_of[code] : OUTCOME_ERROR;
@@ -1277,7 +1319,7 @@ int store_each_target(struct store *st, const struct config *cfg,
 		      int (*fn)(const struct store_target_row *row, void *arg), void *arg, char *err, size_t errlen)
 {
 	struct store_target_row *rows = NULL;
-	struct idx_map im = {0};
+	const struct idx_map *im = NULL;
 	sqlite3_stmt *s = NULL;
 	int r, rc = -1;
 
@@ -1300,7 +1342,7 @@ int store_each_target(struct store *st, const struct config *cfg,
 		snprintf(w->state, sizeof(w->state), "%s", state_name(STATE_UNKNOWN));
 		w->last_rtt_ms = -1;
 	}
-	if (idx_build(st, cfg, &im, err, errlen) < 0)
+	if (idx_get(st, cfg, &im, err, errlen) < 0)
 		goto out;
 	if (prep(st->db, "SELECT target, at_ms, outcome, rtt_ms, detail, state, since_ms FROM latest", &s) !=
 	    SQLITE_OK) {
@@ -1308,7 +1350,7 @@ int store_each_target(struct store *st, const struct config *cfg,
 		goto out;
 	}
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		uint32_t i = idx_lookup(&im, sqlite3_column_int64(s, 0));
+		uint32_t i = idx_lookup(im, sqlite3_column_int64(s, 0));
 		struct store_target_row *w;
 
 		if (i == STORE_NO_INDEX)
@@ -1338,7 +1380,6 @@ int store_each_target(struct store *st, const struct config *cfg,
 		rc = fn(&rows[i], arg);
 out:
 	sqlite3_finalize(s);
-	free(im.of);
 	free(rows);
 	pthread_mutex_unlock(&st->db_lock);
 	return rc;
@@ -1347,14 +1388,14 @@ out:
 int store_each_measurement(struct store *st, const struct config *cfg, int64_t since_ms, int64_t until_ms,
 			   int (*fn)(const struct measurement *m, void *arg), void *arg, char *err, size_t errlen)
 {
-	struct idx_map im = {0};
+	const struct idx_map *im = NULL;
 	sqlite3_stmt *s = NULL;
 	struct measurement m;
 	int r, rc = -1;
 
 	clearerr_buf(err, errlen);
 	pthread_mutex_lock(&st->db_lock);
-	if (idx_build(st, cfg, &im, err, errlen) < 0)
+	if (idx_get(st, cfg, &im, err, errlen) < 0)
 		goto out;
 	if (prep(st->db,
 		 "SELECT at_ms, target, round, outcome, rtt_ms, loss, sent, received, from_addr, detail"
@@ -1366,7 +1407,7 @@ int store_each_measurement(struct store *st, const struct config *cfg, int64_t s
 	sqlite3_bind_int64(s, 1, since_ms);
 	sqlite3_bind_int64(s, 2, until_ms);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		uint32_t i = idx_lookup(&im, sqlite3_column_int64(s, 1));
+		uint32_t i = idx_lookup(im, sqlite3_column_int64(s, 1));
 
 		if (i == STORE_NO_INDEX)
 			continue;
@@ -1394,7 +1435,6 @@ int store_each_measurement(struct store *st, const struct config *cfg, int64_t s
 	rc = 0;
 out:
 	sqlite3_finalize(s);
-	free(im.of);
 	pthread_mutex_unlock(&st->db_lock);
 	return rc;
 }
@@ -1403,14 +1443,14 @@ int store_each_state_change(struct store *st, const struct config *cfg, int64_t 
 			    int (*fn)(const struct store_state_change *c, void *arg), void *arg, char *err,
 			    size_t errlen)
 {
-	struct idx_map im = {0};
+	const struct idx_map *im = NULL;
 	sqlite3_stmt *s = NULL;
 	struct store_state_change c;
 	int r, rc = -1;
 
 	clearerr_buf(err, errlen);
 	pthread_mutex_lock(&st->db_lock);
-	if (idx_build(st, cfg, &im, err, errlen) < 0)
+	if (idx_get(st, cfg, &im, err, errlen) < 0)
 		goto out;
 	if (prep(st->db,
 		 "SELECT target, at_ms, round, from_state, to_state, detail FROM state_changes"
@@ -1422,7 +1462,7 @@ int store_each_state_change(struct store *st, const struct config *cfg, int64_t 
 	sqlite3_bind_int64(s, 1, since_ms);
 	sqlite3_bind_int64(s, 2, until_ms);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		uint32_t i = idx_lookup(&im, sqlite3_column_int64(s, 0));
+		uint32_t i = idx_lookup(im, sqlite3_column_int64(s, 0));
 
 		if (i == STORE_NO_INDEX)
 			continue;
@@ -1446,7 +1486,6 @@ int store_each_state_change(struct store *st, const struct config *cfg, int64_t 
 	rc = 0;
 out:
 	sqlite3_finalize(s);
-	free(im.of);
 	pthread_mutex_unlock(&st->db_lock);
 	return rc;
 }
