@@ -13,7 +13,7 @@ BUILD_PKGS = build-essential meson ninja-build pkg-config clang clang-format lib
 	libyaml-dev libsqlite3-dev libcurl4-openssl-dev libldns-dev libjansson-dev \
 	libmicrohttpd-dev libcmocka-dev zlib1g-dev libbz2-dev
 TEST_PKGS  = iproute2 nftables iputils-ping procps psmisc sqlite3 python3 openssl curl dnsutils \
-	netcat-openbsd bird2 nginx-light nsd opensmtpd hping3 bgpdump fping zmap valgrind jq time bc \
+	netcat-openbsd bird2 frr nginx-light nsd opensmtpd hping3 bgpdump fping zmap valgrind jq time bc \
 	prometheus prometheus-alertmanager chromium
 PKGS = $(BUILD_PKGS) $(TEST_PKGS)
 
