@@ -617,7 +617,12 @@ static void header(uint8_t *buf, uint16_t len, uint8_t type)
 int bgp_build_open(uint8_t *buf, size_t cap, uint32_t local_as, uint16_t hold_time, uint32_t bgp_id)
 {
 	/* Capabilities: MP IPv4 unicast, MP IPv6 unicast, route refresh, 4-octet AS. */
-	uint8_t caps[] = {1, 4, 0, 1, 0, 1, 1, 4, 0, 2, 0, 1, 2, 0, 65, 4, 0, 0, 0, 0};
+	/* MP IPv4 unicast, MP IPv6 unicast, route refresh, 4-octet AS, and
+	 * Graceful Restart with no flags, restart time 0 and no families
+	 * (RFC 4724 section 3): it keeps no routes across restarts, but
+	 * peers such as FRR send End-of-RIB only to a speaker announcing it,
+	 * and End-of-RIB is when a peer's table is complete. */
+	uint8_t caps[] = {1, 4, 0, 1, 0, 1, 1, 4, 0, 2, 0, 1, 2, 0, 65, 4, 0, 0, 0, 0, 64, 2, 0, 0};
 	size_t len = BGP_HDR_LEN + 10 + 2 + sizeof(caps);
 	if (cap < len)
 		return -1;
