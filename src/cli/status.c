@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jfield.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/timeutil.h"
@@ -39,12 +40,6 @@ static int on_target(const struct store_target_row *r, void *arg)
 	return 0;
 }
 
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
-
 /* The collector's peers and each network's visible prefixes, as watch
  * last published them. */
 static void print_bgp(struct store *st)
@@ -57,19 +52,19 @@ static void print_bgp(struct store *st)
 	free(text);
 	if (doc == NULL)
 		return;
-	printf("bgp (as of %s)\n", jstr(doc, "updated"));
+	printf("bgp (as of %s)\n", jfield_str(doc, "updated"));
 	json_array_foreach(json_object_get(doc, "peers"), i, v)
 	{
-		printf("  peer %-20s AS%-10lld %-12s up %8.0f s  %6lld prefixes  %lld flaps%s%s\n", jstr(v, "address"),
-		       (long long)json_integer_value(json_object_get(v, "remote_as")), jstr(v, "state"),
-		       json_number_value(json_object_get(v, "uptime_s")),
+		printf("  peer %-20s AS%-10lld %-12s up %8.0f s  %6lld prefixes  %lld flaps%s%s\n",
+		       jfield_str(v, "address"), (long long)json_integer_value(json_object_get(v, "remote_as")),
+		       jfield_str(v, "state"), json_number_value(json_object_get(v, "uptime_s")),
 		       (long long)json_integer_value(json_object_get(v, "prefixes")),
 		       (long long)json_integer_value(json_object_get(v, "flaps")),
-		       *jstr(v, "last_error") ? "; last error: " : "", jstr(v, "last_error"));
+		       *jfield_str(v, "last_error") ? "; last error: " : "", jfield_str(v, "last_error"));
 	}
 	json_array_foreach(json_object_get(doc, "networks"), i, v)
 	{
-		printf("  %-16s %lld of %lld prefixes visible (%lld peers counted)\n", jstr(v, "name"),
+		printf("  %-16s %lld of %lld prefixes visible (%lld peers counted)\n", jfield_str(v, "name"),
 		       (long long)json_integer_value(json_object_get(v, "visible")),
 		       (long long)json_integer_value(json_object_get(v, "prefixes")),
 		       (long long)json_integer_value(json_object_get(v, "counted_peers")));

@@ -1,6 +1,7 @@
 /* Incident detector: rounds in slot order, per-network signals, incident
  * lifecycle, phases, cause classification.  See detect.h and
  * docs/detection.md for the rules and why they are what they are. */
+#include "core/jfield.h"
 #include "detect/detect.h"
 
 #include <arpa/inet.h>
@@ -2054,16 +2055,6 @@ void detect_finish(struct detector *d)
 
 /* ---------- continuation ---------- */
 
-static int64_t jtime_get(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	int64_t ms;
-
-	if (!json_is_string(v) || rfc3339_parse(json_string_value(v), &ms) != 0)
-		return -1;
-	return ms;
-}
-
 static int find_target(const struct detector *d, size_t net, const char *name)
 {
 	for (size_t i = 0; i < d->ntargets; i++) {
@@ -2098,7 +2089,7 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 			goto out;
 		}
 	}
-	if (!json_is_integer(json_object_get(o, "id")) || jtime_get(o, "start") < 0) {
+	if (!json_is_integer(json_object_get(o, "id")) || jfield_time(o, "start") < 0) {
 		snprintf(err, errlen, "incident document without id or start");
 		goto out;
 	}
@@ -2111,7 +2102,7 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 		snprintf(err, errlen, "an incident of that network is already open");
 		goto out;
 	}
-	inc = incident_new(d, net, jtime_get(o, "start"), 0);
+	inc = incident_new(d, net, jfield_time(o, "start"), 0);
 	d->next_id--; /* incident_new took one; the stored id is kept */
 	inc->id = json_integer_value(json_object_get(o, "id"));
 	if (inc->id >= d->next_id)
@@ -2141,7 +2132,7 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 			continue;
 		if (json_is_string(json_object_get(p, "role")))
 			role = role_from_name(json_string_value(json_object_get(p, "role")));
-		struct phase *ph = phase_add(inc, (enum phase_ev)ev, jtime_get(p, "at"), role);
+		struct phase *ph = phase_add(inc, (enum phase_ev)ev, jfield_time(p, "at"), role);
 		if (!ph)
 			break;
 		items = json_object_get(p, "targets");
@@ -2172,8 +2163,8 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 			continue;
 		struct inv *iv = inv_get(inc, (uint32_t)ti);
 		iv->was_down = true;
-		iv->first_down_at = iv->down_at = jtime_get(t, "down_at");
-		iv->up_at = jtime_get(t, "up_at");
+		iv->first_down_at = iv->down_at = jfield_time(t, "down_at");
+		iv->up_at = jfield_time(t, "up_at");
 		iv->down = iv->up_at < 0;
 		if (!iv->down && iv->up_at > iv->down_at)
 			iv->down_ms = iv->up_at - iv->down_at;

@@ -1,4 +1,5 @@
 /* Incident documents rendered as text, JSON and HTML; see render.h. */
+#include "core/jfield.h"
 #include "detect/render.h"
 
 #include <math.h>
@@ -28,23 +29,6 @@ void render_set_round(int64_t round_ms, unsigned abrupt_rounds)
 static const char *const role_colors[ROLE_COUNT] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"};
 
 /* ---------- small helpers ---------- */
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static int64_t jtime(json_t *o, const char *k)
-{
-	int64_t ms;
-	const char *s = json_string_value(json_object_get(o, k));
-
-	if (!s || rfc3339_parse(s, &ms) != 0)
-		return -1;
-	return ms;
-}
 
 static void fmt_dur(double s, char *buf, size_t len)
 {
@@ -140,10 +124,10 @@ static char *story(json_t *inc)
 	FILE *f = open_memstream(&buf, &len);
 	json_t *phases = json_object_get(inc, "phases"), *evidence = json_object_get(inc, "evidence");
 	const char *net = json_string_value(json_object_get(inc, "network"));
-	const char *cause = jstr(inc, "cause");
+	const char *cause = jfield_str(inc, "cause");
 	bool open = json_is_null(json_object_get(inc, "end"));
 	double mdf = json_number_value(json_object_get(inc, "max_down_fraction"));
-	int64_t start = jtime(inc, "start"), deg = -1, first = -1;
+	int64_t start = jfield_time(inc, "start"), deg = -1, first = -1;
 	size_t nfell = 0, nup = 0;
 
 	if (!f)
@@ -168,11 +152,11 @@ static char *story(json_t *inc)
 	/* how it fell */
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		const char *ev = jstr(p, "event");
+		const char *ev = jfield_str(p, "event");
 		if (strcmp(ev, "degradation_start") == 0 && deg < 0)
-			deg = jtime(p, "at");
+			deg = jfield_time(p, "at");
 		if (strcmp(ev, "first_down") == 0 && first < 0)
-			first = jtime(p, "at");
+			first = jfield_time(p, "at");
 	}
 	if (deg >= 0 && first > deg) {
 		fmt_dur((double)(first - deg) / 1000.0, dur, sizeof(dur));
@@ -186,17 +170,17 @@ static char *story(json_t *inc)
 	int64_t all_down = -1, last_role_up = -1, first_up = -1;
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		const char *ev = jstr(p, "event");
+		const char *ev = jfield_str(p, "event");
 		if (strcmp(ev, "all_down") == 0 && all_down < 0)
-			all_down = jtime(p, "at");
+			all_down = jfield_time(p, "at");
 		if (strcmp(ev, "first_up") == 0 && first_up < 0)
-			first_up = jtime(p, "at");
+			first_up = jfield_time(p, "at");
 		if (strcmp(ev, "role_up") == 0)
-			last_role_up = jtime(p, "at");
+			last_role_up = jfield_time(p, "at");
 	}
 	/* a stress incident fell progressively by definition */
-	bool fell_at_once =
-	    first >= 0 && all_down >= 0 && all_down - first <= at_once_ms && strcmp(jstr(inc, "cause"), "stress") != 0;
+	bool fell_at_once = first >= 0 && all_down >= 0 && all_down - first <= at_once_ms &&
+			    strcmp(jfield_str(inc, "cause"), "stress") != 0;
 	bool back_at_once = first_up >= 0 && last_role_up >= 0 && last_role_up - first_up <= at_once_ms;
 	if (fell_at_once) {
 		fmt_clock(first, false, at, sizeof(at));
@@ -205,8 +189,8 @@ static char *story(json_t *inc)
 	}
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		const char *ev = jstr(p, "event");
-		fmt_clock(jtime(p, "at"), false, at, sizeof(at));
+		const char *ev = jfield_str(p, "event");
+		fmt_clock(jfield_time(p, "at"), false, at, sizeof(at));
 		if (fell_at_once &&
 		    (strcmp(ev, "role_down") == 0 || strcmp(ev, "first_down") == 0 || strcmp(ev, "all_down") == 0))
 			continue;
@@ -214,8 +198,8 @@ static char *story(json_t *inc)
 			continue;
 		if (strcmp(ev, "role_down") == 0) {
 			join_items(json_object_get(p, "targets"), items, sizeof(items));
-			fprintf(f, "%s %s fell (%s, %s)", nfell ? "; then" : " First", role_words(jstr(p, "role")),
-				items, at);
+			fprintf(f, "%s %s fell (%s, %s)", nfell ? "; then" : " First",
+				role_words(jfield_str(p, "role")), items, at);
 			nfell++;
 		} else if (strcmp(ev, "first_down") == 0) {
 			join_items(json_object_get(p, "targets"), items, sizeof(items));
@@ -240,12 +224,12 @@ static char *story(json_t *inc)
 	}
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		const char *ev = jstr(p, "event");
-		fmt_clock(jtime(p, "at"), false, at, sizeof(at));
+		const char *ev = jfield_str(p, "event");
+		fmt_clock(jfield_time(p, "at"), false, at, sizeof(at));
 		if (back_at_once && (strcmp(ev, "role_up") == 0 || strcmp(ev, "first_up") == 0))
 			continue;
 		if (strcmp(ev, "role_up") == 0) {
-			const char *w = role_words(jstr(p, "role"));
+			const char *w = role_words(jfield_str(p, "role"));
 			if (nup == 0)
 				fprintf(f, " %c%s came back first (%s)", w[0] == 't' ? 'T' : w[0], w + 1, at);
 			else
@@ -255,7 +239,8 @@ static char *story(json_t *inc)
 			join_items(json_object_get(p, "prefixes"), items, sizeof(items));
 			fprintf(f, "%s BGP announced %s again (%s)", nup ? ";" : "", items, at);
 			nup++;
-		} else if (strcmp(ev, "all_up") == 0 && !(back_at_once && jtime(p, "at") - first_up <= at_once_ms)) {
+		} else if (strcmp(ev, "all_up") == 0 &&
+			   !(back_at_once && jfield_time(p, "at") - first_up <= at_once_ms)) {
 			fprintf(f, "%s everything answered again at %s", nup ? "; and" : " Then", at);
 			nup++;
 		}
@@ -283,7 +268,8 @@ static void timeline_text(FILE *out, json_t *inc)
 		if (!a)
 			a = json_object_get(p, "prefixes");
 		join_items(a, items, sizeof(items));
-		fprintf(out, "  %-24s  %-17s %-6s %s\n", jstr(p, "at"), jstr(p, "event"), jstr(p, "role"), items);
+		fprintf(out, "  %-24s  %-17s %-6s %s\n", jfield_str(p, "at"), jfield_str(p, "event"),
+			jfield_str(p, "role"), items);
 	}
 }
 
@@ -447,7 +433,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		t0 = s->t0_ms;
 		t1 = s->t0_ms + (int64_t)s->n * s->step_ms;
 	} else {
-		t0 = jtime(inc, "start");
+		t0 = jfield_time(inc, "start");
 		t1 = t0 + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
 		if (t1 <= t0)
 			t1 = t0 + 60000;
@@ -464,7 +450,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		ypos(1) + 4, ypos(0));
 	/* the incident's span */
 	{
-		int64_t a = jtime(inc, "start"), b = jtime(inc, "end");
+		int64_t a = jfield_time(inc, "start"), b = jfield_time(inc, "end");
 		if (b < 0)
 			b = a + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
 		fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#fdd\" opacity=\"0.5\"/>\n",
@@ -507,10 +493,10 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	double row_end[3] = {-1e9, -1e9, -1e9};
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		double x = xpos(jtime(p, "at"), t0, t1);
+		double x = xpos(jfield_time(p, "at"), t0, t1);
 		char label[64];
-		snprintf(label, sizeof(label), "%s%s%s", jstr(p, "event"), json_object_get(p, "role") ? " " : "",
-			 json_object_get(p, "role") ? jstr(p, "role") : "");
+		snprintf(label, sizeof(label), "%s%s%s", jfield_str(p, "event"), json_object_get(p, "role") ? " " : "",
+			 json_object_get(p, "role") ? jfield_str(p, "role") : "");
 		double half = 2.6 * (double)strlen(label) + 3; /* about half the width at 9 px */
 		fprintf(out,
 			"<g><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
@@ -527,9 +513,9 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 			break;
 		}
 		fprintf(out, "<title>");
-		render_html_escape(out, jstr(p, "at"));
+		render_html_escape(out, jfield_str(p, "at"));
 		fputc(' ', out);
-		render_html_escape(out, jstr(p, "event"));
+		render_html_escape(out, jfield_str(p, "event"));
 		fprintf(out, "</title></g>\n");
 	}
 	fmt_clock(t0, false, lab, sizeof(lab));
@@ -571,7 +557,7 @@ void render_html(FILE *out, const char *vantage, int64_t generated_ms, json_t *i
 		fprintf(out, "<section>\n<h2>#%lld ", (long long)json_integer_value(json_object_get(inc, "id")));
 		render_html_escape(out, net ? net : "(vantage)");
 		fprintf(out, " &mdash; <span class=\"cause\">");
-		render_html_escape(out, jstr(inc, "cause"));
+		render_html_escape(out, jfield_str(inc, "cause"));
 		fprintf(out, "</span></h2>\n");
 		svg_timeline(out, inc, series ? series[i] : NULL);
 		fprintf(out, "<p>");
@@ -585,11 +571,11 @@ void render_html(FILE *out, const char *vantage, int64_t generated_ms, json_t *i
 				a = json_object_get(p, "prefixes");
 			join_items(a, items, sizeof(items));
 			fprintf(out, "<tr><td>");
-			render_html_escape(out, jstr(p, "at"));
+			render_html_escape(out, jfield_str(p, "at"));
 			fprintf(out, "</td><td>");
-			render_html_escape(out, jstr(p, "event"));
+			render_html_escape(out, jfield_str(p, "event"));
 			fprintf(out, "</td><td>");
-			render_html_escape(out, jstr(p, "role"));
+			render_html_escape(out, jfield_str(p, "role"));
 			fprintf(out, "</td><td>");
 			render_html_escape(out, items);
 			fprintf(out, "</td></tr>\n");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jfield.h"
 #include "config/config.h"
 #include "core/timeutil.h"
 #include "detect/render.h"
@@ -163,23 +164,6 @@ int64_t serve_window_ms(const char *s)
 
 /* ---------- common ---------- */
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static int64_t jtime(json_t *o, const char *k)
-{
-	int64_t ms;
-	const char *s = json_string_value(json_object_get(o, k));
-
-	if (!s || rfc3339_parse(s, &ms) != 0)
-		return -1;
-	return ms;
-}
-
 char *serve_incident_story(json_t *inc)
 {
 	char *buf = NULL, *cut;
@@ -246,7 +230,7 @@ static void incident_item(FILE *out, json_t *inc)
 	fprintf(out, "<div class=\"inc%s\"><a href=\"/incident/%lld\">#%lld</a> <b>", open ? "" : " closed", id, id);
 	serve_html_escape(out, net ? net : "(vantage)");
 	fputs("</b> ", out);
-	serve_html_escape(out, jstr(inc, "cause"));
+	serve_html_escape(out, jfield_str(inc, "cause"));
 	fputs(open ? " <span class=\"down\">open</span>" : "", out);
 	fputs("<br>", out);
 	serve_html_escape(out, story);
@@ -408,7 +392,7 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 	/* incident bands under the lines */
 	for (size_t i = 0; i < json_array_size(incidents); i++) {
 		json_t *inc = json_array_get(incidents, i);
-		int64_t s = jtime(inc, "start"), e = jtime(inc, "end");
+		int64_t s = jfield_time(inc, "start"), e = jfield_time(inc, "end");
 		if (s < 0)
 			continue;
 		if (e < 0)
@@ -420,26 +404,26 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 			"<title>incident #%lld ",
 			cx(c, s), CH_T, fmax(cx(c, e) - cx(c, s), 1.0), CH_H - CH_T - CH_B,
 			(long long)json_integer_value(json_object_get(inc, "id")));
-		serve_html_escape(out, jstr(inc, "cause"));
+		serve_html_escape(out, jfield_str(inc, "cause"));
 		fputs("</title></rect>\n", out);
 		if (!phases)
 			continue;
 		json_t *ph = json_object_get(inc, "phases");
 		for (size_t k = 0; k < json_array_size(ph); k++) {
 			json_t *p = json_array_get(ph, k);
-			int64_t at = jtime(p, "at");
+			int64_t at = jfield_time(p, "at");
 			if (at < c->t0 || at > c->t1)
 				continue;
 			fprintf(out,
 				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
 				"stroke-dasharray=\"2 2\"><title>",
 				cx(c, at), CH_T, cx(c, at), CH_H - CH_B);
-			serve_html_escape(out, jstr(p, "at"));
+			serve_html_escape(out, jfield_str(p, "at"));
 			fputc(' ', out);
-			serve_html_escape(out, jstr(p, "event"));
+			serve_html_escape(out, jfield_str(p, "event"));
 			if (json_object_get(p, "role")) {
 				fputc(' ', out);
-				serve_html_escape(out, jstr(p, "role"));
+				serve_html_escape(out, jfield_str(p, "role"));
 			}
 			fputs("</title></line>\n", out);
 		}
