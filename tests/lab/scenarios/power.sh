@@ -25,9 +25,27 @@ for n in $LAB_DARK; do lab_silence "$n"; done
 lab_at 13.5
 lab_check_bgp upstream border Established
 lab_check_route upstream "$LAB_PREFIX_A" present
-lab_check_ping vantage "$LAB_BORDER" timeout
-lab_check_ping vantage "$LAB_WEB1" timeout
-lab_check_smtp vantage "$LAB_MAIL" timeout
+# The wire checks take seconds each and race that randomized hold timer:
+# run them together, and if the routes went meanwhile, the upstream's
+# unreachables are the right answer too (the withdrawal follows the
+# silence either way; the hold-timer check below pins that down).
+lab_ping_result vantage "$LAB_BORDER" >"$LAB_RUN/wire.border" &
+p1=$!
+lab_ping_result vantage "$LAB_WEB1" >"$LAB_RUN/wire.web1" &
+p2=$!
+lab_smtp_result vantage "$LAB_MAIL" >"$LAB_RUN/wire.mail" &
+p3=$!
+wait $p1 $p2 $p3 # only these: watch runs in the background too
+routes_gone=
+[ "$(lab_route_state upstream "$LAB_PREFIX_A")" = present ] || routes_gone=1
+for w in border web1 mail; do
+	got=$(cat "$LAB_RUN/wire.$w")
+	case $got in
+	timeout) lab_pass "$w from vantage during the cut: $got" ;;
+	unreachable*) if [ -n "$routes_gone" ]; then lab_pass "$w from vantage during the cut, routes already withdrawn: $got"; else lab_fail "$w from vantage during the cut: unreachable while the routes are still there ($got)"; fi ;;
+	*) lab_fail "$w from vantage during the cut: expected silence, got '$got'" ;;
+	esac
+done
 lab_check_ping vantage "$LAB_CONTROL" ok
 
 # The hold timer expires at most 9 s after the last keepalive.
