@@ -31,7 +31,9 @@ read -r pps size <<<"$LAB_FLOOD_DELAY"
 lab_flood_start "$pps" 10 "$size"
 lab_at 11
 read -r rcv avg <<<"$(lab_ping_stats vantage "$LAB_MAIL" 3 0.2)"
-lab_expect "echoes to mail under the delay flood" 3 "$rcv"
+# the delay stage queues, it does not drop: most echoes come back (one
+# may be lost on a loaded machine; the loss stage below loses many)
+if [ "${rcv:-0}" -ge 2 ]; then lab_pass "echoes to mail under the delay flood: $rcv of 3"; else lab_fail "echoes to mail under the delay flood: $rcv of 3, expected at least 2"; fi
 if [ "$avg" != - ] && [ "$(echo "$avg > 50" | bc)" = 1 ]; then
 	lab_pass "queueing delay: mail RTT $avg ms (baseline $base ms)"
 else
