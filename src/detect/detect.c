@@ -700,10 +700,17 @@ static void lead_sentence(const struct detector *d, struct incident *inc, size_t
 	if (inc->lead_max_fail)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", timeouts on up to %u target(s)",
 			 inc->lead_max_fail);
-	evidence(inc,
-		 "loss rose from %.0f%% to %.0f%% with degradation on up to %u of %zu targets over %u rounds "
-		 "before the first target went down%s",
-		 pct(inc->lead_loss_from), pct(inc->lead_loss_peak), inc->lead_max_bad, n, inc->lead_rounds, extra);
+	/* name loss only when it rose: a queueing-only lead is told by its RTT */
+	if (lround(pct(inc->lead_loss_peak)) > lround(pct(inc->lead_loss_from)))
+		evidence(inc,
+			 "loss rose from %.0f%% to %.0f%% with degradation on up to %u of %zu targets over %u rounds "
+			 "before the first target went down%s",
+			 pct(inc->lead_loss_from), pct(inc->lead_loss_peak), inc->lead_max_bad, n, inc->lead_rounds,
+			 extra);
+	else
+		evidence(inc,
+			 "degradation on up to %u of %zu targets over %u rounds before the first target went down%s",
+			 inc->lead_max_bad, n, inc->lead_rounds, extra);
 	(void)d;
 }
 
