@@ -375,8 +375,17 @@ void render_series_free(struct render_series *s)
 
 void render_html_escape(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
+	static const char special[] = "&<>\"'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0d\x0e\x0f\x10"
+				      "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
+
+	while (s && *s) {
+		/* plain runs in one write: pages hold thousands of strings */
+		size_t run = strcspn(s, special);
+		fwrite(s, 1, run, out);
+		s += run;
 		switch (*s) {
+		case 0:
+			return;
 		case '&':
 			fputs("&amp;", out);
 			break;
@@ -393,8 +402,9 @@ void render_html_escape(FILE *out, const char *s)
 			fputs("&#39;", out);
 			break;
 		default:
-			fputc(*s, out);
+			break; /* control bytes have no business in a page */
 		}
+		s++;
 	}
 }
 

@@ -41,7 +41,8 @@ json_t *render_report_json(const char *vantage, int64_t generated_ms, json_t *in
 /* One HTML page; series[i] for incidents[i] (NULL entries allowed). */
 void render_html(FILE *out, const char *vantage, int64_t generated_ms, json_t *incidents,
 		 struct render_series *const *series);
-/* HTML text and attribute escaping (& < > " '). */
+/* HTML text and attribute values: & < > " ' (control bytes dropped); plain
+ * runs are written in one call. */
 void render_html_escape(FILE *out, const char *s);
 
 #endif

@@ -638,7 +638,7 @@ static enum MHD_Result do_incident_page(struct serve_http *h, struct MHD_Connect
 					fputs(" &rsaquo; <a href=\"/network/", g);
 					serve_url_escape(g, h->cfg->networks[net].name);
 					fputs("?window=7d\">", g);
-					serve_html_escape(g, h->cfg->networks[net].name);
+					render_html_escape(g, h->cfg->networks[net].name);
 					fputs("</a>", g);
 				}
 				fprintf(g, " &rsaquo; incident %lld</nav>", (long long)id);

@@ -1,6 +1,6 @@
 /* Dashboard pages (server-drawn HTML and SVG, no script, no external
  * asset), route parsing and escaping.  Everything that came from the
- * network or the configuration goes through serve_html_escape. */
+ * network or the configuration goes through render_html_escape. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -22,43 +22,6 @@
 #define MAX_TABLE_ROWS 5000 /* target rows on one page */
 
 static const char *const role_colors[ROLE_COUNT] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"};
-
-/* ---------- escaping ---------- */
-
-void serve_html_escape(FILE *out, const char *s)
-{
-	static const char special[] = "&<>\"'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0d\x0e\x0f\x10"
-				      "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
-
-	while (s && *s) {
-		/* plain runs in one write: pages hold thousands of strings */
-		size_t run = strcspn(s, special);
-		fwrite(s, 1, run, out);
-		s += run;
-		switch (*s) {
-		case 0:
-			return;
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&#39;", out);
-			break;
-		default:
-			break; /* control bytes have no business in a page */
-		}
-		s++;
-	}
-}
 
 void serve_url_escape(FILE *out, const char *s)
 {
@@ -188,7 +151,7 @@ static void page_head(FILE *out, const char *title, const struct config *cfg)
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta http-equiv=\"refresh\" content=\"60\">\n<title>",
 	      out);
-	serve_html_escape(out, title);
+	render_html_escape(out, title);
 	fputs(" - lightsout</title>\n<style>"
 	      "body{font-family:system-ui,sans-serif;max-width:1000px;margin:0 auto;padding:.5em;color:#222}"
 	      "table{border-collapse:collapse;width:100%;font-size:90%}"
@@ -199,7 +162,7 @@ static void page_head(FILE *out, const char *title, const struct config *cfg)
 	      "nav a{margin-right:.8em}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.2em}"
 	      "</style>\n</head><body>\n<nav><a href=\"/\">lightsout</a> vantage <b>",
 	      out);
-	serve_html_escape(out, cfg->vantage ? cfg->vantage : "");
+	render_html_escape(out, cfg->vantage ? cfg->vantage : "");
 	fputs("</b></nav>\n", out);
 }
 
@@ -228,12 +191,12 @@ static void incident_item(FILE *out, json_t *inc)
 	long long id = (long long)json_integer_value(json_object_get(inc, "id"));
 
 	fprintf(out, "<div class=\"inc%s\"><a href=\"/incident/%lld\">#%lld</a> <b>", open ? "" : " closed", id, id);
-	serve_html_escape(out, net ? net : "(vantage)");
+	render_html_escape(out, net ? net : "(vantage)");
 	fputs("</b> ", out);
-	serve_html_escape(out, jfield_str(inc, "cause"));
+	render_html_escape(out, jfield_str(inc, "cause"));
 	fputs(open ? " <span class=\"down\">open</span>" : "", out);
 	fputs("<br>", out);
-	serve_html_escape(out, story);
+	render_html_escape(out, story);
 	fputs("</div>\n", out);
 	free(story);
 }
@@ -282,7 +245,7 @@ void serve_page_index(FILE *out, const struct config *cfg, const struct serve_sn
 		fputs("<tr><td><a href=\"/network/", out);
 		serve_url_escape(out, cfg->networks[n].name);
 		fputs("?window=24h\">", out);
-		serve_html_escape(out, cfg->networks[n].name);
+		render_html_escape(out, cfg->networks[n].name);
 		fputs("</a></td><td>", out);
 		if (cause)
 			fputs("<span class=\"down\">outage</span>", out);
@@ -297,7 +260,7 @@ void serve_page_index(FILE *out, const struct config *cfg, const struct serve_sn
 		fputs("</td><td>", out);
 		if (cause) {
 			fprintf(out, "<a href=\"/incident/%lld\">#%lld ", (long long)id, (long long)id);
-			serve_html_escape(out, cause);
+			render_html_escape(out, cause);
 			fputs("</a>", out);
 		}
 		fputs("</td></tr>\n", out);
@@ -381,12 +344,12 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 	char a[32], b[32];
 
 	fputs("<h3>", out);
-	serve_html_escape(out, title);
+	render_html_escape(out, title);
 	fprintf(out,
 		"</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" "
 		"aria-label=\"",
 		CH_W, CH_H);
-	serve_html_escape(out, title);
+	render_html_escape(out, title);
 	fprintf(out, "\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", CH_L,
 		CH_T, CH_W - CH_L - CH_R, CH_H - CH_T - CH_B);
 	/* incident bands under the lines */
@@ -404,7 +367,7 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 			"<title>incident #%lld ",
 			cx(c, s), CH_T, fmax(cx(c, e) - cx(c, s), 1.0), CH_H - CH_T - CH_B,
 			(long long)json_integer_value(json_object_get(inc, "id")));
-		serve_html_escape(out, jfield_str(inc, "cause"));
+		render_html_escape(out, jfield_str(inc, "cause"));
 		fputs("</title></rect>\n", out);
 		if (!phases)
 			continue;
@@ -418,18 +381,18 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
 				"stroke-dasharray=\"2 2\"><title>",
 				cx(c, at), CH_T, cx(c, at), CH_H - CH_B);
-			serve_html_escape(out, jfield_str(p, "at"));
+			render_html_escape(out, jfield_str(p, "at"));
 			fputc(' ', out);
-			serve_html_escape(out, jfield_str(p, "event"));
+			render_html_escape(out, jfield_str(p, "event"));
 			if (json_object_get(p, "role")) {
 				fputc(' ', out);
-				serve_html_escape(out, jfield_str(p, "role"));
+				render_html_escape(out, jfield_str(p, "role"));
 			}
 			fputs("</title></line>\n", out);
 		}
 	}
 	fprintf(out, "<text x=\"2\" y=\"%d\" font-size=\"10\">", CH_T + 8);
-	serve_html_escape(out, ylabel);
+	render_html_escape(out, ylabel);
 	fprintf(out, "</text><text x=\"2\" y=\"%d\" font-size=\"10\">0</text>\n", CH_H - CH_B);
 	fmt_axis_time(c->t0, c->t1 - c->t0, a, sizeof(a));
 	fmt_axis_time(c->t1, c->t1 - c->t0, b, sizeof(b));
@@ -504,7 +467,7 @@ static void target_table(FILE *out, const struct config *cfg, const struct serve
 		if (x->since_ms > 0)
 			rfc3339_format(x->since_ms, since, sizeof(since));
 		fputs("<tr><td>", out);
-		serve_html_escape(out, t->name);
+		render_html_escape(out, t->name);
 		fprintf(out, "</td><td>%s</td><td>%s</td><td>", role_name(t->role), kind_name(t->kind));
 		state_span(out, x->state);
 		fprintf(out, "</td><td>%s</td><td>%s</td><td>", since,
@@ -512,7 +475,7 @@ static void target_table(FILE *out, const struct config *cfg, const struct serve
 		if (x->last_at_ms > 0 && x->last_rtt_ms >= 0)
 			fprintf(out, "%.1f ms", x->last_rtt_ms);
 		fputs("</td><td>", out);
-		serve_html_escape(out, x->last_detail);
+		render_html_escape(out, x->last_detail);
 		fputs("</td></tr>\n", out);
 	}
 	fputs("</table></div>\n", out);
@@ -542,7 +505,7 @@ void serve_page_network(FILE *out, const struct config *cfg, const struct serve_
 	}
 	page_head(out, name, cfg);
 	fputs("<h1>", out);
-	serve_html_escape(out, name);
+	render_html_escape(out, name);
 	fputs("</h1>\n<p>Window:", out);
 	for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
 		bool cur = strcmp(window, windows[i]) == 0;

@@ -16,8 +16,6 @@ struct config;
 
 /* ---- escaping: every string from the network or the configuration ---- */
 
-/* HTML text and attribute values: & < > " ' (and control bytes dropped). */
-void serve_html_escape(FILE *out, const char *s);
 /* A Prometheus label value: backslash, double quote and newline. */
 void serve_prom_escape(FILE *out, const char *s);
 /* A URL path segment or query value (RFC 3986 unreserved kept). */

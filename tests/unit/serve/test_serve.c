@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "detect/render.h"
 #include "config/config.h"
 #include "serve/http.h"
 #include "serve/live.h"
@@ -60,7 +61,7 @@ static char *capture(void (*fn)(FILE *, const void *), const void *arg)
 
 static void html_fn(FILE *f, const void *s)
 {
-	serve_html_escape(f, s);
+	render_html_escape(f, s);
 }
 static void prom_fn(FILE *f, const void *s)
 {
