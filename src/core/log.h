@@ -8,6 +8,12 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
 void log_init(enum log_level level, int use_syslog);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* For long-running verbs: every line starts with its UTC time, or, when
+ * stderr is the systemd journal, with the line's syslog priority. */
+void log_set_daemon(int on);
+/* "error", "warning", "info", "debug" (the config's log_level words);
+ * -1 for anything else. */
+int log_level_parse(const char *word);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
