@@ -30,7 +30,7 @@ fi
 
 # --- make install
 dest=$work/dest
-check "make install DESTDIR PREFIX=/usr" make -s -C "$root" install DESTDIR="$dest" PREFIX=/usr
+check "make install DESTDIR PREFIX=/usr" bash -c "make -s -C '$root' install DESTDIR='$dest' PREFIX=/usr >'$work/install.log' 2>&1 || { tail -20 '$work/install.log'; false; }"
 for f in usr/bin/lightsout usr/share/man/man1/lightsout.1 usr/share/man/man5/lightsout.yaml.5 \
 	usr/lib/systemd/system/lightsout.service usr/share/doc/lightsout/lightsout.yaml \
 	usr/share/doc/lightsout/north-korea.yaml; do
