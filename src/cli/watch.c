@@ -275,8 +275,7 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 		size_t i = peer_index(w->cfg, ev->peer);
 		if (i != SIZE_MAX)
 			serve_live_bgp_peer(w->live, i, bgp_state_name(ev->new_state));
-		log_info("bgp peer %s: %s -> %s%s%s", ev->peer, bgp_state_name(ev->old_state),
-			 bgp_state_name(ev->new_state), ev->reason[0] ? ": " : "", ev->reason);
+		/* the session logs its own changes, rate-limited */
 		publish_bgp_status(w);
 		break;
 	}

@@ -64,6 +64,24 @@ int log_level_parse(const char *word)
 	return -1;
 }
 
+bool log_limit_pass(struct log_limit *ll, int64_t now_ms, unsigned burst, int64_t window_ms,
+		    unsigned long long *suppressed_before)
+{
+	*suppressed_before = 0;
+	if (now_ms - ll->window_start_ms >= window_ms || now_ms < ll->window_start_ms) {
+		*suppressed_before = ll->suppressed;
+		ll->window_start_ms = now_ms;
+		ll->lines = 0;
+		ll->suppressed = 0;
+	}
+	if (ll->lines >= burst) {
+		ll->suppressed++;
+		return false;
+	}
+	ll->lines++;
+	return true;
+}
+
 static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 static void vlog(enum log_level level, int errnum, const char *fmt, va_list ap)

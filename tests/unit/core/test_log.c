@@ -130,6 +130,26 @@ static void test_levels(void **state)
 	assert_string_equal(out, "lightsout: kept\n");
 }
 
+static void test_limit(void **state)
+{
+	(void)state;
+	struct log_limit ll = {0};
+	unsigned long long before;
+	unsigned passed = 0;
+
+	for (int i = 0; i < 100; i++)
+		passed += log_limit_pass(&ll, 1000 + i, 20, 60000, &before);
+	assert_int_equal(passed, 20);
+	assert_int_equal(ll.suppressed, 80);
+	/* the next window's first line carries the count of the last one */
+	assert_true(log_limit_pass(&ll, 1000 + 60000, 20, 60000, &before));
+	assert_int_equal(before, 80);
+	assert_true(log_limit_pass(&ll, 1000 + 60001, 20, 60000, &before));
+	assert_int_equal(before, 0);
+	/* a clock that steps back starts a new window instead of muting for ever */
+	assert_true(log_limit_pass(&ll, 5, 20, 60000, &before));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +158,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_journal_priorities, capture_start, capture_stop),
 	    cmocka_unit_test_setup_teardown(test_journal_stream_of_another_file, capture_start, capture_stop),
 	    cmocka_unit_test_setup_teardown(test_levels, capture_start, capture_stop),
+	    cmocka_unit_test(test_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
