@@ -211,8 +211,8 @@ static int text_row(sqlite3_stmt *s, void *arg)
 
 /* The text of a one-row query: 1 (*out malloc'd), 0 (no row, *out NULL)
  * or -1 (err filled). */
-static int get_text(struct store *st, const char *sql, const struct sq_arg *args, size_t nargs, char **out,
-		    char *err, size_t errlen)
+static int get_text(struct store *st, const char *sql, const struct sq_arg *args, size_t nargs, char **out, char *err,
+		    size_t errlen)
 {
 	int r;
 

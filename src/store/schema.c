@@ -48,8 +48,9 @@ static int schema_version(struct store *st, sqlite3 *db, char *err, size_t errle
 {
 	int64_t n, v;
 
-	if (sq_int(st, db, "open", "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
-		   SQ_NO_ARGS, &n, err, errlen) < 0)
+	if (sq_int(st, db, "open",
+		   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'", SQ_NO_ARGS,
+		   &n, err, errlen) < 0)
 		return -1;
 	if (n == 0)
 		return 0;

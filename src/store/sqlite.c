@@ -3,10 +3,11 @@
  *
  * Connections: the writer thread has its own (writer.c); the calling
  * threads (readers, target sync, migrations at open) take one from a small
- * pool for the duration of a call and give it back.  No lock is held while
- * a callback runs, so a slow reader (a dashboard request, the timeline
- * backfill) never delays another reader or the writer, and a callback may
- * call another reading function (it gets a connection of its own).  All
+ * pool for the duration of a call and give it back (a writer's store opens
+ * a few at once, see STORE_POOL_OPEN).  No lock is held while a callback
+ * runs, so a slow reader (a dashboard request, the timeline backfill)
+ * never delays another reader or the writer, and a callback may call
+ * another reading function (it gets a connection of its own).  All
  * connections run in WAL mode with synchronous=NORMAL: a kill -9 loses at
  * most the batch being written, never integrity, and readers never block
  * the writer.
@@ -271,6 +272,12 @@ struct store *store_open(const struct config *cfg, bool writer, size_t queue_len
 		goto out;
 	sq_conn_put(st, db); /* the first reader's */
 	db = NULL;
+	for (size_t i = 1; writer && i < STORE_POOL_OPEN; i++) {
+		if (sq_open_conn(st, &db, err, errlen) < 0)
+			goto out;
+		sq_conn_put(st, db);
+		db = NULL;
+	}
 	if (writer && writer_start(st, queue_len, err, errlen) < 0)
 		goto out;
 	ok = true;

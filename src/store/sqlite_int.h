@@ -20,6 +20,11 @@
 #define STORE_MAX_CODES 64
 #define STORE_NO_INDEX  UINT32_MAX
 #define STORE_IDLE_MAX  8 /* reader connections kept open while unused */
+/* Reader connections a writer's store opens at once: watch may drop
+ * privileges after store_open, and then may not open the file again.
+ * Enough for its readers at once: the HTTP threads, the timeline
+ * backfill and the loop. */
+#define STORE_POOL_OPEN 4
 
 struct target_cfg;
 struct writer; /* writer.c */
@@ -89,8 +94,9 @@ struct sq_arg {
 #define SQ_REAL(v) ((struct sq_arg){.kind = SQ_ARG_REAL, .r = (v)})
 #define SQ_TEXT(v) ((struct sq_arg){.kind = SQ_ARG_TEXT, .t = (v)})
 /* A parameter list: SQ_ARGS(SQ_INT(a), SQ_TEXT(b)) binds ?1 and ?2. */
-#define SQ_ARGS(...) (const struct sq_arg[]){__VA_ARGS__}, sizeof((struct sq_arg[]){__VA_ARGS__}) / sizeof(struct sq_arg)
-#define SQ_NO_ARGS   NULL, 0
+#define SQ_ARGS(...)                                                                                                   \
+	(const struct sq_arg[]){__VA_ARGS__}, sizeof((struct sq_arg[]){__VA_ARGS__}) / sizeof(struct sq_arg)
+#define SQ_NO_ARGS NULL, 0
 
 /* Binds args to the prepared statement s, runs it to completion (it
  * returns no rows) and resets it: 0, or -1 (the connection's error). */

@@ -18,11 +18,12 @@ static int sync_on(struct store *st, sqlite3 *db, const struct config *cfg, uint
 	int64_t now = wall_now_ms();
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO targets (network, name, role, kind, cfg_index, first_seen_ms)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (network, name) DO UPDATE SET"
-			       " role = excluded.role, kind = excluded.kind, cfg_index = excluded.cfg_index RETURNING id",
-			       -1, &up, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT INTO targets (network, name, role, kind, cfg_index, first_seen_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (network, name) DO UPDATE SET"
+		" role = excluded.role, kind = excluded.kind, cfg_index = excluded.cfg_index RETURNING id",
+		-1, &up, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		sq_dberr(st, db, "write", err, errlen);
 		goto out;
@@ -61,10 +62,10 @@ static int sync_on(struct store *st, sqlite3 *db, const struct config *cfg, uint
 		}
 		map[i] = (uint32_t)id;
 	}
-	if (sq_rows(st, db, "write",
-		    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-		    SQ_ARGS(SQ_TEXT("vantage"), SQ_TEXT(cfg->vantage ? cfg->vantage : "")), NULL, NULL, err,
-		    errlen) < 0)
+	if (sq_rows(
+		st, db, "write",
+		"INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		SQ_ARGS(SQ_TEXT("vantage"), SQ_TEXT(cfg->vantage ? cfg->vantage : "")), NULL, NULL, err, errlen) < 0)
 		goto out;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sq_dberr(st, db, "write", err, errlen);

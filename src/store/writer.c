@@ -122,7 +122,6 @@ static const char *const wsql[W_COUNT] = {
     [W_PRUNE_DELETE] = "DELETE FROM measurements WHERE at_ms <= ?1",
 };
 
-
 struct writer {
 	sqlite3 *db;
 	sqlite3_stmt *s[W_COUNT];
@@ -185,9 +184,9 @@ static int write_rec(struct store *st, const struct rec *r)
 						     SQ_REAL(m->loss), SQ_INT(m->sent), SQ_INT(m->received),
 						     SQ_TEXT(m->from), SQ_TEXT(m->detail))) < 0)
 			return -1;
-		return sq_step_args(ws[W_LATEST_MEAS], SQ_ARGS(SQ_INT(m->target), SQ_INT(m->at_ms),
-							       SQ_INT(code_for(st, m->outcome)), SQ_REAL(m->rtt_ms),
-							       SQ_TEXT(m->detail)));
+		return sq_step_args(ws[W_LATEST_MEAS],
+				    SQ_ARGS(SQ_INT(m->target), SQ_INT(m->at_ms), SQ_INT(code_for(st, m->outcome)),
+					    SQ_REAL(m->rtt_ms), SQ_TEXT(m->detail)));
 	}
 	case REC_STATE: {
 		const struct rec_state *c = &r->u.sc;
@@ -717,8 +716,12 @@ static void fill_bgp(struct rec *r, char *buf, const char **out, const void *arg
 {
 	const struct bgp_args *a = arg;
 
-	r->u.bgp = (struct rec_bgp){
-	    .at_ms = a->at_ms, .announce = a->announce, .buf = buf, .peer = out[0], .prefix = out[1], .as_path = out[2]};
+	r->u.bgp = (struct rec_bgp){.at_ms = a->at_ms,
+				    .announce = a->announce,
+				    .buf = buf,
+				    .peer = out[0],
+				    .prefix = out[1],
+				    .as_path = out[2]};
 }
 
 bool store_put_bgp_event(struct store *st, int64_t at_ms, const char *peer, const char *prefix, bool announce,

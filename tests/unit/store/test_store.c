@@ -991,6 +991,51 @@ static void test_prune_error(void **state)
 	remove_dir(dir);
 }
 
+/* watch drops privileges after store_open and may then be unable to open
+ * the file again: a writer's store opens its readers' connections at
+ * once (here the file moves away instead), four readers at a time. */
+struct deep {
+	struct store *st;
+	int depth, max;
+};
+
+static int deeper(int64_t id, const char *json, void *arg)
+{
+	struct deep *d = arg;
+	char err[256];
+
+	(void)id;
+	(void)json;
+	if (++d->depth < d->max)
+		assert_int_equal(store_each_incident(d->st, NULL, 0, -1, deeper, d, err, sizeof(err)), 0);
+	return 0;
+}
+
+static void test_readers_preopened(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct deep d = {.max = 4};
+	char moved[96], err[512];
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	assert_true(store_put_incident(w, 1, "n1", 1, -1, true, "host", "{}"));
+	flush_ok(w);
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	assert_int_equal(rename(dir, moved), 0);
+	d.st = w;
+	assert_int_equal(store_each_incident(w, NULL, 0, -1, deeper, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.depth, 4);
+	assert_int_equal(store_max_incident_id(w), 1);
+	assert_int_equal(rename(moved, dir), 0);
+	close_ok(w);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1000,7 +1045,7 @@ int main(void)
 	    cmocka_unit_test(test_open_errors), cmocka_unit_test(test_newer_schema),
 	    cmocka_unit_test(test_prune),       cmocka_unit_test(test_reader_mode),
 	    cmocka_unit_test(test_slow_reader), cmocka_unit_test(test_get_incident),
-	    cmocka_unit_test(test_prune_error),
+	    cmocka_unit_test(test_prune_error), cmocka_unit_test(test_readers_preopened),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
