@@ -102,12 +102,11 @@ struct sq_arg {
  * returns no rows) and resets it: 0, or -1 (the connection's error). */
 int sq_step_args(sqlite3_stmt *s, const struct sq_arg *args, size_t nargs);
 
-/* Runs sql on db (NULL: a connection of the pool, for the call's
- * duration) with args bound to ?1.. and calls row (if not NULL) for every
- * result row.
- * row's non-zero return stops the iteration and is returned as is (err
- * left alone); 0 once every row was seen; -1 with err filled ("cannot
- * WHAT store PATH: reason") on an error. */
+/* The row iterator: runs sql on db (NULL: a connection of the pool, for
+ * the call's duration) with args bound to ?1.. and calls row (if not
+ * NULL) for every result row.  row's non-zero return stops the iteration
+ * and is returned as is (err left alone); 0 once every row was seen; -1
+ * with err filled ("cannot WHAT store PATH: reason") on an error. */
 int sq_rows(struct store *st, sqlite3 *db, const char *what, const char *sql, const struct sq_arg *args, size_t nargs,
 	    int (*row)(sqlite3_stmt *s, void *arg), void *arg, char *err, size_t errlen);
 /* sq_rows of a query of one integer (its first row's first column). */
@@ -125,7 +124,7 @@ int schema_load_codes(struct store *st, sqlite3 *db, char *err, size_t errlen);
 
 int writer_start(struct store *st, size_t queue_len, char *err, size_t errlen);
 /* Drains the queue, stops the thread, frees it; -1 with err filled if a
- * write failed since the last flush. */
+ * batch was lost since the last flush, or a prune failed unreported. */
 int writer_stop(struct store *st, char *err, size_t errlen);
 /* Config index -> stored id for the queued writes (takes map). */
 void writer_set_ids(struct store *st, uint32_t *map, size_t n);
