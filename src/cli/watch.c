@@ -220,6 +220,7 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 		log_warnx("store queue overflowed: %llu measurements dropped so far", (unsigned long long)dropped);
 		w->dropped_reported = dropped;
 	}
+	/* queued for the store's writer; an error is the previous prune's */
 	if (store_prune(w->store, wall_now_ms() - w->cfg->retention_ms, err, sizeof(err)) < 0)
 		log_warnx("retention: %s", err);
 	for (int k = 0; k < KIND_COUNT; k++) {

@@ -202,7 +202,6 @@ struct inc_collect {
 	json_t *arr;
 	size_t max;
 	bool truncated;
-	int64_t want_id;
 };
 
 static int collect_incident(int64_t id, const char *json, void *a)
@@ -210,8 +209,7 @@ static int collect_incident(int64_t id, const char *json, void *a)
 	struct inc_collect *ic = a;
 	json_t *o;
 
-	if (ic->want_id > 0 && id != ic->want_id)
-		return 0;
+	(void)id;
 	if (json_array_size(ic->arr) >= ic->max) {
 		ic->truncated = true;
 		return 1;
@@ -219,7 +217,7 @@ static int collect_incident(int64_t id, const char *json, void *a)
 	o = json_loads(json, 0, NULL);
 	if (o)
 		json_array_append_new(ic->arr, o);
-	return ic->want_id > 0 ? 1 : 0;
+	return 0;
 }
 
 /* The most recent stored documents (as text), parsed at the end: the index
@@ -247,16 +245,13 @@ static int keep_recent(int64_t id, const char *json, void *a)
 
 static json_t *find_incident(struct serve_http *h, int64_t id)
 {
-	struct inc_collect ic = {.arr = json_array(), .max = 1, .want_id = id};
-	char err[256];
+	char err[256], *json = NULL;
 	json_t *o;
 
-	if (!ic.arr)
-		return NULL;
-	if (store_each_incident(h->st, NULL, 0, -1, collect_incident, &ic, err, sizeof(err)) < 0)
+	if (store_get_incident(h->st, id, &json, err, sizeof(err)) < 0)
 		log_warnx("http: incidents: %s", err);
-	o = json_incref(json_array_get(ic.arr, 0));
-	json_decref(ic.arr);
+	o = json ? json_loads(json, 0, NULL) : NULL;
+	free(json);
 	return o;
 }
 
