@@ -368,7 +368,7 @@ int cli_watch(int argc, char **argv)
 	}
 
 	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
-	if (w.store == NULL) {
+	if (w.store == NULL || store_lock_watch(w.store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}

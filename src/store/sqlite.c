@@ -17,6 +17,8 @@
  * of cfg, stored or not (state "unknown" when nothing was recorded);
  * ordering "then target" means by stored target id, which follows the
  * order of the first configuration that registered the targets. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,9 @@
 
 #include "config/config.h"
 #include "store/sqlite_int.h"
+
+#include <sys/file.h>
+#include <unistd.h>
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -224,6 +229,10 @@ static void store_free(struct store *st)
 	idx_drop(st);
 	for (size_t i = 0; i < st->nidle; i++)
 		sqlite3_close(st->idle[i]);
+	/* after every connection: closing another descriptor of the file
+	 * while SQLite held fcntl locks on it would drop those */
+	if (st->watch_lock_fd >= 0)
+		close(st->watch_lock_fd);
 	pthread_mutex_destroy(&st->pool_lock);
 	pthread_mutex_destroy(&st->idx_lock);
 	free(st->path);
@@ -253,6 +262,7 @@ struct store *store_open(const struct config *cfg, bool writer, size_t queue_len
 	}
 	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_mutex_init(&st->idx_lock, NULL);
+	st->watch_lock_fd = -1;
 	st->writer = writer;
 	st->path = strdup(cfg->store);
 	if (!st->path) {
@@ -288,6 +298,34 @@ out:
 		st = NULL;
 	}
 	return st;
+}
+
+int store_lock_watch(struct store *st, char *err, size_t errlen)
+{
+	int fd;
+
+	sq_clearerr(err, errlen);
+	if (st->watch_lock_fd >= 0)
+		return 0;
+	fd = open(st->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		sq_seterr(err, errlen, "cannot lock store %s: %s", st->path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			sq_seterr(err, errlen,
+				  "store %s is in use by another lightsout watch: one watch per store (give each "
+				  "vantage its own store file)",
+				  st->path);
+		else
+			sq_seterr(err, errlen, "cannot lock store %s: %s", st->path, strerror(e));
+		return -1;
+	}
+	st->watch_lock_fd = fd;
+	return 0;
 }
 
 int store_close(struct store *st, char *err, size_t errlen)

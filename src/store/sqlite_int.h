@@ -62,6 +62,8 @@ struct store {
 	pthread_mutex_t idx_lock;
 	struct idx_map *idx;
 
+	int watch_lock_fd; /* -1, or the descriptor holding store_lock_watch's flock */
+
 	struct writer *w; /* NULL without the writer thread */
 	_Atomic size_t depth;
 	_Atomic uint64_t dropped, written;

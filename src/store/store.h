@@ -21,6 +21,11 @@ struct store;
  * writer, starts the writer thread.  queue_len bounds the queue (0 =
  * default 65536 records). */
 struct store *store_open(const struct config *cfg, bool writer, size_t queue_len, char *err, size_t errlen);
+/* One watch per store: takes an exclusive lock held until store_close
+ * (SQLite: flock(2) on the database file, which SQLite's own fcntl locks
+ * do not see; the kernel drops it if the process dies).  Returns -1 with
+ * a message naming the store when another process holds it. */
+int store_lock_watch(struct store *st, char *err, size_t errlen);
 /* Flushes everything queued, stops the writer, closes.  Returns -1 if the
  * final flush failed (err filled). */
 int store_close(struct store *st, char *err, size_t errlen);

@@ -6,7 +6,8 @@
 #  - slowloris: 70 connections from one address trickling a header line
 #    every 2 s take at most the per-address limit, and /healthz from
 #    another address answers throughout; 60 connections from 60 addresses
-#    doing the same are cut at the request-head deadline.
+#    doing the same are cut at the request-head deadline;
+#  - a second watch on the same store is refused.
 # Everything runs inside one namespace of our own, on its loopback.
 set -u
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
@@ -135,6 +136,12 @@ slow=$!
 check "60 trickling addresses: /healthz answers again within the head deadline" wait_until 16 from_other
 wait $slow
 check "every one of the 60 was cut ($(tail -1 "$work/slow2.out"))" bash -c "[ \$(awk '\$1~/^cut$/{print \$2}' '$work/slow2.out') -eq \$(awk '/^open/{print \$2}' '$work/slow2.out') ]"
+
+# ---- one watch per store (not hostile, but this watch is running)
+ip netns exec "$NS" "$LIGHTSOUT" watch -c "$work/watch.yaml" --for 5s >"$work/watch2.log" 2>&1
+rc=$?
+check "a second watch on the same store exits 1 (exit $rc)" test "$rc" -eq 1
+check "and says the store is in use" grep -q "store $work/store.db is in use by another lightsout watch" "$work/watch2.log"
 
 kill -TERM $watch_pid
 wait $watch_pid

@@ -913,6 +913,36 @@ static void test_slow_reader(void **state)
 }
 
 /* One incident by id (one indexed query, what the dashboard asks for). */
+static void test_watch_lock(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *a, *b, *r;
+	char err[512];
+
+	tcfg_standard(&c, dir);
+	a = open_or_fail(&c.cfg, true, 0);
+	sync_ok(a, &c.cfg);
+	assert_int_equal(store_lock_watch(a, err, sizeof(err)), 0);
+	assert_int_equal(store_lock_watch(a, err, sizeof(err)), 0); /* already held: fine */
+	/* a second watch on the same store is refused with a clear reason */
+	b = open_or_fail(&c.cfg, true, 0);
+	assert_int_equal(store_lock_watch(b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "in use by another lightsout watch"));
+	assert_non_null(strstr(err, c.cfg.store));
+	/* readers (status, report, the dashboard) never need the lock */
+	r = open_or_fail(&c.cfg, false, 0);
+	assert_true(store_put_incident(a, 1, "n1", 10, 20, false, "host", "{}"));
+	flush_ok(a);
+	close_ok(r);
+	/* the lock goes with the store, and the store still works under it */
+	close_ok(a);
+	assert_int_equal(store_lock_watch(b, err, sizeof(err)), 0);
+	close_ok(b);
+	remove_dir(dir);
+}
+
 static void test_get_incident(void **state)
 {
 	(void)state;
@@ -1039,13 +1069,21 @@ static void test_readers_preopened(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_callbacks),
-	    cmocka_unit_test(test_stable_ids),  cmocka_unit_test(test_unsynced_target_dropped),
-	    cmocka_unit_test(test_overflow),    cmocka_unit_test(test_write_error_reported),
-	    cmocka_unit_test(test_open_errors), cmocka_unit_test(test_newer_schema),
-	    cmocka_unit_test(test_prune),       cmocka_unit_test(test_reader_mode),
-	    cmocka_unit_test(test_slow_reader), cmocka_unit_test(test_get_incident),
-	    cmocka_unit_test(test_prune_error), cmocka_unit_test(test_readers_preopened),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_callbacks),
+	    cmocka_unit_test(test_stable_ids),
+	    cmocka_unit_test(test_unsynced_target_dropped),
+	    cmocka_unit_test(test_overflow),
+	    cmocka_unit_test(test_write_error_reported),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_newer_schema),
+	    cmocka_unit_test(test_prune),
+	    cmocka_unit_test(test_reader_mode),
+	    cmocka_unit_test(test_slow_reader),
+	    cmocka_unit_test(test_get_incident),
+	    cmocka_unit_test(test_watch_lock),
+	    cmocka_unit_test(test_prune_error),
+	    cmocka_unit_test(test_readers_preopened),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
