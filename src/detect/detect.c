@@ -1387,8 +1387,32 @@ static void trouble_start(struct detector *d, struct dnet *n, uint32_t slot, int
 		*at = d->cur_at;
 }
 
-static void target_down(struct detector *d, struct incident *inc, uint32_t ti, bool *first_list_started,
-			struct phase **first_ph)
+/* The targets that go down (come up) first in an incident share one
+ * first_down (first_up) phase, stamped with the earliest of their times.
+ * It is kept by index: phase_add may move inc->ph. */
+struct first_list {
+	size_t ph; /* index in inc->ph, or NO_PHASE: not this slot's */
+};
+
+#define NO_PHASE        SIZE_MAX
+#define FIRST_LIST_NONE ((struct first_list){NO_PHASE})
+
+static void first_list_add(struct detector *d, struct incident *inc, struct first_list *fl, bool *done,
+			   enum phase_ev ev, int64_t at, uint32_t ti)
+{
+	if (!*done) {
+		*done = true;
+		fl->ph = phase_add(inc, ev, at, -1) ? inc->nph - 1 : NO_PHASE;
+	}
+	if (fl->ph == NO_PHASE)
+		return;
+	struct phase *ph = &inc->ph[fl->ph];
+	if (at < ph->at)
+		ph->at = at;
+	phase_item(ph, tname(d, ti));
+}
+
+static void target_down(struct detector *d, struct incident *inc, uint32_t ti, struct first_list *fl)
 {
 	struct dtarget *t = &d->t[ti];
 	struct inv *v = inv_get(inc, ti);
@@ -1406,16 +1430,7 @@ static void target_down(struct detector *d, struct incident *inc, uint32_t ti, b
 	}
 	v->up_at = -1;
 	inc->changes++;
-	if (!inc->first_down_done) {
-		inc->first_down_done = true;
-		*first_ph = phase_add(inc, PH_FIRST_DOWN, v->down_at, -1);
-		*first_list_started = true;
-	}
-	if (*first_list_started && *first_ph) {
-		if (v->down_at < (*first_ph)->at)
-			(*first_ph)->at = v->down_at;
-		phase_item(*first_ph, tname(d, ti));
-	}
+	first_list_add(d, inc, fl, &inc->first_down_done, PH_FIRST_DOWN, v->down_at, ti);
 	if (!inc->have_onset || (!inc->dark_onset && v->first_fail_slot < inc->onset_slot)) {
 		inc->have_onset = true;
 		inc->onset_slot = v->first_fail_slot;
@@ -1423,10 +1438,7 @@ static void target_down(struct detector *d, struct incident *inc, uint32_t ti, b
 	}
 }
 
-/* Like target_down: targets coming back in the same slot share one
- * first_up phase, stamped with the earliest of their times. */
-static void target_up(struct detector *d, struct incident *inc, uint32_t ti, bool *first_list_started,
-		      struct phase **first_ph)
+static void target_up(struct detector *d, struct incident *inc, uint32_t ti, struct first_list *fl)
 {
 	struct dtarget *t = &d->t[ti];
 	struct inv *v = inv_find(inc, ti);
@@ -1438,16 +1450,7 @@ static void target_up(struct detector *d, struct incident *inc, uint32_t ti, boo
 	if (v->down_at >= 0 && v->up_at > v->down_at)
 		v->down_ms += v->up_at - v->down_at;
 	inc->changes++;
-	if (!inc->first_up_done) {
-		inc->first_up_done = true;
-		*first_ph = phase_add(inc, PH_FIRST_UP, v->up_at, -1);
-		*first_list_started = true;
-	}
-	if (*first_list_started && *first_ph) {
-		if (v->up_at < (*first_ph)->at)
-			(*first_ph)->at = v->up_at;
-		phase_item(*first_ph, tname(d, ti));
-	}
+	first_list_add(d, inc, fl, &inc->first_up_done, PH_FIRST_UP, v->up_at, ti);
 }
 
 /* Role and all-targets phases after this slot's transitions. */
@@ -1563,9 +1566,9 @@ enum vantage_level {
 static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enum vantage_level level)
 {
 	struct incident *inc = n->inc;
-	bool any_down_now = false, opened = false, first_started = false, up_started = false;
+	bool any_down_now = false, opened = false;
 	uint32_t failing = 0, degr, held = 0;
-	struct phase *first_ph = NULL, *up_ph = NULL;
+	struct first_list down_list = FIRST_LIST_NONE, up_list = FIRST_LIST_NONE;
 	struct rstat *r;
 
 	bool vantage_trouble = level == VANTAGE_CONFIRMED;
@@ -1630,17 +1633,17 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 		struct dtarget *t = &d->t[ti];
 		if (t->released && !t->tainted) {
 			/* down since its fall; maybe up again meanwhile */
-			target_down(d, inc, ti, &first_started, &first_ph);
+			target_down(d, inc, ti, &down_list);
 			if (t->h.state != STATE_DOWN)
-				target_up(d, inc, ti, &up_started, &up_ph);
+				target_up(d, inc, ti, &up_list);
 			continue;
 		}
 		if (!t->changed || t->tainted || t->held)
 			continue;
 		if (t->h.state == STATE_DOWN)
-			target_down(d, inc, ti, &first_started, &first_ph);
+			target_down(d, inc, ti, &down_list);
 		else if (t->from_state == STATE_DOWN || t->from_state == STATE_UNKNOWN)
-			target_up(d, inc, ti, &up_started, &up_ph);
+			target_up(d, inc, ti, &up_list);
 	}
 	role_phases(d, n, inc);
 	for (size_t i = 0; i < inc->ninv; i++) {
@@ -1716,8 +1719,8 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
 {
 	struct incident *inc = d->vantage;
-	bool any_down = false, first_started = false, up_started = false;
-	struct phase *first_ph = NULL, *up_ph = NULL;
+	bool any_down = false;
+	struct first_list down_list = FIRST_LIST_NONE, up_list = FIRST_LIST_NONE;
 
 	if (!inc && !trouble)
 		return;
@@ -1748,9 +1751,9 @@ static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
 		if (!member || !t->changed)
 			continue;
 		if (t->h.state == STATE_DOWN)
-			target_down(d, inc, (uint32_t)i, &first_started, &first_ph);
+			target_down(d, inc, (uint32_t)i, &down_list);
 		else if (t->from_state == STATE_DOWN)
-			target_up(d, inc, (uint32_t)i, &up_started, &up_ph);
+			target_up(d, inc, (uint32_t)i, &up_list);
 	}
 	bool busy = false;
 	uint32_t down = 0;

@@ -1054,6 +1054,62 @@ static void test_late(void **state)
 	config_free(cfg);
 }
 
+/* Two targets held for the controls and released in one slot after they
+ * already answered again: each release opens the first_down phase list
+ * and then adds first_up.  With seven phases before (degradation and BGP
+ * flaps), first_up grows the phase array while the first_down list is
+ * still being filled: it must not be kept by address (ASan). */
+static void test_release_after_growth(void **state)
+{
+	(void)state;
+	static const char *const yaml =
+	    "interval: 60s\n"
+	    "detect: {down_after: 1, up_after: 1, abrupt_rounds: 5, stress_lead_rounds: 1}\n"
+	    "networks:\n"
+	    "  - name: north\n"
+	    "    prefixes: [198.51.100.0/24]\n"
+	    "    targets:\n"
+	    "      - {name: a, role: web, kind: icmp, host: 198.51.100.10}\n"
+	    "      - {name: b, role: web, kind: icmp, host: 198.51.100.11}\n"
+	    "      - {name: c, role: mail, kind: icmp, host: 198.51.100.20}\n"
+	    "      - {name: e, role: mail, kind: icmp, host: 198.51.100.21}\n"
+	    "controls:\n"
+	    "  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n";
+	struct config *cfg = load(yaml);
+	struct detect_hooks hooks = {.on_incident = on_incident};
+	struct synth_seg segs[] = {{"a", 10, 40, OUTCOME_OK, 0, 0.5f},
+				   {"b", 10, 40, OUTCOME_OK, 0, 0.5f},
+				   {"c", 20, 20.99, OUTCOME_TIMEOUT},
+				   {"e", 20, 20.99, OUTCOME_TIMEOUT}};
+	struct bgp_in bgp[6];
+	struct run r = {0};
+	struct measurement *m;
+
+	for (size_t i = 0; i < 6; i++)
+		bgp[i] = (struct bgp_in){12.5 + (double)i, i % 2 == 0, "198.51.100.0/24"};
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 50, .segs = segs, .nsegs = 4, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+	struct detector *d = detect_new(cfg, &hooks, &r);
+	replay(d, m, n, bgp, 6);
+	detect_free(d);
+	free(m);
+	assert_int_equal(r.n, 1);
+	json_t *o = json_loads(r.inc[0].json, 0, NULL);
+	check_doc(o);
+	/* both released targets are in the one first_down phase */
+	json_t *ph = json_object_get(o, "phases");
+	size_t items = 0;
+	for (size_t i = 0; i < json_array_size(ph); i++) {
+		json_t *p = json_array_get(ph, i);
+		if (strcmp(json_string_value(json_object_get(p, "event")), "first_down") == 0)
+			items = json_array_size(json_object_get(p, "targets"));
+	}
+	assert_int_equal(items, 2);
+	json_decref(o);
+	run_free(&r);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1068,6 +1124,7 @@ int main(void)
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_late),
+	    cmocka_unit_test(test_release_after_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
