@@ -99,7 +99,6 @@ struct dtarget {
 	bool ever_ok;      /* has answered at least once: its fall is a change, not how we found it */
 	uint8_t fclass;    /* enum fail_class of the last round */
 	enum target_state from_state;
-	uint8_t last_outcome;
 	uint32_t fail_slot, bad_slot;
 	int64_t fail_at, bad_at, ok_at, last_at;
 	double last_rtt, last_loss;
@@ -109,8 +108,7 @@ struct dtarget {
 /* Signals of one network in one round. */
 struct rstat {
 	uint32_t slot; /* NO_SLOT = empty */
-	int64_t at_ms;
-	uint32_t n_seen, n_down, n_degr_state, n_bad, n_fail, n_timeout, n_unreach, n_unreach_out, n_answer;
+	uint32_t n_down, n_degr_state, n_bad, n_fail, n_timeout, n_unreach, n_unreach_out, n_answer;
 	uint32_t n_dark;     /* down, went down from healthy, and silent or unroutable now */
 	uint32_t n_eligible; /* targets that have answered at least once */
 	uint32_t n_badany;   /* bad rounds whatever the state */
@@ -142,7 +140,6 @@ struct incident {
 	size_t net;
 	bool open, resumed, degr_opened;
 	int64_t start_at, end_at, last_at;
-	uint32_t start_slot;
 	bool have_onset;
 	bool dark_onset;        /* onset_slot is a dark target's (dark_onset()) */
 	uint32_t onset_changes; /* changes when dark_onset() last looked */
@@ -155,23 +152,20 @@ struct incident {
 	uint32_t seq;
 	bool first_down_done, first_up_done, degr_phase_done, all_dark;
 	bool role_dark[ROLE_COUNT];
-	uint32_t max_down;
 	double max_down_fraction;
-	uint32_t max_dark; /* most targets dark at once (struct rstat n_dark) */
-	double max_dark_fraction;
+	uint32_t max_dark;    /* most targets dark at once (struct rstat n_dark) */
 	uint32_t wide_rounds; /* rounds in which the network was dark as a whole (net_dark) */
 	int64_t dark_last_at; /* last round it was (-1: never) */
 	uint32_t calm;
 	int64_t clean_at; /* first round of the current run without network-wide degradation */
 	/* facts for the classifier */
-	uint32_t lead_rounds, lead_max_bad, lead_max_fail, quiet_before, quiet_window;
+	uint32_t lead_rounds, lead_max_bad, lead_max_fail, quiet_window;
 	double lead_loss_from, lead_loss_peak, lead_rtt_peak;
-	uint32_t out_alive_rounds, out_dead_rounds, others_alive_rounds, dark_rounds;
-	uint32_t on_fail, on_timeout, on_unreach, on_unreach_out, early_unreach_out;
+	uint32_t out_alive_rounds, out_dead_rounds;
+	uint32_t on_fail, on_timeout, on_unreach_out, early_unreach_out;
 	bool acc_started;
-	uint32_t acc_onset, acc_next, lead_from_slot;
-	int64_t withdraw_at, restore_at;
-	uint32_t nwithdrawn_seen;
+	uint32_t acc_onset, acc_next;
+	int64_t withdraw_at;
 	char unreach_from[INET6_ADDRSTRLEN];
 	/* judgement */
 	enum detect_cause cause;
@@ -487,7 +481,7 @@ uint64_t detect_late_dropped(const struct detector *d)
 
 /* ---------- incidents: building blocks ---------- */
 
-static struct incident *incident_new(struct detector *d, size_t net, int64_t start_at, uint32_t start_slot)
+static struct incident *incident_new(struct detector *d, size_t net, int64_t start_at)
 {
 	struct incident *inc = calloc(1, sizeof(*inc));
 
@@ -497,11 +491,9 @@ static struct incident *incident_new(struct detector *d, size_t net, int64_t sta
 	inc->net = net;
 	inc->open = true;
 	inc->start_at = start_at;
-	inc->start_slot = start_slot;
 	inc->end_at = -1;
 	inc->last_at = d->cur_end;
 	inc->withdraw_at = -1;
-	inc->restore_at = -1;
 	inc->clean_at = -1;
 	inc->dark_last_at = -1;
 	inc->cause = net == NET_NONE ? CAUSE_VANTAGE : CAUSE_HOST;
@@ -1121,7 +1113,6 @@ static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
 	changed = health_step(&t->h, &d->p, (enum outcome)e->outcome, e->rtt_ms < 0 ? -1.0 : (double)e->rtt_ms,
 			      (double)e->loss, &from, &to);
 	t->measured = true;
-	t->last_outcome = e->outcome;
 	t->last_at = e->at_ms;
 	t->last_rtt = e->rtt_ms;
 	t->last_loss = e->loss;
@@ -1179,7 +1170,6 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 
 	memset(r, 0, sizeof(*r));
 	r->slot = slot;
-	r->at_ms = d->cur_at;
 	for (size_t i = 0; i < n->n; i++) {
 		const struct dtarget *t = &d->t[n->targets[i]];
 		bool judged = t->ever_ok && judged_target(n, t);
@@ -1193,7 +1183,6 @@ static void net_stats(struct detector *d, struct dnet *n, uint32_t slot)
 			r->n_degr_state++;
 		if (!t->measured)
 			continue;
-		r->n_seen++;
 		if (t->h.last == HEALTH_ROUND_FAILED) {
 			r->n_fail++;
 			/* silence, or a last-hop router that cannot find the host */
@@ -1268,17 +1257,10 @@ static void compute_lead(struct detector *d, struct dnet *n, struct incident *in
 		if (r->rtt_ratio_max > inc->lead_rtt_peak)
 			inc->lead_rtt_peak = r->rtt_ratio_max;
 	}
-	inc->lead_from_slot = from;
 	inc->quiet_window = 0;
-	inc->quiet_before = 0;
-	for (uint32_t k = 1; k <= window && k <= from; k++) {
-		const struct rstat *r = ring_at(n, from - k);
-		if (!r)
-			continue;
-		inc->quiet_window++;
-		if (r->n_bad < many)
-			inc->quiet_before++;
-	}
+	for (uint32_t k = 1; k <= window && k <= from; k++)
+		if (ring_at(n, from - k))
+			inc->quiet_window++;
 }
 
 /* Failures of the network's targets from the onset on: silence vs
@@ -1293,7 +1275,7 @@ static void count_failures(struct detector *d, struct dnet *n, struct incident *
 		inc->acc_started = true;
 		inc->acc_onset = inc->onset_slot;
 		inc->acc_next = inc->onset_slot;
-		inc->on_fail = inc->on_timeout = inc->on_unreach = inc->on_unreach_out = inc->early_unreach_out = 0;
+		inc->on_fail = inc->on_timeout = inc->on_unreach_out = inc->early_unreach_out = 0;
 	}
 	for (uint32_t s = inc->acc_next; s <= slot; s++) {
 		const struct rstat *r = ring_at(n, s);
@@ -1301,7 +1283,6 @@ static void count_failures(struct detector *d, struct dnet *n, struct incident *
 			continue;
 		inc->on_fail += r->n_timeout + r->n_unreach;
 		inc->on_timeout += r->n_timeout;
-		inc->on_unreach += r->n_unreach;
 		inc->on_unreach_out += r->n_unreach_out;
 		if (s < early)
 			inc->early_unreach_out += r->n_unreach_out;
@@ -1366,25 +1347,21 @@ static void dark_onset(const struct detector *d, const struct dnet *n, struct in
 
 /* Where the trouble began: the oldest current bad streak of the network
  * (within the lookback), else the slot's own time. */
-static void trouble_start(struct detector *d, struct dnet *n, uint32_t slot, int64_t *at, uint32_t *s)
+static int64_t trouble_start(const struct detector *d, const struct dnet *n, uint32_t slot)
 {
 	uint32_t lb = lookback_rounds(d);
+	int64_t at = -1;
 
-	*at = -1;
-	*s = slot;
 	for (size_t i = 0; i < n->n; i++) {
 		const struct dtarget *t = &d->t[n->targets[i]];
 		if (t->tainted || t->bad_slot == NO_SLOT || t->bad_at < 0)
 			continue;
 		if (slot - t->bad_slot > lb)
 			continue;
-		if (*at < 0 || t->bad_at < *at) {
-			*at = t->bad_at;
-			*s = t->bad_slot;
-		}
+		if (at < 0 || t->bad_at < at)
+			at = t->bad_at;
 	}
-	if (*at < 0)
-		*at = d->cur_at;
+	return at < 0 ? d->cur_at : at;
 }
 
 /* The targets that go down (come up) first in an incident share one
@@ -1504,7 +1481,6 @@ static void role_phases(struct detector *d, struct dnet *n, struct incident *inc
 	}
 	if (n->n && (double)total_down / (double)n->n > inc->max_down_fraction) {
 		inc->max_down_fraction = (double)total_down / (double)n->n;
-		inc->max_down = total_down;
 	}
 }
 
@@ -1531,8 +1507,6 @@ static void bgp_phase(struct detector *d, struct incident *inc, bool withdrawn, 
 	}
 	if (withdrawn && inc->withdraw_at < 0)
 		inc->withdraw_at = at;
-	if (!withdrawn)
-		inc->restore_at = at;
 	(void)d;
 }
 
@@ -1618,10 +1592,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 		bool degr_open = n->degr_streak >= d->p.stress_lead_rounds;
 		if (level != VANTAGE_NONE || d->vantage || (!any_down_now && !degr_open))
 			return;
-		int64_t at;
-		uint32_t s;
-		trouble_start(d, n, slot, &at, &s);
-		inc = n->inc = incident_new(d, (size_t)(n - d->nets), at, s);
+		inc = n->inc = incident_new(d, (size_t)(n - d->nets), trouble_start(d, n, slot));
 		inc->degr_opened = !any_down_now;
 		opened = true;
 		if (n->nwithdrawn > 0)
@@ -1653,8 +1624,6 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 	}
 	if (r->n_dark > inc->max_dark)
 		inc->max_dark = r->n_dark;
-	if (r->n_eligible && (double)r->n_dark / (double)r->n_eligible > inc->max_dark_fraction)
-		inc->max_dark_fraction = (double)r->n_dark / (double)r->n_eligible;
 	if (net_dark(d, r->n_dark, r->n_eligible)) {
 		inc->wide_rounds++;
 		inc->dark_last_at = d->cur_end;
@@ -1674,7 +1643,6 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 	/* while most of the network is down: are the outside routers alive? */
 	if (net_dark(d, r->n_dark, r->n_eligible)) {
 		bool alive = false, dead = n->n_outside_routers > 0;
-		inc->dark_rounds++;
 		for (size_t i = 0; i < n->n; i++) {
 			const struct dtarget *t = &d->t[n->targets[i]];
 			if (!t->outside || t->role != ROLE_ROUTER || !t->measured)
@@ -1716,7 +1684,7 @@ static void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enu
 	emit(d, inc, false);
 }
 
-static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
+static void judge_vantage(struct detector *d, bool trouble)
 {
 	struct incident *inc = d->vantage;
 	bool any_down = false;
@@ -1742,7 +1710,7 @@ static void judge_vantage(struct detector *d, uint32_t slot, bool trouble)
 			if (t->h.fail_streak > 0 && t->fail_at >= 0 && (at < 0 || t->fail_at < at))
 				at = t->fail_at;
 		}
-		inc = d->vantage = incident_new(d, NET_NONE, at >= 0 ? at : d->cur_at, slot);
+		inc = d->vantage = incident_new(d, NET_NONE, at >= 0 ? at : d->cur_at);
 	}
 	inc->last_at = d->cur_end;
 	for (size_t i = 0; i < d->ntargets; i++) {
@@ -1841,10 +1809,8 @@ static void apply_bgp(struct detector *d, const struct bgp_ev *e)
 	}
 	if (!was && n->nwithdrawn > 0)
 		n->withdrawn_at = e->at_ms;
-	if (nch && n->inc) {
+	if (nch && n->inc)
 		bgp_phase(d, n->inc, e->withdrawn, e->at_ms, changed, nch);
-		n->inc->nwithdrawn_seen = (uint32_t)n->nwithdrawn;
-	}
 }
 
 static void apply_bgp_until(struct detector *d, int64_t until_ms, bool all)
@@ -1893,7 +1859,7 @@ static void judge_slot(struct detector *d, struct slot *sl)
 	level = vantage_trouble(d);
 	for (size_t i = 0; i < d->nnets; i++)
 		judge_network(d, &d->nets[i], sl->slot, level);
-	judge_vantage(d, sl->slot, level == VANTAGE_CONFIRMED);
+	judge_vantage(d, level == VANTAGE_CONFIRMED);
 	d->any_done = true;
 	d->next_slot = sl->slot + 1;
 }
@@ -2112,7 +2078,7 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 		snprintf(err, errlen, "an incident of that network is already open");
 		goto out;
 	}
-	inc = incident_new(d, net, jfield_time(o, "start"), 0);
+	inc = incident_new(d, net, jfield_time(o, "start"));
 	d->next_id--; /* incident_new took one; the stored id is kept */
 	inc->id = json_integer_value(json_object_get(o, "id"));
 	if (inc->id >= d->next_id)
