@@ -131,15 +131,15 @@ static void lead_sentence(const struct detector *d, struct incident *inc, size_t
 			 inc->lead_max_fail);
 	/* name loss only when it rose: a queueing-only lead is told by its RTT */
 	if (lround(pct(inc->lead_loss_peak)) > lround(pct(inc->lead_loss_from)))
-		incident_evidence(inc,
-			 "loss rose from %.0f%% to %.0f%% with degradation on up to %u of %zu targets over %u rounds "
-			 "before the first target went down%s",
-			 pct(inc->lead_loss_from), pct(inc->lead_loss_peak), inc->lead_max_bad, n, inc->lead_rounds,
-			 extra);
+		incident_evidence(
+		    inc,
+		    "loss rose from %.0f%% to %.0f%% with degradation on up to %u of %zu targets over %u rounds "
+		    "before the first target went down%s",
+		    pct(inc->lead_loss_from), pct(inc->lead_loss_peak), inc->lead_max_bad, n, inc->lead_rounds, extra);
 	else
-		incident_evidence(inc,
-			 "degradation on up to %u of %zu targets over %u rounds before the first target went down%s",
-			 inc->lead_max_bad, n, inc->lead_rounds, extra);
+		incident_evidence(
+		    inc, "degradation on up to %u of %zu targets over %u rounds before the first target went down%s",
+		    inc->lead_max_bad, n, inc->lead_rounds, extra);
 	(void)d;
 }
 
@@ -158,8 +158,9 @@ static void classify_vantage(const struct detector *d, struct incident *inc)
 	}
 	inc->cause = CAUSE_VANTAGE;
 	inc->confidence = d->ncontrols >= 2 && ctl_down >= 2 ? 0.9 : 0.75;
-	incident_evidence(inc, "%u of %zu controls (outside every watched network) failed together with %u watched targets",
-		 ctl_down, d->ncontrols, tgt_down);
+	incident_evidence(inc,
+			  "%u of %zu controls (outside every watched network) failed together with %u watched targets",
+			  ctl_down, d->ncontrols, tgt_down);
 	incident_evidence(inc, "the trouble is on our side: no network incident was opened");
 }
 
@@ -172,8 +173,8 @@ static void judge_stress(const struct detector *d, struct incident *inc, const s
 		inc->confidence = f->down ? 0.6 : 0.5;
 		lead_sentence(d, inc, f->n);
 		if (f->down)
-			incident_evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once", f->down,
-				 f->n, f->down_names, pct(inc->max_down_fraction));
+			incident_evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once",
+					  f->down, f->n, f->down_names, pct(inc->max_down_fraction));
 		else
 			incident_evidence(inc, "no target went down: the network stayed reachable but degraded");
 		return;
@@ -183,13 +184,13 @@ static void judge_stress(const struct detector *d, struct incident *inc, const s
 	if (f->fail_span > d->p.abrupt_rounds + 1) {
 		inc->confidence += 0.1;
 		incident_evidence(inc, "targets fell progressively: %u went down over %u rounds, not at once", f->dark,
-			 f->fail_span + 1);
+				  f->fail_span + 1);
 	}
 	if (f->first_router_fail != NO_SLOT && f->first_other_fail != NO_SLOT &&
 	    f->first_router_fail > f->first_other_fail) {
 		inc->confidence += 0.1;
 		incident_evidence(inc, "routers fell last: the first router went dark %u rounds after the first server",
-			 f->first_router_fail - f->first_other_fail);
+				  f->first_router_fail - f->first_other_fail);
 	}
 	if (!abrupt)
 		incident_evidence(inc, "no abrupt silence across every role, so not a power cut");
@@ -244,7 +245,7 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		inc->cause = CAUSE_DNS;
 		inc->confidence = f.dns_down == f.dns_n ? 0.85 : 0.7;
 		incident_evidence(inc, "%u of %u name servers failed (%s) while all %u other targets stayed reachable",
-			 f.dns_down, f.dns_n, f.down_names, f.other_n);
+				  f.dns_down, f.dns_n, f.down_names, f.other_n);
 		return;
 	}
 	if (!network_wide) {
@@ -256,21 +257,22 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		    f.down, f.n, f.down_names, inc->max_dark, f.eligible);
 		if (f.down > f.dark)
 			incident_evidence(inc, "%u of them answered with refusals or errors: the hosts are alive",
-				 f.down - f.dark);
+					  f.down - f.dark);
 		return;
 	}
 	if (unreach_route) {
 		inc->cause = CAUSE_ROUTING;
 		inc->confidence = inc->on_unreach_out * 2 >= inc->on_fail ? 0.8 : 0.7;
-		incident_evidence(inc,
-			 "%u of %u failed probes got explicit unreachables from routers outside the network (e.g. %s), "
-			 "from the start, instead of silence",
-			 inc->on_unreach_out, inc->on_fail, inc->unreach_from[0] ? inc->unreach_from : "?");
+		incident_evidence(
+		    inc,
+		    "%u of %u failed probes got explicit unreachables from routers outside the network (e.g. %s), "
+		    "from the start, instead of silence",
+		    inc->on_unreach_out, inc->on_fail, inc->unreach_from[0] ? inc->unreach_from : "?");
 		if (inc->withdraw_at >= 0) {
 			inc->confidence += 0.1;
 			fmt_minutes(inc->onset_at - inc->withdraw_at, buf, sizeof(buf));
 			incident_evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
-				 inc->withdraw_at <= inc->onset_at ? "before" : "after");
+					  inc->withdraw_at <= inc->onset_at ? "before" : "after");
 		}
 		if (out_alive)
 			incident_evidence(inc, "routers numbered outside the prefixes kept answering");
@@ -281,15 +283,16 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		inc->confidence = out_alive ? 0.9 : 0.75;
 		fmt_minutes(inc->onset_at - inc->withdraw_at, buf, sizeof(buf));
 		incident_evidence(inc, "BGP withdrew the network's prefixes %s %s the first probe failed", buf,
-			 inc->withdraw_at <= inc->onset_at ? "before" : "after (within a probe timeout of)");
+				  inc->withdraw_at <= inc->onset_at ? "before" : "after (within a probe timeout of)");
 		if (out_alive)
 			incident_evidence(
 			    inc,
 			    "%u router(s) numbered outside the prefixes kept answering: the equipment stayed alive",
 			    f.out_routers - f.out_down);
 		else
-			incident_evidence(inc, "the targets kept answering for a round after the withdrawal: the equipment "
-				      "was alive when the routes went");
+			incident_evidence(inc,
+					  "the targets kept answering for a round after the withdrawal: the equipment "
+					  "was alive when the routes went");
 		return;
 	}
 	if (abrupt && announced_past) {
@@ -297,20 +300,20 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		inc->confidence = out_alive ? 0.85 : 0.75;
 		fmt_minutes(announced_for, buf, sizeof(buf));
 		incident_evidence(inc, "%u of %u targets went silent within %u round(s); %s", f.abrupt, f.eligible,
-			 d->p.abrupt_rounds + 1, quiet);
+				  d->p.abrupt_rounds + 1, quiet);
 		incident_evidence(inc,
-			 "the network's prefixes stayed announced in BGP for %s after the silence began, "
-			 "well past a hold time: traffic blocked, routes kept",
-			 buf);
+				  "the network's prefixes stayed announced in BGP for %s after the silence began, "
+				  "well past a hold time: traffic blocked, routes kept",
+				  buf);
 		if (out_alive)
 			incident_evidence(inc, "routers numbered outside the prefixes kept answering");
 		return;
 	}
 	if (abrupt && out_alive) {
 		incident_evidence(inc,
-			 "%u of %u targets went silent within %u round(s), but routers numbered outside the "
-			 "prefixes kept answering: the equipment stayed alive",
-			 f.abrupt, f.eligible, d->p.abrupt_rounds + 1);
+				  "%u of %u targets went silent within %u round(s), but routers numbered outside the "
+				  "prefixes kept answering: the equipment stayed alive",
+				  f.abrupt, f.eligible, d->p.abrupt_rounds + 1);
 		inc->confidence = 0.5;
 		if (net->bgp_seen && inc->withdraw_at < 0) {
 			inc->cause = CAUSE_FILTERING;
@@ -318,7 +321,7 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		} else {
 			inc->cause = CAUSE_ROUTING;
 			incident_evidence(inc, net->bgp_seen ? "BGP withdrew the prefixes after the silence began"
-						    : "no BGP data to tell a withdrawal from filtering");
+							     : "no BGP data to tell a withdrawal from filtering");
 		}
 		return;
 	}
@@ -326,7 +329,8 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		inc->cause = CAUSE_POWER;
 		inc->confidence = 0.7;
 		incident_evidence(inc, "%u of %u targets of every role went silent within %u round(s)%s; %s", f.abrupt,
-			 f.eligible, d->p.abrupt_rounds + 1, f.role_n[ROLE_ROUTER] ? ", routers included" : "", quiet);
+				  f.eligible, d->p.abrupt_rounds + 1, f.role_n[ROLE_ROUTER] ? ", routers included" : "",
+				  quiet);
 		if (out_dead) {
 			inc->confidence += 0.15;
 			incident_evidence(inc, "routers numbered outside the network's prefixes went silent too");
@@ -334,21 +338,23 @@ void incident_classify(const struct detector *d, const struct dnet *net, struct 
 		if (inc->withdraw_at >= 0) {
 			fmt_minutes(inc->withdraw_at - inc->onset_at, buf, sizeof(buf));
 			inc->confidence += 0.05;
-			incident_evidence(inc, "BGP withdrawal came %s %s the silence (dead routers drop their sessions)", buf,
-				 inc->withdraw_at >= inc->onset_at ? "after" : "before the first failed probe, with");
+			incident_evidence(
+			    inc, "BGP withdrawal came %s %s the silence (dead routers drop their sessions)", buf,
+			    inc->withdraw_at >= inc->onset_at ? "after" : "before the first failed probe, with");
 		} else if (net->bgp_seen) {
 			incident_evidence(inc, "prefixes still announced in BGP, but not yet past a hold time");
 			inc->confidence -= 0.15;
 		}
 		if (inc->on_timeout && inc->on_fail)
-			incident_evidence(inc, "%u of %u failed probes met silence (timeouts, or hosts gone from their link)",
-				 inc->on_timeout, inc->on_fail);
+			incident_evidence(
+			    inc, "%u of %u failed probes met silence (timeouts, or hosts gone from their link)",
+			    inc->on_timeout, inc->on_fail);
 		return;
 	}
 	inc->cause = CAUSE_UNKNOWN;
 	inc->confidence = 0.3;
-	incident_evidence(inc, "%u of %u targets went dark over %u rounds with no degradation before and no BGP signal", f.dark,
-		 f.eligible, f.fail_span + 1);
+	incident_evidence(inc, "%u of %u targets went dark over %u rounds with no degradation before and no BGP signal",
+			  f.dark, f.eligible, f.fail_span + 1);
 	if (!every_role_abrupt(&f))
 		incident_evidence(inc, "%u of %u roles fell at once", f.roles_hit, f.roles_present);
 }

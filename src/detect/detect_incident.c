@@ -212,8 +212,7 @@ static void role_phases(struct detector *d, struct dnet *n, struct incident *inc
 	}
 }
 
-void bgp_phase(struct incident *inc, bool withdrawn, int64_t at, const struct prefix *p,
-		      size_t np)
+void bgp_phase(struct incident *inc, bool withdrawn, int64_t at, const struct prefix *p, size_t np)
 {
 	enum phase_ev ev = withdrawn ? PH_BGP_WITHDRAWN : PH_BGP_RESTORED;
 	struct phase *ph = NULL;
