@@ -52,10 +52,7 @@ struct inv *inv_get(struct incident *inc, uint32_t target)
 
 	if (v)
 		return v;
-	if (inc->ninv == inc->capinv) {
-		inc->capinv = inc->capinv ? inc->capinv * 2 : 8;
-		inc->inv = xrealloc(inc->inv, inc->capinv, sizeof(*inc->inv));
-	}
+	inc->inv = xgrow(inc->inv, inc->ninv, &inc->capinv, 8, sizeof(*inc->inv));
 	v = &inc->inv[inc->ninv++];
 	memset(v, 0, sizeof(*v));
 	v->target = target;
@@ -70,10 +67,7 @@ struct phase *phase_add(struct incident *inc, enum phase_ev ev, int64_t at, int 
 
 	if (inc->nph >= MAX_PHASES)
 		return NULL;
-	if (inc->nph == inc->capph) {
-		inc->capph = inc->capph ? inc->capph * 2 : 8;
-		inc->ph = xrealloc(inc->ph, inc->capph, sizeof(*inc->ph));
-	}
+	inc->ph = xgrow(inc->ph, inc->nph, &inc->capph, 8, sizeof(*inc->ph));
 	ph = &inc->ph[inc->nph++];
 	memset(ph, 0, sizeof(*ph));
 	ph->ev = ev;

@@ -244,6 +244,15 @@ static inline void *xrealloc(void *p, size_t n, size_t size)
 	return q;
 }
 
+/* p with room for element n: *cap doubles (from first) when n reached it. */
+static inline void *xgrow(void *p, size_t n, size_t *cap, size_t first, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : first;
+	return xrealloc(p, *cap, size);
+}
+
 static inline char *xstrdup(const char *s)
 {
 	char *c = strdup(s ? s : "");

@@ -284,10 +284,7 @@ void detect_feed(struct detector *d, const struct measurement *m)
 			break;
 	}
 	if (!sl) {
-		if (d->nslots == d->capslots) {
-			d->capslots = d->capslots ? d->capslots * 2 : 4;
-			d->slots = xrealloc(d->slots, d->capslots, sizeof(*d->slots));
-		}
+		d->slots = xgrow(d->slots, d->nslots, &d->capslots, 4, sizeof(*d->slots));
 		memmove(d->slots + i + 1, d->slots + i, (d->nslots - i) * sizeof(*d->slots));
 		d->nslots++;
 		sl = &d->slots[i];
@@ -295,10 +292,7 @@ void detect_feed(struct detector *d, const struct measurement *m)
 		sl->slot = s;
 		sl->expected = slot_expected(d, s);
 	}
-	if (sl->n == sl->cap) {
-		sl->cap = sl->cap ? sl->cap * 2 : (d->ntargets < 16 ? 16 : d->ntargets);
-		sl->e = xrealloc(sl->e, sl->cap, sizeof(*sl->e));
-	}
+	sl->e = xgrow(sl->e, sl->n, &sl->cap, d->ntargets < 16 ? 16 : d->ntargets, sizeof(*sl->e));
 	e = &sl->e[sl->n++];
 	memset(e, 0, sizeof(*e));
 	e->at_ms = m->at_ms;
@@ -344,10 +338,7 @@ void detect_bgp(struct detector *d, size_t network, int64_t at_ms, bool withdraw
 
 	if (network >= d->nnets || n == 0)
 		return;
-	if (d->nbgp == d->capbgp) {
-		d->capbgp = d->capbgp ? d->capbgp * 2 : 8;
-		d->bgp = xrealloc(d->bgp, d->capbgp, sizeof(*d->bgp));
-	}
+	d->bgp = xgrow(d->bgp, d->nbgp, &d->capbgp, 8, sizeof(*d->bgp));
 	/* keep time order; equal times keep arrival order */
 	i = d->nbgp;
 	while (i > 0 && d->bgp[i - 1].at_ms > at_ms)

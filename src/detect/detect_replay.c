@@ -82,7 +82,7 @@ static int on_measurement(const struct measurement *m, void *arg)
 }
 
 json_t *detect_replay(struct store *st, const struct config *cfg, int64_t since, int64_t until, char *err,
-		       size_t errlen)
+		      size_t errlen)
 {
 	struct replay r = {.cfg = cfg};
 	int64_t from = since > DETECT_REPLAY_WARMUP_MS ? since - DETECT_REPLAY_WARMUP_MS : 0;
