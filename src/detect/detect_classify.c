@@ -120,7 +120,7 @@ static bool every_role_abrupt(const struct facts *f)
 	return true;
 }
 
-static void lead_sentence(const struct detector *d, struct incident *inc, size_t n)
+static void lead_sentence(struct incident *inc, size_t n)
 {
 	char extra[96] = "";
 
@@ -140,7 +140,6 @@ static void lead_sentence(const struct detector *d, struct incident *inc, size_t
 		incident_evidence(
 		    inc, "degradation on up to %u of %zu targets over %u rounds before the first target went down%s",
 		    inc->lead_max_bad, n, inc->lead_rounds, extra);
-	(void)d;
 }
 
 static void classify_vantage(const struct detector *d, struct incident *inc)
@@ -171,7 +170,7 @@ static void judge_stress(const struct detector *d, struct incident *inc, const s
 	inc->cause = CAUSE_STRESS;
 	if (!network_wide) {
 		inc->confidence = f->down ? 0.6 : 0.5;
-		lead_sentence(d, inc, f->n);
+		lead_sentence(inc, f->n);
 		if (f->down)
 			incident_evidence(inc, "only %u of %zu targets went down (%s); at most %.0f%% down at once",
 					  f->down, f->n, f->down_names, pct(inc->max_down_fraction));
@@ -180,7 +179,7 @@ static void judge_stress(const struct detector *d, struct incident *inc, const s
 		return;
 	}
 	inc->confidence = 0.65;
-	lead_sentence(d, inc, f->n);
+	lead_sentence(inc, f->n);
 	if (f->fail_span > d->p.abrupt_rounds + 1) {
 		inc->confidence += 0.1;
 		incident_evidence(inc, "targets fell progressively: %u went down over %u rounds, not at once", f->dark,

@@ -59,8 +59,7 @@ static bool entry_from(const struct entry *e, struct sockaddr_storage *ss)
 	return false;
 }
 
-static void state_detail(const struct detector *d, const struct dtarget *t, const struct entry *e, char *buf,
-			 size_t len)
+static void state_detail(const struct dtarget *t, const struct entry *e, char *buf, size_t len)
 {
 	char from[INET6_ADDRSTRLEN] = "";
 	struct sockaddr_storage ss;
@@ -76,7 +75,6 @@ static void state_detail(const struct detector *d, const struct dtarget *t, cons
 	} else {
 		snprintf(buf, len, "answering: rtt %.1f ms, loss %.0f%%", (double)e->rtt_ms, pct(e->loss));
 	}
-	(void)d;
 }
 
 static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
@@ -126,7 +124,7 @@ static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
 		t->changed = true;
 		if (d->hooks.on_state_change) {
 			char detail[MEASUREMENT_DETAIL_LEN];
-			state_detail(d, t, e, detail, sizeof(detail));
+			state_detail(t, e, detail, sizeof(detail));
 			d->hooks.on_state_change(d->arg, e->target, e->at_ms, e->round, from, to, detail);
 		}
 	}

@@ -46,7 +46,7 @@ static double round_to(double x, double unit)
 	return round(x / unit) * unit;
 }
 
-static double severity(const struct detector *d, const struct incident *inc, size_t n)
+static double severity(const struct incident *inc, size_t n)
 {
 	double ms = 0;
 
@@ -58,7 +58,6 @@ static double severity(const struct detector *d, const struct incident *inc, siz
 		if (v->down && v->down_at >= 0 && inc->last_at > v->down_at)
 			ms += (double)(inc->last_at - v->down_at);
 	}
-	(void)d;
 	return ms / (double)n / 60000.0;
 }
 
@@ -80,7 +79,7 @@ static char *incident_json(const struct detector *d, const struct incident *inc)
 	json_object_set_new(o, "cause", json_string(detect_cause_name(inc->cause)));
 	json_object_set_new(o, "confidence", json_real(round_to(inc->confidence, 0.01)));
 	json_object_set_new(o, "max_down_fraction", json_real(round_to(inc->max_down_fraction, 0.001)));
-	json_object_set_new(o, "severity", json_real(round_to(severity(d, inc, n), 0.01)));
+	json_object_set_new(o, "severity", json_real(round_to(severity(inc, n), 0.01)));
 	for (size_t i = 0; i < inc->nev; i++)
 		json_array_append_new(ev, json_string(inc->ev[i]));
 	json_object_set_new(o, "evidence", ev);
