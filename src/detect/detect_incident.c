@@ -10,7 +10,9 @@ struct incident *incident_new(struct detector *d, size_t net, int64_t start_at)
 
 	if (!inc)
 		abort();
-	inc->id = d->next_id++;
+	inc->id = d->next_id;
+	if (d->next_id < INT64_MAX) /* no overflow, whatever detect_set_next_id was given */
+		d->next_id++;
 	inc->net = net;
 	inc->open = true;
 	inc->start_at = start_at;

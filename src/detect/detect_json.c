@@ -184,6 +184,13 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 		snprintf(err, errlen, "incident document without id or start");
 		goto out;
 	}
+	/* ids start at 1, and the next incident needs one after it */
+	if (json_integer_value(json_object_get(o, "id")) < 1 ||
+	    json_integer_value(json_object_get(o, "id")) == INT64_MAX) {
+		snprintf(err, errlen, "incident id %lld out of range",
+			 (long long)json_integer_value(json_object_get(o, "id")));
+		goto out;
+	}
 	if (!json_is_null(json_object_get(o, "end"))) {
 		snprintf(err, errlen, "incident %lld is closed",
 			 (long long)json_integer_value(json_object_get(o, "id")));
@@ -193,8 +200,9 @@ int detect_resume(struct detector *d, const char *json, char *err, size_t errlen
 		snprintf(err, errlen, "an incident of that network is already open");
 		goto out;
 	}
+	int64_t next_id = d->next_id;
 	inc = incident_new(d, net, jfield_time(o, "start"));
-	d->next_id--; /* incident_new took one; the stored id is kept */
+	d->next_id = next_id; /* incident_new took one; the stored id is kept */
 	inc->id = json_integer_value(json_object_get(o, "id"));
 	if (inc->id >= d->next_id)
 		d->next_id = inc->id + 1;

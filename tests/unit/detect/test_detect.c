@@ -1110,6 +1110,30 @@ static void test_release_after_growth(void **state)
 	config_free(cfg);
 }
 
+/* A stored id at the top of the range cannot be continued: no id would
+ * be left for the next incident (and next_id must not overflow). */
+static void test_resume_last_id(void **state)
+{
+	(void)state;
+	struct config *cfg = load(cfg_full);
+	struct detector *d = detect_new(cfg, NULL, NULL);
+	char err[128];
+
+	assert_int_equal(detect_resume(d,
+				       "{\"id\": 9223372036854775807, \"network\": \"north\", "
+				       "\"start\": \"2026-01-01T00:00:00Z\", \"end\": null}",
+				       err, sizeof(err)),
+			 -1);
+	assert_int_equal(detect_resume(d,
+				       "{\"id\": 0, \"network\": \"north\", "
+				       "\"start\": \"2026-01-01T00:00:00Z\", \"end\": null}",
+				       err, sizeof(err)),
+			 -1);
+	assert_int_equal(detect_open_incidents(d), 0);
+	detect_free(d);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1125,6 +1149,7 @@ int main(void)
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_late),
 	    cmocka_unit_test(test_release_after_growth),
+	    cmocka_unit_test(test_resume_last_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
