@@ -4,11 +4,13 @@
 
 #include "detect/detect_int.h"
 
+/* Never NO_SLOT, which marks an empty ring entry. */
 static uint32_t slot_of(const struct detector *d, const struct dtarget *t, uint32_t round)
 {
-	if (t->it_ms == d->interval_ms)
-		return round;
-	uint64_t s = (uint64_t)round * (uint64_t)t->it_ms / (uint64_t)d->interval_ms;
+	uint64_t s = round;
+
+	if (t->it_ms != d->interval_ms)
+		s = (uint64_t)round * (uint64_t)t->it_ms / (uint64_t)d->interval_ms;
 	return s >= NO_SLOT ? NO_SLOT - 1 : (uint32_t)s;
 }
 

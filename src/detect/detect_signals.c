@@ -116,14 +116,16 @@ void count_failures(struct detector *d, struct dnet *n, struct incident *inc, ui
 		inc->acc_next = inc->onset_slot;
 		inc->on_fail = inc->on_timeout = inc->on_unreach_out = inc->early_unreach_out = 0;
 	}
-	for (uint32_t s = inc->acc_next; s <= slot; s++) {
-		const struct rstat *r = ring_at(n, s);
-		if (!r)
+	/* the rounds of [acc_next, slot] the ring holds, walked by the ring:
+	 * the slots in between may be billions apart */
+	for (size_t k = 0; k < RING_ROUNDS; k++) {
+		const struct rstat *r = &n->ring[k];
+		if (r->slot == NO_SLOT || r->slot < inc->acc_next || r->slot > slot)
 			continue;
 		inc->on_fail += r->n_timeout + r->n_unreach;
 		inc->on_timeout += r->n_timeout;
 		inc->on_unreach_out += r->n_unreach_out;
-		if (s < early)
+		if (r->slot < early)
 			inc->early_unreach_out += r->n_unreach_out;
 		if (r->n_unreach_out && !inc->unreach_from[0])
 			memcpy(inc->unreach_from, n->unreach_from, sizeof(inc->unreach_from));

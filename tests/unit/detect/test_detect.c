@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -1134,6 +1135,36 @@ static void test_resume_last_id(void **state)
 	config_free(cfg);
 }
 
+/* A round far ahead (a corrupt store, a clock jump) while an incident is
+ * open: judging it must not walk every slot in between, nor loop for ever
+ * on the last round number. */
+static void test_far_round(void **state)
+{
+	(void)state;
+	static const uint32_t far[] = {3000000000u, UINT32_MAX};
+	struct config *cfg = load(cfg_onerole);
+	struct synth_seg down[] = {{"*", 10.5, 1000, OUTCOME_TIMEOUT}};
+	struct measurement *m;
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 30, .segs = down, .nsegs = 1, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+
+	for (size_t k = 0; k < sizeof(far) / sizeof(far[0]); k++) {
+		struct detector *d = detect_new(cfg, NULL, NULL);
+		alarm(20); /* a hang fails here, not at the harness's timeout */
+		for (size_t i = 0; i < n; i++)
+			detect_feed(d, &m[i]);
+		assert_int_equal(detect_open_incidents(d), 1);
+		struct measurement last = m[n - 1];
+		last.round = far[k];
+		detect_feed(d, &last);
+		detect_finish(d);
+		alarm(0);
+		detect_free(d);
+	}
+	free(m);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1150,6 +1181,7 @@ int main(void)
 	    cmocka_unit_test(test_late),
 	    cmocka_unit_test(test_release_after_growth),
 	    cmocka_unit_test(test_resume_last_id),
+	    cmocka_unit_test(test_far_round),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
