@@ -1,5 +1,6 @@
 /* Intake: measurements into pending slots, BGP events in time order,
  * and the judging of each slot once it is complete or overtaken. */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "detect/detect_int.h"
@@ -24,6 +25,10 @@ static size_t due_in(const struct detector *d, const struct dtarget *t, uint32_t
 	return (size_t)(b - a);
 }
 
+/* fclass, from_family and from: the bytes compared last, in one memcmp */
+#define ENTRY_TAIL (offsetof(struct entry, from) + sizeof(((struct entry *)0)->from) - offsetof(struct entry, fclass))
+_Static_assert(ENTRY_TAIL == 18, "struct entry: fclass, from_family and from are adjacent");
+
 static int entry_cmp(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
@@ -40,7 +45,7 @@ static int entry_cmp(const void *a, const void *b)
 		return x->rtt_ms < y->rtt_ms ? -1 : 1;
 	if (x->loss != y->loss)
 		return x->loss < y->loss ? -1 : 1;
-	return memcmp(&x->fclass, &y->fclass, 18);
+	return memcmp(&x->fclass, &y->fclass, ENTRY_TAIL);
 }
 
 static bool entry_from(const struct entry *e, struct sockaddr_storage *ss)
