@@ -154,6 +154,14 @@ static void target_up(struct detector *d, struct incident *inc, uint32_t ti, str
 	first_list_add(d, inc, fl, &inc->first_up_done, PH_FIRST_UP, v->up_at, ti);
 }
 
+/* Answering again in the slot being judged: from down, or from unknown
+ * (after a restart, for the targets of a continued incident). */
+static bool came_up(const struct dtarget *t)
+{
+	return t->changed && t->h.state != STATE_DOWN &&
+	       (t->from_state == STATE_DOWN || t->from_state == STATE_UNKNOWN);
+}
+
 /* Role and all-targets phases after this slot's transitions. */
 static void role_phases(struct detector *d, struct dnet *n, struct incident *inc)
 {
@@ -288,7 +296,7 @@ void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enum vanta
 				t->held = true;
 			}
 		}
-		if (t->changed && t->from_state == STATE_DOWN && t->h.state != STATE_DOWN)
+		if (came_up(t))
 			t->tainted = false;
 		if (t->h.fail_streak > 0 && !t->tainted)
 			failing++;
@@ -328,7 +336,7 @@ void judge_network(struct detector *d, struct dnet *n, uint32_t slot, enum vanta
 			continue;
 		if (t->h.state == STATE_DOWN)
 			target_down(d, inc, ti, &down_list);
-		else if (t->from_state == STATE_DOWN || t->from_state == STATE_UNKNOWN)
+		else if (came_up(t))
 			target_up(d, inc, ti, &up_list);
 	}
 	role_phases(d, n, inc);
@@ -435,7 +443,7 @@ void judge_vantage(struct detector *d, bool trouble)
 			continue;
 		if (t->h.state == STATE_DOWN)
 			target_down(d, inc, (uint32_t)i, &down_list);
-		else if (t->from_state == STATE_DOWN)
+		else if (came_up(t))
 			target_up(d, inc, (uint32_t)i, &up_list);
 	}
 	bool busy = false;

@@ -146,15 +146,23 @@ void incident_emit(struct detector *d, struct incident *inc, bool force)
 
 /* ---------- continuation ---------- */
 
+/* A network incident's target by name within the network; a vantage
+ * incident's (controls and the watched targets it took) by name in any,
+ * -1 when that name is not unique. */
 static int find_target(const struct detector *d, size_t net, const char *name)
 {
+	int found = -1;
+
 	for (size_t i = 0; i < d->ntargets; i++) {
-		if (d->t[i].net != net)
+		if (net != NET_NONE && d->t[i].net != net)
 			continue;
-		if (d->cfg->targets[i].name && strcmp(d->cfg->targets[i].name, name) == 0)
-			return (int)i;
+		if (!d->cfg->targets[i].name || strcmp(d->cfg->targets[i].name, name) != 0)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = (int)i;
 	}
-	return -1;
+	return found;
 }
 
 int detect_resume(struct detector *d, const char *json, char *err, size_t errlen)

@@ -1165,6 +1165,48 @@ static void test_far_round(void **state)
 	config_free(cfg);
 }
 
+/* A vantage incident is continued with the watched targets it took, not
+ * only the controls: they are looked up in every network. */
+static void test_resume_vantage_targets(void **state)
+{
+	(void)state;
+	struct config *cfg = load(cfg_full);
+	struct detect_hooks hooks = {.on_incident = on_incident};
+	struct run r = {0};
+	struct detector *d = detect_new(cfg, &hooks, &r);
+	char err[128];
+
+	assert_int_equal(
+	    detect_resume(
+		d,
+		"{\"id\": 7, \"network\": null, \"start\": \"2026-01-01T08:00:00Z\", \"end\": null, "
+		"\"cause\": \"vantage\", \"confidence\": 0.9, \"evidence\": [\"ours\"], \"phases\": [], "
+		"\"targets\": [{\"name\": \"ctl-1\", \"down_at\": \"2026-01-01T08:00:00Z\", \"up_at\": null}, "
+		"{\"name\": \"web1\", \"down_at\": \"2026-01-01T08:01:00Z\", \"up_at\": null}]}",
+		err, sizeof(err)),
+	    0);
+	/* everything answers: it closes */
+	struct synth_seg none[] = {{"*", 0, 0, OUTCOME_TIMEOUT}};
+	struct measurement *m;
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 10, .segs = none, .nsegs = 1, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+	for (size_t i = 0; i < n; i++)
+		detect_feed(d, &m[i]);
+	free(m);
+	detect_finish(d);
+	detect_free(d);
+	assert_int_equal(r.n, 1);
+	assert_false(r.inc[0].open);
+	json_t *o = json_loads(r.inc[0].json, 0, NULL);
+	json_t *tg = json_object_get(o, "targets");
+	assert_int_equal(json_array_size(tg), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tg, 1), "name")), "web1");
+	assert_true(jt(json_array_get(tg, 1), "up_at") > 0);
+	json_decref(o);
+	run_free(&r);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1182,6 +1224,7 @@ int main(void)
 	    cmocka_unit_test(test_release_after_growth),
 	    cmocka_unit_test(test_resume_last_id),
 	    cmocka_unit_test(test_far_round),
+	    cmocka_unit_test(test_resume_vantage_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
