@@ -489,10 +489,6 @@ int alert_new(const struct config *cfg, struct serve_live *live, struct alert **
 			return -1;
 		}
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "alerts: libcurl cannot start");
-		return -1;
-	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		goto nomem;

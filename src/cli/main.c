@@ -1,3 +1,4 @@
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,9 +83,19 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		/* Not thread-safe, so once here before any verb starts a thread
+		 * (alert worker, resolver); HTTP probes and alerts rely on it. */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fprintf(stderr, "lightsout: libcurl cannot start\n");
+			return EXIT_RUNTIME;
+		}
+		int rc = verbs[i].fn(argc - 1, argv + 1);
+		curl_global_cleanup();
+		return rc;
+	}
 	fprintf(stderr, "lightsout: unknown verb \"%s\"\n%s", argv[1], usage);
 	return EXIT_USAGE;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <microhttpd.h>
 #include <pthread.h>
 
@@ -24,6 +25,17 @@ static const char incident_json[] =
     " \"duration_s\": 600.0, \"cause\": \"stress\", \"confidence\": 0.85, \"max_down_fraction\": 1.0,"
     " \"severity\": 3.5, \"evidence\": [\"loss rose <script>&\\\"\"],"
     " \"phases\": [{\"at\": \"2026-01-26T09:00:00.000Z\", \"event\": \"degradation_start\"}], \"targets\": []}";
+
+/* curl_global_init is not thread-safe: main calls it once before any
+ * thread starts, so no module may call it again (meson.build wraps it). */
+static int global_inits;
+CURLcode __real_curl_global_init(long flags);
+CURLcode __wrap_curl_global_init(long flags);
+CURLcode __wrap_curl_global_init(long flags)
+{
+	global_inits++;
+	return __real_curl_global_init(flags);
+}
 
 static void t_backoff(void **state)
 {
@@ -188,8 +200,10 @@ static void t_delivery(void **state)
 		fprintf(stderr, "%s\n", err);
 	assert_non_null(cfg);
 	live = serve_live_new(cfg);
+	global_inits = 0;
 	assert_int_equal(alert_new(cfg, live, &a, err, sizeof(err)), 0);
 	assert_non_null(a);
+	assert_int_equal(global_inits, 0); /* the worker started without it */
 
 	json_t *inc = json_loads(incident_json, 0, NULL);
 	json_object_set_new(inc, "network", json_string("nk"));
@@ -294,6 +308,8 @@ static void t_stop_bounded(void **state)
 
 int main(void)
 {
+	/* as the lightsout binary does, before any thread */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_backoff),
 	    cmocka_unit_test(t_bodies),

@@ -9,6 +9,7 @@
  * interval in real time.  SIGUSR1 starts an outage of the first network
  * (every target silent), SIGUSR2 ends it; SIGINT/SIGTERM stop.  A target
  * whose name contains "evil" reports a hostile detail (HTML and quotes). */
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = 1;
 
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* as main does, before the alert thread */
 	if (argc < 2) {
 		fprintf(stderr,
 			"usage: serve-driver CONFIG [--history ROUNDS] [--history-outage 0|1] [--port-file FILE]\n");
