@@ -293,8 +293,7 @@ static void on_route(const struct bgp_route *r, const struct bgp_attrs *a, void 
 		return;
 	b->cur_any = true;
 	int kept = bgp_vis_route(b->vis, p->vis_peer, &r->prefix, r->path_id, a->origin_as, r->announce);
-	bool store = r->announce ? (kept & BGP_VIS_KEPT) : (kept & BGP_VIS_REMOVED);
-	if (!store)
+	if (!bgp_vis_route_watched(b->vis, &r->prefix, r->announce, kept))
 		return;
 	char path[1024] = "";
 	if (r->announce)
@@ -683,24 +682,14 @@ static void replay_vis_event(const struct bgp_vis_event *ve, void *arg)
 static void replay_event(const struct mrt_event *ev, void *arg)
 {
 	struct replay *r = arg;
-	if (ev->kind == MRT_EV_STATE) {
-		bgp_vis_feed_mrt(r->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
+	int kept = bgp_vis_feed_mrt(r->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
+	if (ev->kind == MRT_EV_STATE)
 		return;
-	}
-	int peer = bgp_vis_peer(r->vis, ev->peer);
-	if (peer < 0)
-		return;
-	struct bgp_vis_peer_info pi;
-	bgp_vis_peer_info(r->vis, peer, &pi);
-	int64_t at_ms = ev->at_us / 1000;
-	if (!pi.up)
-		bgp_vis_peer_up(r->vis, peer, at_ms, false, 0);
 	bool announce = ev->kind != MRT_EV_WITHDRAW;
 	uint32_t origin = ev->attrs ? ev->attrs->origin_as : 0;
-	int kept = bgp_vis_route(r->vis, peer, &ev->prefix, ev->path_id, origin, announce);
-	/* Stored if watched: it was kept, or a kept route was withdrawn. */
-	if (!(announce ? (kept & BGP_VIS_KEPT) : (kept & BGP_VIS_REMOVED)))
+	if (!bgp_vis_route_watched(r->vis, &ev->prefix, announce, kept))
 		return;
+	int64_t at_ms = ev->at_us / 1000;
 	char path[1024] = "";
 	if (announce && ev->attrs)
 		bgp_aspath_format(&ev->attrs->aspath, path, sizeof(path));
