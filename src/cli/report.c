@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "store/store.h"
 
 /* rounds of context around an incident in the HTML timeline */

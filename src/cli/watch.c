@@ -22,7 +22,7 @@
 #include "core/privdrop.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "probe/probe.h"
 #include "serve/http.h"
 #include "serve/live.h"
@@ -384,11 +384,12 @@ int cli_watch(int argc, char **argv)
 	/* current state from the store now, timelines backfilled in the background */
 	if (serve_live_load(w.live, w.store, wall_now_ms(), err, sizeof(err)) < 0)
 		log_warnx("dashboard: %s", err);
-	if (alert_new(w.cfg, w.live, &w.alert, err, sizeof(err)) < 0 ||
+	if (alert_new(w.cfg, NULL, &w.alert, err, sizeof(err)) < 0 ||
 	    serve_http_start(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
+	serve_live_set_alert(w.live, w.alert); /* /metrics reads its counters */
 	if (w.http != NULL)
 		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
@@ -454,6 +455,7 @@ out:
 	/* the HTTP threads and the timeline backfill read the store and the
 	 * live state: both go before the store closes */
 	serve_http_stop(w.http);
+	serve_live_set_alert(w.live, NULL);
 	alert_stop(w.alert, 5000); /* bounded flush of queued notifications */
 	serve_live_free(w.live);
 	if (w.store != NULL) {

@@ -10,7 +10,7 @@
 #include "core/jfield.h"
 #include "config/config.h"
 #include "core/timeutil.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "serve/render.h"
 
 #define CH_W           900
@@ -127,24 +127,6 @@ int64_t serve_window_ms(const char *s)
 
 /* ---------- common ---------- */
 
-char *serve_incident_story(json_t *inc)
-{
-	char *buf = NULL, *cut;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return strdup("");
-	render_incident_text(f, inc);
-	fclose(f);
-	if (!buf)
-		return strdup("");
-	cut = strstr(buf, "\n\n");
-	if (cut)
-		*cut = 0;
-	return buf;
-}
-
 static void page_head(FILE *out, const char *title, const struct config *cfg)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -187,7 +169,7 @@ static void incident_item(FILE *out, json_t *inc)
 {
 	const char *net = json_string_value(json_object_get(inc, "network"));
 	bool open = json_is_null(json_object_get(inc, "end"));
-	char *story = serve_incident_story(inc);
+	char *story = render_incident_string(inc, true);
 	long long id = (long long)json_integer_value(json_object_get(inc, "id"));
 
 	fprintf(out, "<div class=\"inc%s\"><a href=\"/incident/%lld\">#%lld</a> <b>", open ? "" : " closed", id, id);

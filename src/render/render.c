@@ -1,6 +1,6 @@
 /* Incident documents rendered as text, JSON and HTML; see render.h. */
 #include "core/jfield.h"
-#include "detect/render.h"
+#include "render/render.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -283,6 +283,24 @@ void render_incident_text(FILE *out, json_t *inc)
 	fputc('\n', out);
 }
 
+char *render_incident_string(json_t *inc, bool first_paragraph)
+{
+	char *buf = NULL, *cut;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	render_incident_text(f, inc);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	if (first_paragraph && (cut = strstr(buf, "\n\n")) != NULL)
+		*cut = 0;
+	return buf;
+}
+
 json_t *render_report_json(const char *vantage, int64_t generated_ms, json_t *incidents)
 {
 	char gen[RFC3339_LEN];
@@ -293,22 +311,18 @@ json_t *render_report_json(const char *vantage, int64_t generated_ms, json_t *in
 
 /* ---------- series ---------- */
 
-struct render_series *render_series_new(const struct config *cfg, size_t network, int64_t from_ms, int64_t to_ms)
+struct render_series *render_series_alloc(const struct config *cfg, size_t network, int64_t t0_ms, int64_t step_ms,
+					  size_t n)
 {
 	struct render_series *s;
-	int64_t step = cfg->interval_ms > 0 ? cfg->interval_ms : 60000;
-	size_t n;
 
-	if (to_ms <= from_ms || network >= cfg->nnetworks)
+	if (n == 0 || n > MAX_SLOTS || step_ms <= 0 || network >= cfg->nnetworks)
 		return NULL;
-	if ((uint64_t)((to_ms - from_ms) / step) + 1 > MAX_SLOTS)
-		return NULL;
-	n = (size_t)((to_ms - from_ms) / step) + 1;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->t0_ms = from_ms;
-	s->step_ms = step;
+	s->t0_ms = t0_ms;
+	s->step_ms = step_ms;
 	s->n = n;
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		if (cfg->targets[i].network == network && (unsigned)cfg->targets[i].role < ROLE_COUNT)
@@ -330,6 +344,15 @@ struct render_series *render_series_new(const struct config *cfg, size_t network
 fail:
 	render_series_free(s);
 	return NULL;
+}
+
+struct render_series *render_series_new(const struct config *cfg, size_t network, int64_t from_ms, int64_t to_ms)
+{
+	int64_t step = cfg->interval_ms > 0 ? cfg->interval_ms : 60000;
+
+	if (to_ms <= from_ms || (uint64_t)((to_ms - from_ms) / step) + 1 > MAX_SLOTS)
+		return NULL;
+	return render_series_alloc(cfg, network, from_ms, step, (size_t)((to_ms - from_ms) / step) + 1);
 }
 
 void render_series_add(struct render_series *s, const struct config *cfg, size_t network, const struct measurement *m)
