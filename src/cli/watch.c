@@ -26,6 +26,7 @@
 #include "probe/probe.h"
 #include "serve/http.h"
 #include "serve/live.h"
+#include "serve/status_doc.h"
 #include "store/store.h"
 
 static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [--user NAME] [-v|-q]\n"
@@ -155,47 +156,20 @@ static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
 	return EV_TIMER_DONE;
 }
 
-/* The store's counters for /metrics, every few seconds. */
 /* The collector's peers and the networks' visibility, for `status` and
  * the API (which may run in another process: it goes through the store). */
 static void publish_bgp_status(struct watch *w)
 {
-	json_t *peers = json_array(), *nets = json_array();
-	char now[RFC3339_LEN];
-
-	if (w->bgp == NULL || peers == NULL || nets == NULL)
-		goto out;
-	for (size_t i = 0; i < bgp_npeers(w->bgp); i++) {
-		struct bgp_peer_status ps;
-		if (bgp_peer_status(w->bgp, i, &ps) < 0)
-			continue;
-		json_array_append_new(peers, json_pack("{s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:i, s:s}", "address",
-						       ps.address, "remote_as", (json_int_t)ps.remote_as, "state",
-						       ps.state_name, "uptime_s", (double)ps.uptime_ms / 1000.0,
-						       "prefixes", (json_int_t)ps.prefixes, "updates",
-						       (json_int_t)ps.updates, "flaps", (json_int_t)ps.flaps,
-						       "hold_time", (int)ps.hold_time, "last_error", ps.last_error));
-	}
-	for (size_t n = 0; n < w->cfg->nnetworks; n++) {
-		struct bgp_vis_status vs;
-		bgp_vis_network_status(bgp_visibility(w->bgp), n, &vs);
-		json_array_append_new(nets,
-				      json_pack("{s:s, s:I, s:I, s:I}", "name", w->cfg->networks[n].name, "prefixes",
-						(json_int_t)vs.expected, "visible", (json_int_t)vs.visible,
-						"counted_peers", (json_int_t)vs.counted_peers));
-	}
-	rfc3339_format(wall_now_ms(), now, sizeof(now));
-	json_t *doc = json_pack("{s:s, s:O, s:O}", "updated", now, "peers", peers, "networks", nets);
+	json_t *doc = w->bgp ? serve_bgp_status_document(w->cfg, w->bgp, wall_now_ms()) : NULL;
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
 	if (text != NULL)
 		store_put_meta(w->store, "bgp", text);
 	free(text);
 	json_decref(doc);
-out:
-	json_decref(peers);
-	json_decref(nets);
 }
 
+/* The store's counters for /metrics, every few seconds. */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -232,8 +206,6 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	}
 	return 60 * NS_PER_S;
 }
-
-static void publish_bgp_status(struct watch *w);
 
 static size_t peer_index(const struct config *cfg, const char *address)
 {

@@ -11,7 +11,9 @@
 #include <cmocka.h>
 
 #include "render/render.h"
+#include "bgp/bgp.h"
 #include "config/config.h"
+#include "core/ev.h"
 #include "serve/http.h"
 #include "serve/live.h"
 #include "serve/render.h"
@@ -452,12 +454,46 @@ static void t_pages_escape(void **state)
 	config_free(cfg);
 }
 
+/* watch's "bgp" member: peers before any session, each network's prefixes */
+static void t_bgp_status_doc(void **state)
+{
+	(void)state;
+	static const char yaml[] = "store: /nonexistent/never-opened.db\nlisten: \"off\"\n"
+				   "networks:\n  - name: nk\n    prefixes: [198.18.10.0/24, 198.18.11.0/24]\n"
+				   "    targets:\n      - {name: gw, role: router, kind: icmp, host: 198.18.10.1}\n"
+				   "bgp:\n  peers:\n    - {address: 198.18.0.9, remote_as: 64500, local_as: 64501}\n";
+	char err[512] = "";
+	struct config *cfg = config_parse("t.yaml", yaml, strlen(yaml), err, sizeof(err));
+	assert_non_null(cfg);
+	struct ev_loop *loop = ev_new();
+	struct bgp *b = bgp_new(loop, cfg, NULL, NULL, err, sizeof(err));
+	assert_non_null(b);
+	json_t *doc = serve_bgp_status_document(cfg, b, INT64_C(1769418000000));
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "updated")), "2026-01-26T09:00:00.000Z");
+	json_t *p = json_array_get(json_object_get(doc, "peers"), 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "peers")), 1);
+	assert_string_equal(json_string_value(json_object_get(p, "address")), "198.18.0.9");
+	assert_int_equal(json_integer_value(json_object_get(p, "remote_as")), 64500);
+	assert_string_equal(json_string_value(json_object_get(p, "state")), "Idle");
+	assert_int_equal(json_integer_value(json_object_get(p, "prefixes")), 0);
+	json_t *n = json_array_get(json_object_get(doc, "networks"), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "name")), "nk");
+	assert_int_equal(json_integer_value(json_object_get(n, "prefixes")), 2);
+	assert_int_equal(json_integer_value(json_object_get(n, "visible")), 0);
+	assert_int_equal(json_integer_value(json_object_get(n, "counted_peers")), 0);
+	json_decref(doc);
+	bgp_free(b);
+	ev_free(loop);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),  cmocka_unit_test(t_listen),
-	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics), cmocka_unit_test(t_status_doc),
-	    cmocka_unit_test(t_pages_escape),
+	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),         cmocka_unit_test(t_listen),
+	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics),        cmocka_unit_test(t_status_doc),
+	    cmocka_unit_test(t_pages_escape), cmocka_unit_test(t_bgp_status_doc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
