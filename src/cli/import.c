@@ -13,13 +13,11 @@
 
 #include "bgp/mrt.h"
 #include "bgp/visibility.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/timeutil.h"
 #include "store/store.h"
-
-#define IMPORT_EXIT_RUNTIME 1
-#define IMPORT_EXIT_USAGE   2
 
 static const char import_usage[] = "usage: lightsout import mrt [--format text|json] [-c FILE] FILE...\n"
 				   "\n"
@@ -34,7 +32,6 @@ static const char import_usage[] = "usage: lightsout import mrt [--format text|j
 				   "  -h, --help\n";
 
 struct import_ctx {
-	const struct config *cfg;
 	struct store *st;
 	struct bgp_vis *vis; /* the networks' visibility, as watch judges it live */
 	uint64_t stored;
@@ -185,7 +182,7 @@ int cli_import(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct import_ctx c = {0};
 	char err[512];
-	int ret = IMPORT_EXIT_USAGE;
+	int ret = EXIT_USAGE;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(import_usage, stdout);
@@ -193,7 +190,7 @@ int cli_import(int argc, char **argv)
 	}
 	if (argc < 2 || strcmp(argv[1], "mrt") != 0) {
 		fprintf(stderr, "lightsout: import: the only kind is \"mrt\" (see lightsout import --help)\n");
-		return IMPORT_EXIT_USAGE;
+		return EXIT_USAGE;
 	}
 	argc--;
 	argv++;
@@ -215,44 +212,34 @@ int cli_import(int argc, char **argv)
 				fprintf(
 				    stderr,
 				    "lightsout: import: --format must be text or json (see lightsout import --help)\n");
-				return IMPORT_EXIT_USAGE;
+				return EXIT_USAGE;
 			}
 			break;
-		case 'h':
-			fputs(import_usage, stdout);
-			return 0;
-		case 'v':
-		case 'q':
-			break;
 		default:
-			fprintf(stderr, "lightsout: import: bad option (see lightsout import --help)\n");
-			return IMPORT_EXIT_USAGE;
+			if ((o = cli_other_option("import", o, import_usage)) >= 0)
+				return o;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "lightsout: import: no MRT file given (see lightsout import --help)\n");
-		return IMPORT_EXIT_USAGE;
+		return EXIT_USAGE;
 	}
 	/* Without -c the default configuration is optional: counts only. */
-	if (!cfg_path && access("lightsout.yaml", F_OK) == 0)
-		cfg_path = "lightsout.yaml";
+	if (!cfg_path && access(DEFAULT_CONFIG, F_OK) == 0)
+		cfg_path = DEFAULT_CONFIG;
 	if (cfg_path) {
-		cfg = config_load(cfg_path, err, sizeof(err));
-		if (!cfg) {
-			fprintf(stderr, "lightsout: %s\n", err);
-			return IMPORT_EXIT_USAGE;
-		}
-		c.cfg = cfg;
-		c.st = store_open(cfg, true, 0, err, sizeof(err));
+		cfg = cli_load_config(cfg_path);
+		if (!cfg)
+			return EXIT_USAGE;
+		c.st = cli_open_store(cfg, true);
 		if (!c.st) {
-			fprintf(stderr, "lightsout: import: %s\n", err);
-			ret = IMPORT_EXIT_RUNTIME;
+			ret = EXIT_RUNTIME;
 			goto out;
 		}
 		c.vis = bgp_vis_new(cfg, false, on_vis_event, &c);
 		if (!c.vis) {
 			fprintf(stderr, "lightsout: import: out of memory\n");
-			ret = IMPORT_EXIT_RUNTIME;
+			ret = EXIT_RUNTIME;
 			goto out;
 		}
 	}
@@ -260,7 +247,7 @@ int cli_import(int argc, char **argv)
 	bool progress = isatty(STDERR_FILENO);
 	for (int i = optind; i < argc; i++) {
 		if (import_file(argv[i], &c, json, progress) < 0)
-			ret = IMPORT_EXIT_RUNTIME;
+			ret = EXIT_RUNTIME;
 	}
 	if (c.dropped)
 		fprintf(stderr, "lightsout: import: %" PRIu64 " BGP events could not be queued to the store\n",
@@ -268,7 +255,7 @@ int cli_import(int argc, char **argv)
 out:
 	if (c.st && store_close(c.st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: import: %s\n", err);
-		ret = IMPORT_EXIT_RUNTIME;
+		ret = EXIT_RUNTIME;
 	}
 	bgp_vis_free(c.vis);
 	config_free(cfg);

@@ -1,6 +1,5 @@
 #include <curl/curl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,41 +21,6 @@ static const char usage[] =
     "  import mrt [--format text|json] FILE...        read MRT files into the store\n"
     "\n"
     "  lightsout --version | --help ; every verb takes --help\n";
-
-int cli_common_option(int opt)
-{
-	if (opt == 'v') {
-		log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
-		return 1;
-	}
-	if (opt == 'q') {
-		log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
-		return 1;
-	}
-	return 0;
-}
-
-int cli_usage_error(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "lightsout: %s: ", verb);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see lightsout %s --help)\n", verb);
-	return EXIT_USAGE;
-}
-
-int cli_parse_format(const char *s, int allow_html)
-{
-	if (strcmp(s, "text") == 0)
-		return CLI_FORMAT_TEXT;
-	if (strcmp(s, "json") == 0)
-		return CLI_FORMAT_JSON;
-	if (allow_html && strcmp(s, "html") == 0)
-		return CLI_FORMAT_HTML;
-	return -1;
-}
 
 struct verb {
 	const char *name;

@@ -287,24 +287,13 @@ int cli_report(int argc, char **argv)
 		case 'r':
 			rejudge_flag = true;
 			break;
-		case 'h':
-			fputs(report_usage, stdout);
-			return 0;
-		case 'v':
-			log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
-			break;
-		case 'q':
-			log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
-			break;
 		default:
-			fputs(report_usage, stderr);
-			return EXIT_USAGE;
+			if ((opt = cli_other_option("report", opt, report_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "lightsout: report: unexpected argument \"%s\"\n%s", argv[optind], report_usage);
-		return EXIT_USAGE;
-	}
+	if ((opt = cli_no_arguments("report", argc, argv)) >= 0)
+		return opt;
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "html") != 0) {
 		fprintf(stderr, "lightsout: report: --format must be text, json or html, not \"%s\"\n", format);
 		return EXIT_USAGE;
@@ -319,11 +308,9 @@ int cli_report(int argc, char **argv)
 			until_s);
 		return EXIT_USAGE;
 	}
-	cfg = config_load(path, err, sizeof(err));
-	if (!cfg) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	cfg = cli_load_config(path);
+	if (!cfg)
 		return EXIT_USAGE;
-	}
 	render_set_round(cfg->interval_ms, cfg->detect.abrupt_rounds);
 	if (network) {
 		size_t i;
@@ -336,11 +323,9 @@ int cli_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	st = store_open(cfg, false, 0, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	st = cli_open_store(cfg, false);
+	if (!st)
 		goto out;
-	}
 	if (rejudge_flag) {
 		all = rejudge(st, cfg, since, until < 0 ? INT64_MAX : until, err, sizeof(err));
 	} else {

@@ -94,27 +94,20 @@ int cli_status(int argc, char **argv)
 			if ((int)(c.format = (enum cli_format)cli_parse_format(optarg, 0)) < 0)
 				return cli_usage_error("status", "--format is text or json");
 			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("status", "bad option");
+			if ((opt = cli_other_option("status", opt, status_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
-	struct config *cfg = config_load(path, err, sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "%s\n", err);
+	if ((opt = cli_no_arguments("status", argc, argv)) >= 0)
+		return opt;
+	struct config *cfg = cli_load_config(path);
+	if (cfg == NULL)
 		return EXIT_USAGE;
-	}
 	c.cfg = cfg;
-	st = store_open(cfg, false, 0, err, sizeof(err));
-	if (st == NULL) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	st = cli_open_store(cfg, false);
+	if (st == NULL)
 		goto out;
-	}
 	if (c.format == CLI_FORMAT_JSON) {
 		/* the same document as GET /api/v1/status */
 		json_t *doc = serve_status_document(cfg, st, NULL, wall_now_ms(), err, sizeof(err));

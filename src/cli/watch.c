@@ -297,16 +297,13 @@ int cli_watch(int argc, char **argv)
 		case 'u':
 			user = optarg;
 			break;
-		case 'h':
-			fputs(watch_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("watch", "bad option");
+			if ((opt = cli_other_option("watch", opt, watch_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("watch", "unexpected argument \"%s\"", argv[optind]);
+	if ((opt = cli_no_arguments("watch", argc, argv)) >= 0)
+		return opt;
 
 	/* Blocked before any thread starts (store writer, HTTP, alerts), so
 	 * every thread inherits the mask and SIGINT/SIGTERM reach only the
@@ -318,11 +315,9 @@ int cli_watch(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	w.cfg = config_load(path, err, sizeof(err));
-	if (w.cfg == NULL) {
-		fprintf(stderr, "%s\n", err);
+	w.cfg = cli_load_config(path);
+	if (w.cfg == NULL)
 		return EXIT_USAGE;
-	}
 	render_set_round(w.cfg->interval_ms, w.cfg->detect.abrupt_rounds);
 	/* parsing a large configuration leaves freed heap behind: give it back */
 	malloc_trim(0);
@@ -339,11 +334,9 @@ int cli_watch(int argc, char **argv)
 		goto out;
 	}
 
-	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
-	if (w.store == NULL) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	w.store = cli_open_store(w.cfg, true);
+	if (w.store == NULL)
 		goto out;
-	}
 	w.live = serve_live_new(w.cfg);
 	if (w.live == NULL) {
 		fprintf(stderr, "lightsout: out of memory\n");
