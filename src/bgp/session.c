@@ -62,6 +62,8 @@ struct bgp {
 	uint64_t t_tick;
 	int64_t last_vis_tick;
 	uint32_t bgp_id;
+	int64_t (*now_ns)(void *arg); /* the timers' monotonic clock */
+	void *now_arg;
 	/* UPDATE being parsed, for the route callback */
 	struct peer *cur;
 	int64_t cur_at_ms;
@@ -120,9 +122,20 @@ static void del_timer(struct bgp *b, int64_t *deadline)
 	*deadline = 0;
 }
 
-static int64_t deadline_in(int64_t ms)
+static int64_t mono_clock(void *arg)
 {
-	int64_t t = mono_now_ns() + ms * NS_PER_MS;
+	(void)arg;
+	return mono_now_ns();
+}
+
+static int64_t peer_now(const struct peer *p)
+{
+	return p->b->now_ns(p->b->now_arg);
+}
+
+static int64_t deadline_in(const struct peer *p, int64_t ms)
+{
+	int64_t t = peer_now(p) + ms * NS_PER_MS;
 	return t ? t : 1;
 }
 
@@ -167,7 +180,7 @@ static void send_notification(struct peer *p, uint8_t code, uint8_t subcode)
 
 static void reset_hold(struct peer *p, int64_t ms)
 {
-	p->t_hold = ms > 0 ? deadline_in(ms) : 0;
+	p->t_hold = ms > 0 ? deadline_in(p, ms) : 0;
 }
 
 static void send_keepalive(struct peer *p)
@@ -177,7 +190,7 @@ static void send_keepalive(struct peer *p)
 		peer_close(p, "cannot send KEEPALIVE");
 		return;
 	}
-	p->t_keep = deadline_in(p->keep_ms);
+	p->t_keep = deadline_in(p, p->keep_ms);
 }
 
 static void start_connect(struct peer *p);
@@ -187,14 +200,14 @@ static void schedule_retry(struct peer *p)
 	p->t_retry = 0;
 	if (p->cfg->passive)
 		return; /* wait for the peer to come to us */
-	p->t_retry = deadline_in(p->backoff_ms);
+	p->t_retry = deadline_in(p, p->backoff_ms);
 	p->backoff_ms = p->backoff_ms * 2 > BGP_BACKOFF_MAX_MS ? BGP_BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
 /* Runs every peer's due timers. */
 static void run_timers(struct bgp *b)
 {
-	int64_t now = mono_now_ns();
+	int64_t now = b->now_ns(b->now_arg);
 	for (size_t i = 0; i < b->npeers; i++) {
 		struct peer *p = &b->peers[i];
 		if (p->t_hold && now >= p->t_hold) {
@@ -370,7 +383,7 @@ static void handle_open(struct peer *p, const uint8_t *body, size_t len)
 	}
 	set_state(p, BGP_STATE_OPENCONFIRM, NULL);
 	reset_hold(p, p->hold_ms);
-	p->t_keep = p->keep_ms > 0 ? deadline_in(p->keep_ms) : 0;
+	p->t_keep = p->keep_ms > 0 ? deadline_in(p, p->keep_ms) : 0;
 }
 
 static void established(struct peer *p)
@@ -561,7 +574,7 @@ static int64_t tick(struct ev_loop *loop, uint64_t id, void *arg)
 	(void)id;
 	struct bgp *b = arg;
 	run_timers(b);
-	int64_t now = mono_now_ns();
+	int64_t now = b->now_ns(b->now_arg);
 	if (now - b->last_vis_tick >= NS_PER_S) {
 		b->last_vis_tick = now;
 		bgp_vis_tick(b->vis, wall_now_ms());
@@ -584,6 +597,7 @@ struct bgp *bgp_new(struct ev_loop *loop, const struct config *cfg, bgp_event_fn
 	b->fn = fn;
 	b->arg = arg;
 	b->lfd = -1;
+	b->now_ns = mono_clock;
 	b->vis = bgp_vis_new(cfg, false, vis_events, b);
 	b->peers = calloc(cfg->bgp.npeers ? cfg->bgp.npeers : 1, sizeof(*b->peers));
 	if (!b->vis || !b->peers) {
@@ -617,6 +631,12 @@ struct bgp *bgp_new(struct ev_loop *loop, const struct config *cfg, bgp_event_fn
 fail:
 	bgp_free(b);
 	return NULL;
+}
+
+void bgp_set_clock(struct bgp *b, int64_t (*now_ns)(void *arg), void *arg)
+{
+	b->now_ns = now_ns ? now_ns : mono_clock;
+	b->now_arg = arg;
 }
 
 static int open_listener(struct bgp *b, char *err, size_t errlen)
