@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "render/render.h"
@@ -99,27 +100,27 @@ json_t *alert_webhook_body(const char *vantage, enum alert_event ev, json_t *inc
 json_t *alert_am_alert(const char *vantage, json_t *incident, const char *cause, const char *text, bool resolved,
 		       int64_t now_ms, const char *generator_url)
 {
-	const char *net = json_string_value(json_object_get(incident, "network"));
-	const char *start = json_string_value(json_object_get(incident, "start"));
-	const char *end = json_string_value(json_object_get(incident, "end"));
+	const char *net = jfield_str(incident, "network"); /* "" for the vantage */
+	const char *start = jfield_str(incident, "start");
+	const char *end = jfield_str(incident, "end");
 	char ends[RFC3339_LEN], id[32], summary[256];
 	json_t *labels, *ann, *o;
 
-	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(incident, "id")));
-	if (resolved && end) {
+	snprintf(id, sizeof(id), "%lld", (long long)jfield_int(incident, "id", 0));
+	if (resolved && *end) {
 		snprintf(ends, sizeof(ends), "%s", end);
 	} else {
 		rfc3339_format(resolved ? now_ms : now_ms + 4 * ALERT_RESEND_MS, ends, sizeof(ends));
 	}
-	if (net)
+	if (*net)
 		snprintf(summary, sizeof(summary), "%s: outage (%s)%s", net, cause, resolved ? ", resolved" : "");
 	else
 		snprintf(summary, sizeof(summary), "vantage point %s lost sight (%s)%s", vantage ? vantage : "", cause,
 			 resolved ? ", resolved" : "");
-	labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "alertname", "LightsoutIncident", "network", net ? net : "",
-			   "cause", cause, "vantage", vantage ? vantage : "", "incident", id);
+	labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "alertname", "LightsoutIncident", "network", net, "cause",
+			   cause, "vantage", vantage ? vantage : "", "incident", id);
 	ann = json_pack("{s:s, s:s}", "summary", summary, "description", text ? text : "");
-	o = json_pack("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", ann, "startsAt", start ? start : ends,
+	o = json_pack("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", ann, "startsAt", *start ? start : ends,
 		      "endsAt", ends);
 	if (o && generator_url)
 		json_object_set_new(o, "generatorURL", json_string(generator_url));
@@ -222,7 +223,7 @@ void alert_incident(struct alert *a, int64_t id, const char *network, bool open,
 	if (!a || !json || !cause)
 		return;
 	now = now_ms(a);
-	inc = json_loads(json, 0, NULL);
+	inc = jfield_parse(json);
 	if (!inc) {
 		log_warnx("alert: incident %lld: unreadable document", (long long)id);
 		return;

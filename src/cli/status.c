@@ -45,7 +45,7 @@ static int on_target(const struct store_target_row *r, void *arg)
 static void print_bgp(struct store *st)
 {
 	char *text = store_get_meta(st, "bgp");
-	json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *doc = jfield_parse(text);
 	json_t *v;
 	size_t i;
 
@@ -56,18 +56,16 @@ static void print_bgp(struct store *st)
 	json_array_foreach(json_object_get(doc, "peers"), i, v)
 	{
 		printf("  peer %-20s AS%-10lld %-12s up %8.0f s  %6lld prefixes  %lld flaps%s%s\n",
-		       jfield_str(v, "address"), (long long)json_integer_value(json_object_get(v, "remote_as")),
-		       jfield_str(v, "state"), json_number_value(json_object_get(v, "uptime_s")),
-		       (long long)json_integer_value(json_object_get(v, "prefixes")),
-		       (long long)json_integer_value(json_object_get(v, "flaps")),
-		       *jfield_str(v, "last_error") ? "; last error: " : "", jfield_str(v, "last_error"));
+		       jfield_str(v, "address"), (long long)jfield_int(v, "remote_as", 0), jfield_str(v, "state"),
+		       jfield_num(v, "uptime_s", 0), (long long)jfield_int(v, "prefixes", 0),
+		       (long long)jfield_int(v, "flaps", 0), *jfield_str(v, "last_error") ? "; last error: " : "",
+		       jfield_str(v, "last_error"));
 	}
 	json_array_foreach(json_object_get(doc, "networks"), i, v)
 	{
 		printf("  %-16s %lld of %lld prefixes visible (%lld peers counted)\n", jfield_str(v, "name"),
-		       (long long)json_integer_value(json_object_get(v, "visible")),
-		       (long long)json_integer_value(json_object_get(v, "prefixes")),
-		       (long long)json_integer_value(json_object_get(v, "counted_peers")));
+		       (long long)jfield_int(v, "visible", 0), (long long)jfield_int(v, "prefixes", 0),
+		       (long long)jfield_int(v, "counted_peers", 0));
 	}
 	json_decref(doc);
 }

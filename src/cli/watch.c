@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/ev.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/timeutil.h"
@@ -106,7 +107,7 @@ static int resume_one(int64_t id, const char *json, void *arg)
 {
 	struct watch *w = arg;
 	char err[256];
-	json_t *doc = json_loads(json, 0, NULL);
+	json_t *doc = jfield_parse(json);
 	bool open = doc != NULL && json_is_null(json_object_get(doc, "end"));
 	if (!open) {
 		json_decref(doc);
@@ -117,8 +118,8 @@ static int resume_one(int64_t id, const char *json, void *arg)
 	} else {
 		log_info("continuing open incident %lld", (long long)id);
 		/* shown as open on the dashboard; alerted already by the run that opened it */
-		serve_live_incident(w->live, id, json_string_value(json_object_get(doc, "network")), true,
-				    json_string_value(json_object_get(doc, "cause")), json);
+		const char *net = jfield_str(doc, "network");
+		serve_live_incident(w->live, id, *net ? net : NULL, true, jfield_str(doc, "cause"), json);
 	}
 	json_decref(doc);
 	return 0;

@@ -126,14 +126,14 @@ static char *story(json_t *inc)
 	const char *net = json_string_value(json_object_get(inc, "network"));
 	const char *cause = jfield_str(inc, "cause");
 	bool open = json_is_null(json_object_get(inc, "end"));
-	double mdf = json_number_value(json_object_get(inc, "max_down_fraction"));
+	double mdf = jfield_num(inc, "max_down_fraction", 0);
 	int64_t start = jfield_time(inc, "start"), deg = -1, first = -1;
 	size_t nfell = 0, nup = 0;
 
 	if (!f)
 		return NULL;
 	fmt_clock(start, true, when, sizeof(when));
-	fmt_dur(json_number_value(json_object_get(inc, "duration_s")), dur, sizeof(dur));
+	fmt_dur(jfield_num(inc, "duration_s", 0), dur, sizeof(dur));
 	if (!net)
 		fprintf(f, "Our vantage point lost sight of the watched networks at %s", when);
 	else if (mdf >= 0.999)
@@ -145,9 +145,9 @@ static char *story(json_t *inc)
 		fprintf(f, "%s was degraded from %s", net, when);
 	if (open)
 		fprintf(f, " and is still out after %s (incident %lld, open).", dur,
-			(long long)json_integer_value(json_object_get(inc, "id")));
+			(long long)jfield_int(inc, "id", 0));
 	else
-		fprintf(f, " for %s (incident %lld).", dur, (long long)json_integer_value(json_object_get(inc, "id")));
+		fprintf(f, " for %s (incident %lld).", dur, (long long)jfield_int(inc, "id", 0));
 
 	/* how it fell */
 	for (size_t i = 0; i < json_array_size(phases); i++) {
@@ -247,8 +247,7 @@ static char *story(json_t *inc)
 	}
 	if (nup)
 		fputc('.', f);
-	fprintf(f, " Cause: %s (confidence %.2f)", cause_words(cause),
-		json_number_value(json_object_get(inc, "confidence")));
+	fprintf(f, " Cause: %s (confidence %.2f)", cause_words(cause), jfield_num(inc, "confidence", 0));
 	for (size_t i = 0; i < json_array_size(evidence); i++) {
 		const char *e = json_string_value(json_array_get(evidence, i));
 		fprintf(f, "%s%s", i == 0 ? ": " : "; ", e ? e : "");
@@ -467,7 +466,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		t1 = s->t0_ms + (int64_t)s->n * s->step_ms;
 	} else {
 		t0 = jfield_time(inc, "start");
-		t1 = t0 + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+		t1 = t0 + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 		if (t1 <= t0)
 			t1 = t0 + 60000;
 	}
@@ -485,7 +484,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	{
 		int64_t a = jfield_time(inc, "start"), b = jfield_time(inc, "end");
 		if (b < 0)
-			b = a + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+			b = a + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 		fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#fdd\" opacity=\"0.5\"/>\n",
 			xpos(a, t0, t1), SVG_T, xpos(b, t0, t1) - xpos(a, t0, t1), SVG_H - SVG_T - SVG_B);
 	}
@@ -587,7 +586,7 @@ void render_html(FILE *out, const char *vantage, int64_t generated_ms, json_t *i
 		const char *net = json_string_value(json_object_get(inc, "network"));
 		char *s = story(inc);
 
-		fprintf(out, "<section>\n<h2>#%lld ", (long long)json_integer_value(json_object_get(inc, "id")));
+		fprintf(out, "<section>\n<h2>#%lld ", (long long)jfield_int(inc, "id", 0));
 		render_html_escape(out, net ? net : "(vantage)");
 		fprintf(out, " &mdash; <span class=\"cause\">");
 		render_html_escape(out, jfield_str(inc, "cause"));

@@ -167,13 +167,13 @@ static void state_span(FILE *out, enum target_state s)
 
 static void incident_item(FILE *out, json_t *inc)
 {
-	const char *net = json_string_value(json_object_get(inc, "network"));
+	const char *net = jfield_str(inc, "network");
 	bool open = json_is_null(json_object_get(inc, "end"));
 	char *story = render_incident_string(inc, true);
-	long long id = (long long)json_integer_value(json_object_get(inc, "id"));
+	long long id = (long long)jfield_int(inc, "id", 0);
 
 	fprintf(out, "<div class=\"inc%s\"><a href=\"/incident/%lld\">#%lld</a> <b>", open ? "" : " closed", id, id);
-	render_html_escape(out, net ? net : "(vantage)");
+	render_html_escape(out, *net ? net : "(vantage)");
 	fputs("</b> ", out);
 	render_html_escape(out, jfield_str(inc, "cause"));
 	fputs(open ? " <span class=\"down\">open</span>" : "", out);
@@ -258,7 +258,7 @@ void serve_page_index(FILE *out, const struct config *cfg, const struct serve_sn
 	fputs("<h2>Incidents</h2>\n", out);
 	/* open ones first, then the most recent */
 	for (size_t i = 0; i < s->nincidents; i++) {
-		json_t *inc = s->incidents[i].json ? json_loads(s->incidents[i].json, 0, NULL) : NULL;
+		json_t *inc = jfield_parse(s->incidents[i].json);
 		if (inc) {
 			incident_item(out, inc);
 			nshown++;
@@ -348,7 +348,7 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 			"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f66\" opacity=\"0.25\">"
 			"<title>incident #%lld ",
 			cx(c, s), CH_T, fmax(cx(c, e) - cx(c, s), 1.0), CH_H - CH_T - CH_B,
-			(long long)json_integer_value(json_object_get(inc, "id")));
+			(long long)jfield_int(inc, "id", 0));
 		render_html_escape(out, jfield_str(inc, "cause"));
 		fputs("</title></rect>\n", out);
 		if (!phases)

@@ -6,6 +6,7 @@
 
 #include "bgp/bgp.h"
 #include "config/config.h"
+#include "core/jfield.h"
 #include "core/timeutil.h"
 #include "serve/live.h"
 #include "store/store.h"
@@ -134,7 +135,7 @@ json_t *serve_status_document(const struct config *cfg, struct store *st, struct
 	}
 	/* BGP peers and visibility as watch last published them, or null */
 	char *bgp = st ? store_get_meta(st, "bgp") : NULL;
-	json_t *b = bgp ? json_loads(bgp, 0, NULL) : NULL;
+	json_t *b = jfield_parse(bgp);
 	json_object_set_new(doc, "bgp", b ? b : json_null());
 	free(bgp);
 out:

@@ -14,6 +14,7 @@
 #include "bgp/bgp.h"
 #include "config/config.h"
 #include "core/ev.h"
+#include "core/jfield.h"
 #include "serve/http.h"
 #include "serve/live.h"
 #include "serve/render.h"
@@ -488,12 +489,32 @@ static void t_bgp_status_doc(void **state)
 	config_free(cfg);
 }
 
+/* The one reader of our documents that pages, alerts and status share:
+ * missing or mistyped fields read as the default, never as NULL. */
+static void t_jfield(void **state)
+{
+	(void)state;
+	assert_null(jfield_parse(NULL));
+	assert_null(jfield_parse("{\"id\": "));
+	json_t *o = jfield_parse("{\"id\": 7, \"network\": null, \"duration_s\": 1.5, \"n\": 2, \"s\": \"x\"}");
+	assert_non_null(o);
+	assert_int_equal(jfield_int(o, "id", -1), 7);
+	assert_int_equal(jfield_int(o, "s", -1), -1);
+	assert_int_equal(jfield_int(o, "duration_s", -1), -1);
+	assert_true(jfield_num(o, "duration_s", 0) == 1.5);
+	assert_true(jfield_num(o, "n", 0) == 2.0);
+	assert_true(jfield_num(o, "missing", -3) == -3.0);
+	assert_string_equal(jfield_str(o, "network"), "");
+	assert_string_equal(jfield_str(o, "s"), "x");
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),         cmocka_unit_test(t_listen),
 	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics),        cmocka_unit_test(t_status_doc),
-	    cmocka_unit_test(t_pages_escape), cmocka_unit_test(t_bgp_status_doc),
+	    cmocka_unit_test(t_pages_escape), cmocka_unit_test(t_bgp_status_doc), cmocka_unit_test(t_jfield),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
