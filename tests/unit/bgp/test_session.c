@@ -27,7 +27,7 @@
 
 #define HOLD_S 9
 
-enum script { SCRIPT_ESTABLISH_THEN_EXPIRE, SCRIPT_WRONG_AS, SCRIPT_BAD_VERSION, SCRIPT_SILENT };
+enum script { SCRIPT_ESTABLISH_THEN_EXPIRE, SCRIPT_WRONG_AS, SCRIPT_BAD_VERSION, SCRIPT_SILENT, SCRIPT_ROUTES };
 
 struct run {
 	enum script script;
@@ -38,6 +38,9 @@ struct run {
 	/* what the peer saw */
 	uint8_t notif_code, notif_subcode;
 	bool got_notification, got_eof;
+	/* routes the session kept (BGP_EV_ROUTE), "A|W prefix" */
+	char routes[8][64];
+	_Atomic size_t nroutes;
 	/* state changes, in order */
 	enum bgp_state from[16], to[16];
 	size_t nchanges;
@@ -51,6 +54,16 @@ static int64_t fake_now(void *arg)
 static void on_event(const struct bgp_event *ev, void *arg)
 {
 	struct run *r = arg;
+	if (ev->kind == BGP_EV_ROUTE) {
+		size_t n = atomic_load(&r->nroutes);
+		char pfx[48];
+		prefix_format(&ev->prefix, pfx, sizeof(pfx));
+		if (n < 8) {
+			snprintf(r->routes[n], sizeof(r->routes[n]), "%c %s", ev->announce ? 'A' : 'W', pfx);
+			atomic_store(&r->nroutes, n + 1);
+		}
+		return;
+	}
 	if (ev->kind != BGP_EV_PEER)
 		return;
 	if (r->nchanges < 16) {
@@ -131,6 +144,53 @@ static void wait_established(struct run *r)
 		usleep(10000);
 }
 
+static uint8_t *put_prefix(uint8_t *b, const char *s)
+{
+	struct prefix p;
+	assert_int_equal(prefix_parse(s, &p), 0);
+	*b++ = p.len;
+	memcpy(b, p.addr, (p.len + 7u) / 8u);
+	return b + (p.len + 7u) / 8u;
+}
+
+/* An IPv4 UPDATE: withdrawals, then announcements with ORIGIN IGP, the
+ * AS_PATH "64500 origin" (4-octet ASNs) and a NEXT_HOP. */
+static int build_update(uint8_t *m, const char *const *wd, const char *const *ann, uint32_t origin)
+{
+	uint8_t *b = m + BGP_HDR_LEN + 2, *wstart = b;
+	for (; wd && *wd; wd++)
+		b = put_prefix(b, *wd);
+	size_t wlen = (size_t)(b - wstart);
+	m[BGP_HDR_LEN] = (uint8_t)(wlen >> 8);
+	m[BGP_HDR_LEN + 1] = (uint8_t)wlen;
+	uint8_t *alen = b;
+	b += 2;
+	if (ann && *ann) {
+		static const uint8_t fixed[] = {0x40, 1, 1,  0,                         /* ORIGIN IGP */
+						0x40, 2, 10, 2,   2,  0, 0, 0xfb, 0xf4, /* AS_PATH 64500 ... */
+						0,    0, 0,  0,                         /* ... origin */
+						0x40, 3, 4,  198, 18, 0, 2};            /* NEXT_HOP */
+		memcpy(b, fixed, sizeof(fixed));
+		b[13] = (uint8_t)(origin >> 24);
+		b[14] = (uint8_t)(origin >> 16);
+		b[15] = (uint8_t)(origin >> 8);
+		b[16] = (uint8_t)origin;
+		b += sizeof(fixed);
+		alen[0] = 0;
+		alen[1] = (uint8_t)sizeof(fixed);
+		for (; *ann; ann++)
+			b = put_prefix(b, *ann);
+	} else {
+		alen[0] = alen[1] = 0;
+	}
+	size_t len = (size_t)(b - m);
+	memset(m, 0xff, 16);
+	m[16] = (uint8_t)(len >> 8);
+	m[17] = (uint8_t)len;
+	m[18] = BGP_MSG_UPDATE;
+	return (int)len;
+}
+
 static void *peer(void *arg)
 {
 	struct run *r = arg;
@@ -160,6 +220,23 @@ static void *peer(void *arg)
 		m[BGP_HDR_LEN] = 3; /* BGP-3 */
 		send_all(fd, m, n);
 		expect_notification(r, fd);
+		break;
+	}
+	case SCRIPT_ROUTES: {
+		send_all(fd, m, bgp_build_open(m, sizeof(m), 64500, HOLD_S, 0xc6120002u));
+		if (read_msg(fd, &type, body, sizeof(body), &blen) < 0 || type != BGP_MSG_KEEPALIVE)
+			goto out;
+		send_all(fd, m, bgp_build_keepalive(m, sizeof(m)));
+		uint8_t u[512];
+		static const char *const ann1[] = {"198.18.10.0/24", "192.0.2.0/24", NULL};
+		static const char *const ann2[] = {"203.0.113.0/24", NULL};
+		static const char *const wd[] = {"198.18.10.128/25", "192.0.2.0/24", "203.0.113.0/24", NULL};
+		send_all(fd, u, build_update(u, NULL, ann1, 64500));
+		send_all(fd, u, build_update(u, NULL, ann2, 64510));
+		send_all(fd, u, build_update(u, wd, NULL, 0));
+		for (int i = 0; i < 500 && atomic_load(&r->nroutes) < 4; i++)
+			usleep(10000);
+		usleep(50000); /* nothing more comes */
 		break;
 	}
 	case SCRIPT_SILENT:
@@ -200,7 +277,7 @@ static void run_script(struct run *r)
 	char yaml[1024], err[512] = "";
 	snprintf(yaml, sizeof(yaml),
 		 "store: /nonexistent/never-opened.db\nlisten: \"off\"\n"
-		 "networks:\n  - name: nk\n    prefixes: [198.18.10.0/24]\n"
+		 "networks:\n  - name: nk\n    prefixes: [198.18.10.0/24]\n    asn: [64510]\n"
 		 "    targets:\n      - {name: gw, role: router, kind: icmp, host: 198.18.10.1}\n"
 		 "bgp:\n  peers:\n    - {address: 127.0.0.1, remote_as: 64500, local_as: 64501, port: %u, "
 		 "hold_time: %ds}\n",
@@ -295,6 +372,21 @@ static void t_silent_peer_hold_expiry_in_opensent(void **state)
 	assert_int_equal(r.notif_code, BGP_ERR_HOLD);
 }
 
+/* A live session keeps what import mrt keeps (bgp_vis_route_watched):
+ * routes overlapping the network's prefixes or from its AS, withdrawals of
+ * those, and a withdrawal of a watched prefix the peer never announced. */
+static void t_live_routes_follow_the_watched_rule(void **state)
+{
+	(void)state;
+	struct run r = {.script = SCRIPT_ROUTES};
+	run_script(&r);
+	static const char *const want[] = {"A 198.18.10.0/24", "A 203.0.113.0/24", "W 198.18.10.128/25",
+					   "W 203.0.113.0/24"};
+	assert_int_equal(atomic_load(&r.nroutes), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(r.routes[i], want[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(t_wrong_as_gets_notification),
 	    cmocka_unit_test(t_bad_version_gets_notification),
 	    cmocka_unit_test(t_silent_peer_hold_expiry_in_opensent),
+	    cmocka_unit_test(t_live_routes_follow_the_watched_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
