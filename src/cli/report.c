@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/addr.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
@@ -141,7 +142,7 @@ struct collect {
 static int on_stored(int64_t id, const char *json, void *arg)
 {
 	struct collect *c = arg;
-	json_t *o = json_loads(json, 0, NULL);
+	json_t *o = jfield_parse(json);
 
 	(void)id;
 	if (o)
@@ -152,13 +153,11 @@ static int on_stored(int64_t id, const char *json, void *arg)
 static int by_start(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(
-	    json_string_value(json_object_get(x, "start")) ? json_string_value(json_object_get(x, "start")) : "",
-	    json_string_value(json_object_get(y, "start")) ? json_string_value(json_object_get(y, "start")) : "");
+	int c = strcmp(jfield_str(x, "start"), jfield_str(y, "start"));
 
 	if (c)
 		return c;
-	return json_integer_value(json_object_get(x, "id")) < json_integer_value(json_object_get(y, "id")) ? -1 : 1;
+	return jfield_int(x, "id", 0) < jfield_int(y, "id", 0) ? -1 : 1;
 }
 
 /* Keeps the incidents of network (NULL = all) overlapping [since, until),
@@ -173,14 +172,9 @@ static json_t *filter(json_t *in, const char *network, int64_t since, int64_t un
 		return out;
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(in, i);
-		const char *net = json_string_value(json_object_get(o, "network"));
-		int64_t s = -1, e = -1;
-		if (network && (!net || strcmp(net, network) != 0))
+		int64_t s = jfield_time(o, "start"), e = jfield_time(o, "end");
+		if (network && strcmp(jfield_str(o, "network"), network) != 0)
 			continue;
-		if (json_is_string(json_object_get(o, "start")))
-			rfc3339_parse(json_string_value(json_object_get(o, "start")), &s);
-		if (json_is_string(json_object_get(o, "end")))
-			rfc3339_parse(json_string_value(json_object_get(o, "end")), &e);
 		if (until >= 0 && s >= until)
 			continue;
 		if (e >= 0 && e < since)
@@ -210,24 +204,22 @@ static int on_series(const struct measurement *m, void *arg)
 
 static struct render_series *series_for(struct store *st, const struct config *cfg, json_t *inc, int64_t now)
 {
-	const char *net = json_string_value(json_object_get(inc, "network"));
+	const char *net = jfield_str(inc, "network");
 	struct series_ctx c = {.cfg = cfg};
 	int64_t start = -1, end = -1, pad = SERIES_PAD_ROUNDS * (cfg->interval_ms > 0 ? cfg->interval_ms : 60000);
 	char err[256];
 
-	if (!net)
-		return NULL;
+	if (!*net)
+		return NULL; /* the vantage's own incident: no network timeline */
 	for (c.network = 0; c.network < cfg->nnetworks; c.network++)
 		if (strcmp(cfg->networks[c.network].name, net) == 0)
 			break;
 	if (c.network == cfg->nnetworks)
 		return NULL;
-	if (!json_is_string(json_object_get(inc, "start")) ||
-	    rfc3339_parse(json_string_value(json_object_get(inc, "start")), &start) != 0)
+	if ((start = jfield_time(inc, "start")) < 0)
 		return NULL;
-	if (!json_is_string(json_object_get(inc, "end")) ||
-	    rfc3339_parse(json_string_value(json_object_get(inc, "end")), &end) != 0)
-		end = start + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+	if ((end = jfield_time(inc, "end")) < 0)
+		end = start + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 	if (end > now)
 		end = now;
 	c.s = render_series_new(cfg, c.network, start - pad, end + pad);
