@@ -430,28 +430,24 @@ void render_html_escape(FILE *out, const char *s)
 	}
 }
 
-static double xpos(int64_t t, int64_t t0, int64_t t1)
+double render_plot_x(const struct render_plot *p, int64_t t)
 {
-	double w = SVG_W - SVG_L - SVG_R;
-
-	if (t1 <= t0)
-		return SVG_L;
-	if (t < t0)
-		t = t0;
-	if (t > t1)
-		t = t1;
-	return SVG_L + w * (double)(t - t0) / (double)(t1 - t0);
+	if (p->t1 <= p->t0)
+		return p->left;
+	if (t < p->t0)
+		t = p->t0;
+	if (t > p->t1)
+		t = p->t1;
+	return p->left + p->width * (double)(t - p->t0) / (double)(p->t1 - p->t0);
 }
 
-static double ypos(double v)
+double render_plot_y(const struct render_plot *p, double v)
 {
-	double h = SVG_H - SVG_T - SVG_B;
-
-	if (v < 0)
+	if (!(v >= 0))
 		v = 0;
-	if (v > 1)
-		v = 1;
-	return SVG_T + h * (1.0 - v);
+	if (v > p->ymax)
+		v = p->ymax;
+	return p->top + p->height * (p->ymax > 0 ? 1.0 - v / p->ymax : 1.0);
 }
 
 static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
@@ -470,6 +466,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		if (t1 <= t0)
 			t1 = t0 + 60000;
 	}
+	const struct render_plot pl = {SVG_L, SVG_T, SVG_W - SVG_L - SVG_R, SVG_H - SVG_T - SVG_B, t0, t1, 1};
 	fprintf(out,
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
 		"role=\"img\">\n",
@@ -479,14 +476,15 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	fprintf(out,
 		"<text x=\"4\" y=\"%.1f\" font-size=\"10\">100%%</text><text x=\"4\" y=\"%.1f\" "
 		"font-size=\"10\">0%%</text>\n",
-		ypos(1) + 4, ypos(0));
+		render_plot_y(&pl, 1) + 4, render_plot_y(&pl, 0));
 	/* the incident's span */
 	{
 		int64_t a = jfield_time(inc, "start"), b = jfield_time(inc, "end");
 		if (b < 0)
 			b = a + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 		fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#fdd\" opacity=\"0.5\"/>\n",
-			xpos(a, t0, t1), SVG_T, xpos(b, t0, t1) - xpos(a, t0, t1), SVG_H - SVG_T - SVG_B);
+			render_plot_x(&pl, a), SVG_T, render_plot_x(&pl, b) - render_plot_x(&pl, a),
+			SVG_H - SVG_T - SVG_B);
 	}
 	if (s) {
 		for (size_t i = 0; i < s->n; i++)
@@ -500,23 +498,24 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 			for (size_t i = 0; i < s->n; i++) {
 				if (!s->seen[r][i])
 					continue;
-				fprintf(out, "%.1f,%.1f ", xpos(s->t0_ms + (int64_t)i * s->step_ms, t0, t1),
-					ypos((double)s->ok[r][i] / s->seen[r][i]));
+				fprintf(out, "%.1f,%.1f ", render_plot_x(&pl, s->t0_ms + (int64_t)i * s->step_ms),
+					render_plot_y(&pl, (double)s->ok[r][i] / s->seen[r][i]));
 			}
 			fprintf(out, "\"><title>share up: %s</title></polyline>\n", role_name((enum role)r));
 		}
 		fprintf(out, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"4 2\" points=\"");
 		for (size_t i = 0; i < s->n; i++)
 			if (s->answered[i])
-				fprintf(out, "%.1f,%.1f ", xpos(s->t0_ms + (int64_t)i * s->step_ms, t0, t1),
-					ypos(s->loss_sum[i] / s->answered[i]));
+				fprintf(out, "%.1f,%.1f ", render_plot_x(&pl, s->t0_ms + (int64_t)i * s->step_ms),
+					render_plot_y(&pl, s->loss_sum[i] / s->answered[i]));
 		fprintf(out, "\"><title>loss (answering targets)</title></polyline>\n");
 		if (rtt_max > 0) {
 			fprintf(out, "<polyline fill=\"none\" stroke=\"#999\" stroke-width=\"1\" points=\"");
 			for (size_t i = 0; i < s->n; i++)
 				if (s->answered[i])
-					fprintf(out, "%.1f,%.1f ", xpos(s->t0_ms + (int64_t)i * s->step_ms, t0, t1),
-						ypos(s->rtt_sum[i] / s->answered[i] / rtt_max));
+					fprintf(out, "%.1f,%.1f ",
+						render_plot_x(&pl, s->t0_ms + (int64_t)i * s->step_ms),
+						render_plot_y(&pl, s->rtt_sum[i] / s->answered[i] / rtt_max));
 			fprintf(out, "\"><title>mean RTT (max %.1f ms)</title></polyline>\n", rtt_max);
 		}
 	}
@@ -525,7 +524,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	double row_end[3] = {-1e9, -1e9, -1e9};
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		double x = xpos(jfield_time(p, "at"), t0, t1);
+		double x = render_plot_x(&pl, jfield_time(p, "at"));
 		char label[64];
 		snprintf(label, sizeof(label), "%s%s%s", jfield_str(p, "event"), json_object_get(p, "role") ? " " : "",
 			 json_object_get(p, "role") ? jfield_str(p, "role") : "");

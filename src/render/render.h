@@ -34,6 +34,19 @@ struct render_series *render_series_alloc(const struct config *cfg, size_t netwo
 void render_series_add(struct render_series *s, const struct config *cfg, size_t network, const struct measurement *m);
 void render_series_free(struct render_series *s);
 
+/* A plot area of an SVG: time across [t0, t1] from left over width, values
+ * up [0, ymax] from top + height; the report's timelines and the
+ * dashboard's charts place every point through it. */
+struct render_plot {
+	double left, top, width, height;
+	int64_t t0, t1;
+	double ymax;
+};
+/* x of time t, clamped into the plot (left when the span is empty). */
+double render_plot_x(const struct render_plot *p, int64_t t);
+/* y of value v, clamped to [0, ymax]; NaN (no data) reads as 0. */
+double render_plot_y(const struct render_plot *p, double v);
+
 /* The length of a round, so the story tells falls within abrupt_rounds
  * as simultaneous and the rest as progressive.  Set once per process from
  * the configuration (default: 60 s rounds). */

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,12 +510,27 @@ static void t_jfield(void **state)
 	json_decref(o);
 }
 
+/* The one place SVG points are placed (report timelines, dashboard
+ * charts): clamped into the plot, no data at the bottom, never NaN. */
+static void t_render_plot(void **state)
+{
+	(void)state;
+	const struct render_plot p = {10, 20, 100, 50, 1000, 2000, 2};
+	assert_true(render_plot_x(&p, 1000) == 10 && render_plot_x(&p, 1500) == 60 && render_plot_x(&p, 2000) == 110);
+	assert_true(render_plot_x(&p, 0) == 10 && render_plot_x(&p, 9999) == 110);
+	assert_true(render_plot_y(&p, 0) == 70 && render_plot_y(&p, 1) == 45 && render_plot_y(&p, 2) == 20);
+	assert_true(render_plot_y(&p, 5) == 20 && render_plot_y(&p, -1) == 70 && render_plot_y(&p, NAN) == 70);
+	const struct render_plot empty = {10, 20, 100, 50, 1000, 1000, 0};
+	assert_true(render_plot_x(&empty, 1000) == 10 && render_plot_y(&empty, 1) == 70);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),         cmocka_unit_test(t_listen),
 	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics),        cmocka_unit_test(t_status_doc),
 	    cmocka_unit_test(t_pages_escape), cmocka_unit_test(t_bgp_status_doc), cmocka_unit_test(t_jfield),
+	    cmocka_unit_test(t_render_plot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
