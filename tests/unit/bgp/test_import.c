@@ -120,6 +120,38 @@ static void test_truncated_file_fails(void **state)
 	    strstr(buf, "7 records, 0 announcements, 0 withdrawals, 9 RIB entries, 0 state changes, 0 errors"));
 }
 
+/* A directory with a configuration (store inside it) of one network. */
+struct workdir {
+	char dir[64], cfgp[256], db[256];
+};
+
+static void workdir_new(struct workdir *w, const char *network_yaml)
+{
+	snprintf(w->dir, sizeof(w->dir), "/tmp/lightsout-import-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->cfgp, sizeof(w->cfgp), "%s/c.yaml", w->dir);
+	snprintf(w->db, sizeof(w->db), "%s/s.db", w->dir);
+	FILE *f = fopen(w->cfgp, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"store: %s\nlisten: \"off\"\nnetworks:\n  - name: a\n%s"
+		"    targets:\n      - {name: t, role: host, kind: icmp, host: 192.0.2.1}\n",
+		w->db, network_yaml);
+	fclose(f);
+}
+
+static void workdir_free(struct workdir *w)
+{
+	static const char *const side[] = {"", "-wal", "-shm"};
+	char path[300];
+	unlink(w->cfgp);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", w->db, side[i]);
+		unlink(path);
+	}
+	rmdir(w->dir);
+}
+
 struct seen {
 	int announce, withdraw;
 	int masked;
@@ -147,25 +179,15 @@ static int count_ev(const struct store_bgp_event *e, void *arg)
 static void test_stores_watched_events(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/lightsout-import-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cfgp[256], db[256], yaml[1024], buf[4096], err[256];
-	snprintf(cfgp, sizeof(cfgp), "%s/c.yaml", dir);
-	snprintf(db, sizeof(db), "%s/s.db", dir);
-	/* 11.0.0.0/8 covers the masked NLRI; AS 1916 originates part of the
-	 * rrc15 table transfer. */
-	snprintf(yaml, sizeof(yaml),
-		 "store: %s\nlisten: \"off\"\nnetworks:\n  - name: a\n    prefixes: [11.0.0.0/8]\n"
-		 "    targets:\n      - {name: t, role: host, kind: icmp, host: 192.0.2.1}\n",
-		 db);
-	FILE *f = fopen(cfgp, "w");
-	assert_non_null(f);
-	fputs(yaml, f);
-	fclose(f);
+	struct workdir w;
+	char buf[4096], err[256];
+	/* 11.0.0.0/8 covers the masked NLRI */
+	workdir_new(&w, "    prefixes: [11.0.0.0/8]\n");
 	char *argv[] = {
-	    "import", "mrt", "-c", cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz", NULL};
+	    "import", "mrt", "-c", w.cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz",
+	    NULL};
 	assert_int_equal(run(buf, sizeof(buf), 5, argv), 0);
-	struct config *cfg = config_load(cfgp, err, sizeof(err));
+	struct config *cfg = config_load(w.cfgp, err, sizeof(err));
 	assert_non_null(cfg);
 	struct store *st = store_open(cfg, false, 0, err, sizeof(err));
 	assert_non_null(st);
@@ -176,14 +198,7 @@ static void test_stores_watched_events(void **state)
 	assert_int_equal(s.visible, 1); /* the only peer sees a route inside 11.0.0.0/8 */
 	store_close(st, err, sizeof(err));
 	config_free(cfg);
-	unlink(cfgp);
-	unlink(db);
-	char side[300];
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
-	rmdir(dir);
+	workdir_free(&w);
 }
 
 /* Route events as "peer prefix A|W", sorted: what each path stored. */
@@ -240,25 +255,14 @@ static void sort_lines(json_t *a)
 static void test_import_and_watch_keep_the_same_routes(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/lightsout-import-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cfgp[256], db[256], yaml[1024], buf[4096], err[256];
-	snprintf(cfgp, sizeof(cfgp), "%s/c.yaml", dir);
-	snprintf(db, sizeof(db), "%s/s.db", dir);
-	snprintf(yaml, sizeof(yaml),
-		 "store: %s\nlisten: \"off\"\nnetworks:\n  - name: a\n    prefixes: [85.0.0.0/8, 203.0.0.0/8]\n"
-		 "    asn: [11500]\n"
-		 "    targets:\n      - {name: t, role: host, kind: icmp, host: 192.0.2.1}\n",
-		 db);
-	FILE *f = fopen(cfgp, "w");
-	assert_non_null(f);
-	fputs(yaml, f);
-	fclose(f);
+	struct workdir w;
+	char buf[4096], err[256];
+	workdir_new(&w, "    prefixes: [85.0.0.0/8, 203.0.0.0/8]\n    asn: [11500]\n");
 	char file[] = SHARED_DATA_DIR "/bgpdump/test_data/updates.20071015.1505.gz";
-	char *argv[] = {"import", "mrt", "-c", cfgp, file, NULL};
+	char *argv[] = {"import", "mrt", "-c", w.cfgp, file, NULL};
 	assert_int_equal(run(buf, sizeof(buf), 5, argv), 0);
 
-	struct config *cfg = config_load(cfgp, err, sizeof(err));
+	struct config *cfg = config_load(w.cfgp, err, sizeof(err));
 	assert_non_null(cfg);
 	struct routes imported = {json_array()}, replayed = {json_array()};
 	struct store *st = store_open(cfg, false, 0, err, sizeof(err));
@@ -286,14 +290,7 @@ static void test_import_and_watch_keep_the_same_routes(void **state)
 	json_decref(imported.lines);
 	json_decref(replayed.lines);
 	config_free(cfg);
-	unlink(cfgp);
-	unlink(db);
-	char side[300];
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
-	rmdir(dir);
+	workdir_free(&w);
 }
 
 int main(void)

@@ -333,43 +333,37 @@ static void t_established_then_hold_expiry(void **state)
 	assert_true(r.got_eof);
 }
 
-static void t_wrong_as_gets_notification(void **state)
+/* A session that never got to Established: the peer is told why with a
+ * NOTIFICATION, the connection closes, the peer waits to be retried. */
+static void refused_in_opensent(enum script script, uint8_t code, uint8_t subcode)
 {
-	(void)state;
-	struct run r = {.script = SCRIPT_WRONG_AS};
+	struct run r = {.script = script};
 	run_script(&r);
 	static const enum bgp_state want[] = {BGP_STATE_ACTIVE, BGP_STATE_CONNECT, BGP_STATE_OPENSENT, BGP_STATE_IDLE,
 					      BGP_STATE_ACTIVE};
 	assert_changes(&r, want, sizeof(want) / sizeof(want[0]));
 	assert_true(r.got_notification);
-	assert_int_equal(r.notif_code, BGP_ERR_OPEN);
-	assert_int_equal(r.notif_subcode, BGP_ERR_OPEN_PEER_AS);
+	assert_int_equal(r.notif_code, code);
+	assert_int_equal(r.notif_subcode, subcode);
 	assert_true(r.got_eof);
+}
+
+static void t_wrong_as_gets_notification(void **state)
+{
+	(void)state;
+	refused_in_opensent(SCRIPT_WRONG_AS, BGP_ERR_OPEN, BGP_ERR_OPEN_PEER_AS);
 }
 
 static void t_bad_version_gets_notification(void **state)
 {
 	(void)state;
-	struct run r = {.script = SCRIPT_BAD_VERSION};
-	run_script(&r);
-	static const enum bgp_state want[] = {BGP_STATE_ACTIVE, BGP_STATE_CONNECT, BGP_STATE_OPENSENT, BGP_STATE_IDLE,
-					      BGP_STATE_ACTIVE};
-	assert_changes(&r, want, sizeof(want) / sizeof(want[0]));
-	assert_true(r.got_notification);
-	assert_int_equal(r.notif_code, BGP_ERR_OPEN);
-	assert_int_equal(r.notif_subcode, BGP_ERR_OPEN_VERSION);
+	refused_in_opensent(SCRIPT_BAD_VERSION, BGP_ERR_OPEN, BGP_ERR_OPEN_VERSION);
 }
 
 static void t_silent_peer_hold_expiry_in_opensent(void **state)
 {
 	(void)state;
-	struct run r = {.script = SCRIPT_SILENT};
-	run_script(&r);
-	static const enum bgp_state want[] = {BGP_STATE_ACTIVE, BGP_STATE_CONNECT, BGP_STATE_OPENSENT, BGP_STATE_IDLE,
-					      BGP_STATE_ACTIVE};
-	assert_changes(&r, want, sizeof(want) / sizeof(want[0]));
-	assert_true(r.got_notification);
-	assert_int_equal(r.notif_code, BGP_ERR_HOLD);
+	refused_in_opensent(SCRIPT_SILENT, BGP_ERR_HOLD, 0);
 }
 
 /* A live session keeps what import mrt keeps (bgp_vis_route_watched):
