@@ -28,7 +28,8 @@ struct alert;
 
 /* The time the worker goes by (retries, re-sends, flush deadline, "sent"
  * stamps), in wall-clock ms: tests inject theirs to drive back-off
- * without sleeping; NULL (or now_ms NULL) means wall_now_ms. */
+ * without sleeping; NULL (or now_ms NULL) means wall_now_ms.  Called from
+ * the worker and from alert_incident's thread, so it must be thread-safe. */
 struct alert_clock {
 	int64_t (*now_ms)(void *arg);
 	void *arg;
