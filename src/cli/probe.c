@@ -249,12 +249,9 @@ int cli_probe(int argc, char **argv)
 			if ((int)(run.format = (enum cli_format)cli_parse_format(optarg, 0)) < 0)
 				return cli_usage_error("probe", "--format is text or json");
 			break;
-		case 'h':
-			fputs(probe_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("probe", "bad option");
+			if ((opt = cli_other_option("probe", opt, probe_usage)) >= 0)
+				return opt;
 		}
 	}
 	if (optind >= argc)

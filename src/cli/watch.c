@@ -18,14 +18,16 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/ev.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "probe/probe.h"
 #include "serve/http.h"
 #include "serve/live.h"
+#include "serve/status_doc.h"
 #include "store/store.h"
 
 static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [--user NAME] [-v|-q]\n"
@@ -105,7 +107,7 @@ static int resume_one(int64_t id, const char *json, void *arg)
 {
 	struct watch *w = arg;
 	char err[256];
-	json_t *doc = json_loads(json, 0, NULL);
+	json_t *doc = jfield_parse(json);
 	bool open = doc != NULL && json_is_null(json_object_get(doc, "end"));
 	if (!open) {
 		json_decref(doc);
@@ -116,8 +118,8 @@ static int resume_one(int64_t id, const char *json, void *arg)
 	} else {
 		log_info("continuing open incident %lld", (long long)id);
 		/* shown as open on the dashboard; alerted already by the run that opened it */
-		serve_live_incident(w->live, id, json_string_value(json_object_get(doc, "network")), true,
-				    json_string_value(json_object_get(doc, "cause")), json);
+		const char *net = jfield_str(doc, "network");
+		serve_live_incident(w->live, id, *net ? net : NULL, true, jfield_str(doc, "cause"), json);
 	}
 	json_decref(doc);
 	return 0;
@@ -155,47 +157,20 @@ static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
 	return EV_TIMER_DONE;
 }
 
-/* The store's counters for /metrics, every few seconds. */
 /* The collector's peers and the networks' visibility, for `status` and
  * the API (which may run in another process: it goes through the store). */
 static void publish_bgp_status(struct watch *w)
 {
-	json_t *peers = json_array(), *nets = json_array();
-	char now[RFC3339_LEN];
-
-	if (w->bgp == NULL || peers == NULL || nets == NULL)
-		goto out;
-	for (size_t i = 0; i < bgp_npeers(w->bgp); i++) {
-		struct bgp_peer_status ps;
-		if (bgp_peer_status(w->bgp, i, &ps) < 0)
-			continue;
-		json_array_append_new(peers, json_pack("{s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:i, s:s}", "address",
-						       ps.address, "remote_as", (json_int_t)ps.remote_as, "state",
-						       ps.state_name, "uptime_s", (double)ps.uptime_ms / 1000.0,
-						       "prefixes", (json_int_t)ps.prefixes, "updates",
-						       (json_int_t)ps.updates, "flaps", (json_int_t)ps.flaps,
-						       "hold_time", (int)ps.hold_time, "last_error", ps.last_error));
-	}
-	for (size_t n = 0; n < w->cfg->nnetworks; n++) {
-		struct bgp_vis_status vs;
-		bgp_vis_network_status(bgp_visibility(w->bgp), n, &vs);
-		json_array_append_new(nets,
-				      json_pack("{s:s, s:I, s:I, s:I}", "name", w->cfg->networks[n].name, "prefixes",
-						(json_int_t)vs.expected, "visible", (json_int_t)vs.visible,
-						"counted_peers", (json_int_t)vs.counted_peers));
-	}
-	rfc3339_format(wall_now_ms(), now, sizeof(now));
-	json_t *doc = json_pack("{s:s, s:O, s:O}", "updated", now, "peers", peers, "networks", nets);
+	json_t *doc = w->bgp ? serve_bgp_status_document(w->cfg, w->bgp, wall_now_ms()) : NULL;
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
 	if (text != NULL)
 		store_put_meta(w->store, "bgp", text);
 	free(text);
 	json_decref(doc);
-out:
-	json_decref(peers);
-	json_decref(nets);
 }
 
+/* The store's counters for /metrics, every few seconds. */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -233,8 +208,6 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	}
 	return 60 * NS_PER_S;
 }
-
-static void publish_bgp_status(struct watch *w);
 
 static size_t peer_index(const struct config *cfg, const char *address)
 {
@@ -325,16 +298,13 @@ int cli_watch(int argc, char **argv)
 		case 'u':
 			user = optarg;
 			break;
-		case 'h':
-			fputs(watch_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("watch", "bad option");
+			if ((opt = cli_other_option("watch", opt, watch_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("watch", "unexpected argument \"%s\"", argv[optind]);
+	if ((opt = cli_no_arguments("watch", argc, argv)) >= 0)
+		return opt;
 
 	/* Blocked before any thread starts (store writer, HTTP, alerts), so
 	 * every thread inherits the mask and SIGINT/SIGTERM reach only the
@@ -346,11 +316,9 @@ int cli_watch(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	w.cfg = config_load(path, err, sizeof(err));
-	if (w.cfg == NULL) {
-		fprintf(stderr, "%s\n", err);
+	w.cfg = cli_load_config(path);
+	if (w.cfg == NULL)
 		return EXIT_USAGE;
-	}
 	render_set_round(w.cfg->interval_ms, w.cfg->detect.abrupt_rounds);
 	/* parsing a large configuration leaves freed heap behind: give it back */
 	malloc_trim(0);
@@ -367,8 +335,10 @@ int cli_watch(int argc, char **argv)
 		goto out;
 	}
 
-	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
-	if (w.store == NULL || store_lock_watch(w.store, err, sizeof(err)) < 0) {
+	w.store = cli_open_store(w.cfg, true);
+	if (w.store == NULL)
+		goto out;
+	if (store_lock_watch(w.store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}
@@ -384,11 +354,12 @@ int cli_watch(int argc, char **argv)
 	/* current state from the store now, timelines backfilled in the background */
 	if (serve_live_load(w.live, w.store, wall_now_ms(), err, sizeof(err)) < 0)
 		log_warnx("dashboard: %s", err);
-	if (alert_new(w.cfg, w.live, &w.alert, err, sizeof(err)) < 0 ||
+	if (alert_new(w.cfg, NULL, &w.alert, err, sizeof(err)) < 0 ||
 	    serve_http_start(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
+	serve_live_set_alert(w.live, w.alert); /* /metrics reads its counters */
 	if (w.http != NULL)
 		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
@@ -454,6 +425,7 @@ out:
 	/* the HTTP threads and the timeline backfill read the store and the
 	 * live state: both go before the store closes */
 	serve_http_stop(w.http);
+	serve_live_set_alert(w.live, NULL);
 	alert_stop(w.alert, 5000); /* bounded flush of queued notifications */
 	serve_live_free(w.live);
 	if (w.store != NULL) {

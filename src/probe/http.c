@@ -456,10 +456,6 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 {
 	struct http_state *st;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "http: libcurl initialisation failed");
-		return -1;
-	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		goto nomem;

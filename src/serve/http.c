@@ -20,7 +20,7 @@
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "lightsout_version.h"
 #include "serve/live.h"
 #include "serve/render.h"
@@ -562,33 +562,14 @@ static enum MHD_Result do_network_page(struct serve_http *h, struct MHD_Connecti
 	return rc;
 }
 
-/* The live timeline as detect/render's series, for render_html. */
+/* The live timeline as render's series, for render_html. */
 static struct render_series *series_from_points(const struct config *cfg, size_t network, const struct serve_point *p,
 						size_t n, int64_t step)
 {
-	struct render_series *s = calloc(1, sizeof(*s));
+	struct render_series *s = n ? render_series_alloc(cfg, network, p[0].t_ms, step, n) : NULL;
 
-	if (!s || n == 0)
-		goto fail;
-	s->t0_ms = p[0].t_ms;
-	s->step_ms = step;
-	s->n = n;
-	for (size_t i = 0; i < cfg->ntargets; i++)
-		if (cfg->targets[i].network == network && (unsigned)cfg->targets[i].role < ROLE_COUNT)
-			s->role_present[cfg->targets[i].role] = true;
-	for (int r = 0; r < ROLE_COUNT; r++) {
-		if (!s->role_present[r])
-			continue;
-		s->seen[r] = calloc(n, sizeof(uint16_t));
-		s->ok[r] = calloc(n, sizeof(uint16_t));
-		if (!s->seen[r] || !s->ok[r])
-			goto fail;
-	}
-	s->loss_sum = calloc(n, sizeof(double));
-	s->rtt_sum = calloc(n, sizeof(double));
-	s->answered = calloc(n, sizeof(uint32_t));
-	if (!s->loss_sum || !s->rtt_sum || !s->answered)
-		goto fail;
+	if (!s)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		/* keep the ratios, scaled into render's 16-bit counters */
 		for (int r = 0; r < ROLE_COUNT; r++) {
@@ -602,9 +583,6 @@ static struct render_series *series_from_points(const struct config *cfg, size_t
 		s->rtt_sum[i] = p[i].rtt_n ? p[i].rtt_sum / p[i].rtt_n * p[i].answered : 0;
 	}
 	return s;
-fail:
-	render_series_free(s);
-	return NULL;
 }
 
 static enum MHD_Result do_incident_page(struct serve_http *h, struct MHD_Connection *c, int64_t id)

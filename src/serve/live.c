@@ -55,7 +55,7 @@ struct serve_live {
 	char (*peer_state)[16];
 	struct open_incident *inc;
 	size_t ninc;
-	struct serve_alert_snap *alerts;
+	struct alert *alert;
 	struct tier tiers[TIERS];
 
 	pthread_t backfill;
@@ -87,8 +87,7 @@ struct serve_live *serve_live_new(const struct config *cfg)
 	l->bgp_visible = calloc(nn, sizeof(int));
 	l->peer_state = calloc(cfg->bgp.npeers ? cfg->bgp.npeers : 1, sizeof(*l->peer_state));
 	l->inc = calloc(MAX_OPEN_INCIDENTS, sizeof(*l->inc));
-	l->alerts = calloc(cfg->nalerts ? cfg->nalerts : 1, sizeof(*l->alerts));
-	if (!l->targets || !l->bgp_expected || !l->bgp_visible || !l->peer_state || !l->inc || !l->alerts)
+	if (!l->targets || !l->bgp_expected || !l->bgp_visible || !l->peer_state || !l->inc)
 		goto fail;
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		l->targets[i].last_rtt_ms = -1;
@@ -124,7 +123,6 @@ void serve_live_free(struct serve_live *l)
 	free(l->bgp_visible);
 	free(l->peer_state);
 	free(l->inc);
-	free(l->alerts);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
@@ -290,13 +288,12 @@ void serve_live_running(struct serve_live *l, bool running)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures, uint64_t dropped,
-			    size_t queued)
+void serve_live_set_alert(struct serve_live *l, struct alert *a)
 {
-	if (!l || receiver >= l->cfg->nalerts)
+	if (!l)
 		return;
 	pthread_mutex_lock(&l->mu);
-	l->alerts[receiver] = (struct serve_alert_snap){sent, failures, dropped, queued};
+	l->alert = a;
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -333,7 +330,8 @@ int serve_live_snapshot(struct serve_live *l, struct serve_snapshot *s, bool wit
 	memcpy(s->bgp_expected, l->bgp_expected, nn * sizeof(int));
 	memcpy(s->bgp_visible, l->bgp_visible, nn * sizeof(int));
 	memcpy(s->peer_state, l->peer_state, s->npeers * sizeof(*s->peer_state));
-	memcpy(s->alerts, l->alerts, s->nalerts * sizeof(*s->alerts));
+	for (size_t i = 0; i < s->nalerts; i++)
+		alert_stats(l->alert, i, &s->alerts[i]); /* pulled: alert knows nothing of serve */
 	s->incidents = calloc(l->ninc ? l->ninc : 1, sizeof(*s->incidents));
 	if (s->incidents) {
 		rc = 0;
