@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "alert/alert.h"
 #include "bgp/bgp.h"
@@ -49,6 +50,7 @@ struct watch {
 	uint64_t dropped_reported;
 	int sigfd;
 	bool stopping;
+	uint64_t watchdog_ns; /* half of systemd's WatchdogSec, 0 without one */
 };
 
 static void target_label(const struct config *cfg, const struct target_cfg *t, char *buf, size_t len)
@@ -145,6 +147,17 @@ static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		log_info("signal %u: stopping", si.ssi_signo);
 	w->stopping = true;
 	ev_stop(loop);
+}
+
+/* The systemd watchdog is fed from the loop itself: a loop that stalls
+ * stops feeding it, and systemd restarts the service. */
+static int64_t on_watchdog(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct watch *w = arg;
+	sd_notify(0, "WATCHDOG=1");
+	return (int64_t)w->watchdog_ns;
 }
 
 static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
@@ -309,6 +322,8 @@ int cli_watch(int argc, char **argv)
 	/* Blocked before any thread starts (store writer, HTTP, alerts), so
 	 * every thread inherits the mask and SIGINT/SIGTERM reach only the
 	 * loop's signalfd: watch always flushes before it exits. */
+	/* a service's log: every line stamped, or prioritised for the journal */
+	log_set_daemon(1);
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -404,6 +419,16 @@ int cli_watch(int argc, char **argv)
 	serve_live_running(w.live, true);
 	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks, w.cfg->ntargets,
 		 (long long)w.cfg->interval_ms, w.cfg->vantage);
+	/* under systemd (Type=notify): ready now, and fed at half the watchdog period */
+	{
+		uint64_t wd_usec = 0;
+		if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+			w.watchdog_ns = wd_usec * 1000 / 2;
+			ev_add_timer(w.loop, w.watchdog_ns, on_watchdog, &w);
+		}
+		sd_notifyf(0, "READY=1\nSTATUS=watching %zu targets of %zu networks", w.cfg->ntargets,
+			   w.cfg->nnetworks);
+	}
 
 	if (ev_run(w.loop) < 0) {
 		log_warn("event loop");
@@ -411,6 +436,7 @@ int cli_watch(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	sd_notify(0, "STOPPING=1\nSTATUS=flushing the store");
 	serve_live_running(w.live, false); /* /healthz says so while we flush */
 	if (w.engine != NULL) {
 		probe_engine_stop(w.engine); /* completes open rounds into the store */
