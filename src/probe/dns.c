@@ -33,13 +33,10 @@
 enum dns_tcp_state { DNS_TCP_NONE, DNS_TCP_CONNECTING, DNS_TCP_READING };
 
 struct dns_slot {
+	struct probe_round r; /* r.fd is the TCP connection after a truncated reply */
 	struct dns_state *st;
 	uint32_t index;
-	uint32_t round;
-	int64_t at_ms;
-	int64_t start_ns, sent_ns, deadline_ns;
-	uint64_t timer;
-	bool open;
+	int64_t sent_ns, deadline_ns;
 	bool id_held;
 	unsigned sends;
 	struct probe_dns_query q;
@@ -51,7 +48,6 @@ struct dns_slot {
 	char reject_why[64];
 	/* TCP after a truncated reply */
 	enum dns_tcp_state tcp;
-	int tcp_fd;
 	uint8_t *tcp_buf;
 	size_t tcp_have, tcp_need;
 };
@@ -71,52 +67,30 @@ struct dns_state {
 	uint8_t buf[65536];
 };
 
-static struct dns_state *state;
-
-static void dns_finish(struct dns_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
+static void dns_finish(struct dns_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void tcp_close(struct dns_slot *s)
-{
-	if (s->tcp_fd >= 0) {
-		ev_del_fd(s->st->loop, s->tcp_fd);
-		close(s->tcp_fd);
-	}
-	s->tcp_fd = -1;
-	free(s->tcp_buf);
-	s->tcp_buf = NULL;
-	s->tcp = DNS_TCP_NONE;
-}
-
-static void dns_finish(struct dns_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
+static void dns_finish(struct dns_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
 {
 	struct dns_state *st = s->st;
 	struct measurement m;
 	va_list ap;
 
-	if (!s->open)
+	if (!s->r.open)
 		return;
-	s->open = false;
-	if (s->timer != 0)
-		ev_del_timer(st->loop, s->timer);
-	s->timer = 0;
 	if (s->id_held && st->byid[s->q.id] == s)
 		st->byid[s->q.id] = NULL;
 	s->id_held = false;
-	tcp_close(s);
-	probe_measurement_init(&m, probe_engine_target(st->engine, s->index), s->round, s->at_ms);
-	m.outcome = outcome;
+	free(s->tcp_buf);
+	s->tcp_buf = NULL;
+	s->tcp = DNS_TCP_NONE;
+	probe_round_result(&s->r, &m, f, icmp);
 	m.sent = (uint16_t)(s->sends > 0 ? s->sends : 1);
-	m.received = outcome == OUTCOME_OK;
-	m.loss = outcome == OUTCOME_OK ? 0 : 1;
-	if (outcome != OUTCOME_TIMEOUT && s->sent_ns > 0)
+	if (f != FAILURE_TIMEOUT && s->sent_ns > 0)
 		m.rtt_ms = (double)(ev_now(st->loop) - s->sent_ns) / 1e6;
-	if (from != NULL)
-		snprintf(m.from, sizeof(m.from), "%s", from);
 	va_start(ap, fmt);
-	vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
+	probe_round_vfinish(&s->r, &m, fmt, ap);
 	va_end(ap);
-	probe_complete(st->engine, &m);
 }
 
 static const struct sockaddr_storage *server_addr(const struct dns_slot *s, struct sockaddr_storage *ss)
@@ -136,24 +110,24 @@ static void judge(struct dns_slot *s, const struct probe_dns_reply *r)
 
 	if (r->rcode != s->expect_rcode) {
 		if (s->expect_rcode == 0 && (r->rcode == 2 || r->rcode == 5))
-			dns_finish(s, r->rcode == 5 ? OUTCOME_REFUSED : OUTCOME_ERROR, NULL, "%s",
+			dns_finish(s, r->rcode == 5 ? FAILURE_REFUSED : FAILURE_PROTOCOL, NULL, "%s",
 				   probe_dns_rcode_name(r->rcode));
 		else
-			dns_finish(s, r->rcode == 5 ? OUTCOME_REFUSED : OUTCOME_ERROR, NULL, "%s (expected %s)",
+			dns_finish(s, r->rcode == 5 ? FAILURE_REFUSED : FAILURE_CHECK, NULL, "%s (expected %s)",
 				   probe_dns_rcode_name(r->rcode), probe_dns_rcode_name((unsigned)s->expect_rcode));
 		return;
 	}
 	if (cfg->expect != NULL && !r->expect_found) {
 		if (r->nmatch == 0)
-			dns_finish(s, OUTCOME_ERROR, NULL, "wrong answer: none (%u records, expected %s)", r->ancount,
+			dns_finish(s, FAILURE_CHECK, NULL, "wrong answer: none (%u records, expected %s)", r->ancount,
 				   cfg->expect);
 		else
-			dns_finish(s, OUTCOME_ERROR, NULL, "wrong answer %s", r->first_answer);
+			dns_finish(s, FAILURE_CHECK, NULL, "wrong answer %s", r->first_answer);
 		return;
 	}
 	if (r->has_soa)
 		snprintf(serial, sizeof(serial), ", serial %u", r->soa_serial);
-	dns_finish(s, OUTCOME_OK, NULL, "%s%s, %u answer%s%s%s", probe_dns_rcode_name(r->rcode), r->aa ? " aa" : "",
+	dns_finish(s, FAILURE_NONE, NULL, "%s%s, %u answer%s%s%s", probe_dns_rcode_name(r->rcode), r->aa ? " aa" : "",
 		   r->ancount, r->ancount == 1 ? "" : "s", serial, s->tcp != DNS_TCP_NONE ? ", tcp" : "");
 }
 
@@ -185,8 +159,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
 		if (soerr != 0) {
-			dns_finish(s, soerr == ECONNREFUSED ? OUTCOME_REFUSED : OUTCOME_ERROR, NULL,
-				   "truncated reply; TCP connect: %s", strerror(soerr));
+			dns_finish(s, errno_failure(soerr), NULL, "truncated reply; TCP connect: %s", strerror(soerr));
 			return;
 		}
 		msg[0] = (uint8_t)(s->wlen >> 8);
@@ -194,7 +167,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		memcpy(msg + 2, s->wire, s->wlen);
 		/* a fresh socket's buffer takes a few hundred bytes at once */
 		if (send(fd, msg, s->wlen + 2, MSG_NOSIGNAL) != (ssize_t)(s->wlen + 2)) {
-			dns_finish(s, OUTCOME_ERROR, NULL, "truncated reply; TCP send failed");
+			dns_finish(s, FAILURE_PROTOCOL, NULL, "truncated reply; TCP send failed");
 			return;
 		}
 		s->sent_ns = ev_now(s->st->loop);
@@ -208,7 +181,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			dns_finish(s, OUTCOME_ERROR, NULL, "truncated reply; TCP %s after %zu bytes",
+			dns_finish(s, FAILURE_PROTOCOL, NULL, "truncated reply; TCP %s after %zu bytes",
 				   n == 0 ? "closed" : strerror(errno), s->tcp_have);
 			return;
 		}
@@ -218,7 +191,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (s->tcp_need == 2) {
 			s->tcp_need = 2 + (size_t)((s->tcp_buf[0] << 8) | s->tcp_buf[1]);
 			if (s->tcp_need < 2 + 12) {
-				dns_finish(s, OUTCOME_ERROR, NULL, "TCP reply of %zu bytes", s->tcp_need - 2);
+				dns_finish(s, FAILURE_PROTOCOL, NULL, "TCP reply of %zu bytes", s->tcp_need - 2);
 				return;
 			}
 			continue;
@@ -231,7 +204,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 				  sizeof(err)) < 0) {
 		/* on a stream there is no second chance: the reply is the answer */
 		s->st->c.rej_bad++;
-		dns_finish(s, OUTCOME_ERROR, NULL, "bad TCP reply: %s", err);
+		dns_finish(s, FAILURE_PROTOCOL, NULL, "bad TCP reply: %s", err);
 		return;
 	}
 	judge(s, &r);
@@ -240,28 +213,28 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 static void start_tcp(struct dns_slot *s)
 {
 	struct sockaddr_storage ss;
+	int err;
 
 	s->st->c.tcp++;
 	server_addr(s, &ss);
 	s->tcp_buf = malloc(DNS_TCP_MAX + 2);
 	if (s->tcp_buf == NULL) {
-		dns_finish(s, OUTCOME_ERROR, NULL, "out of memory");
+		dns_finish(s, FAILURE_LOCAL, NULL, "out of memory");
 		return;
 	}
 	s->tcp_have = 0;
-	s->tcp_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->tcp_fd < 0) {
-		dns_finish(s, OUTCOME_ERROR, NULL, "socket: %s", strerror(errno));
+	s->r.fd = probe_socket(ss.ss_family, SOCK_STREAM, 0);
+	if (s->r.fd < 0) {
+		dns_finish(s, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
 		return;
 	}
 	s->tcp = DNS_TCP_CONNECTING;
-	if (connect(s->tcp_fd, (struct sockaddr *)&ss, addr_len(&ss)) < 0 && errno != EINPROGRESS) {
-		dns_finish(s, errno == ECONNREFUSED ? OUTCOME_REFUSED : OUTCOME_UNREACHABLE, NULL,
-			   "truncated reply; TCP connect: %s", strerror(errno));
+	if ((err = probe_connect(s->r.fd, &ss, 0)) != 0) {
+		dns_finish(s, errno_failure(err), NULL, "truncated reply; TCP connect: %s", strerror(err));
 		return;
 	}
-	if (ev_add_fd(s->st->loop, s->tcp_fd, EV_WRITE, on_tcp, s) < 0)
-		dns_finish(s, OUTCOME_ERROR, NULL, "event loop: %s", strerror(errno));
+	if (ev_add_fd(s->st->loop, s->r.fd, EV_WRITE, on_tcp, s) < 0)
+		dns_finish(s, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
 }
 
 /* ---- UDP ---- */
@@ -287,11 +260,10 @@ static int send_query(struct dns_slot *s)
 		/* A pending ICMP error of another query on the shared socket
 		 * fails one send: collect it and try once more. */
 		read_errqueue(s->st, fd);
-		if (!s->open)
+		if (!s->r.open)
 			return -1;
 	}
-	dns_finish(s, errno == ENETUNREACH || errno == EHOSTUNREACH ? OUTCOME_UNREACHABLE : OUTCOME_ERROR, NULL,
-		   "send: %s", strerror(errno));
+	dns_finish(s, errno_failure(errno), NULL, "send: %s", strerror(errno));
 	return -1;
 }
 
@@ -301,19 +273,19 @@ static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	struct dns_slot *s = arg;
 	int64_t now = ev_now(loop), next;
 
-	s->timer = 0;
+	s->r.timer = 0;
 	if (now >= s->deadline_ns) {
 		if (s->rejected > 0)
-			dns_finish(s, OUTCOME_TIMEOUT, NULL, "no reply (%u sent; %u rejected: %s)", s->sends,
+			dns_finish(s, FAILURE_TIMEOUT, NULL, "no reply (%u sent; %u rejected: %s)", s->sends,
 				   s->rejected, s->reject_why);
 		else
-			dns_finish(s, OUTCOME_TIMEOUT, NULL, "no reply (%u sent)", s->sends);
+			dns_finish(s, FAILURE_TIMEOUT, NULL, "no reply (%u sent)", s->sends);
 		return EV_TIMER_DONE;
 	}
 	if (s->tcp == DNS_TCP_NONE && s->sends < DNS_UDP_TRIES) {
 		if (!probe_engine_take_token(s->st->engine)) {
 			next = probe_engine_next_token_ns(s->st->engine);
-			s->timer =
+			s->r.timer =
 			    ev_add_timer(loop, (next < s->deadline_ns ? next : s->deadline_ns) - now, on_timer, s);
 			return EV_TIMER_DONE;
 		}
@@ -323,10 +295,10 @@ static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	/* next retry at an even share of the time, else the deadline */
 	next = s->deadline_ns;
 	if (s->tcp == DNS_TCP_NONE && s->sends < DNS_UDP_TRIES)
-		next = s->start_ns + (s->deadline_ns - s->start_ns) * s->sends / DNS_UDP_TRIES;
+		next = s->r.start_ns + (s->deadline_ns - s->r.start_ns) * s->sends / DNS_UDP_TRIES;
 	if (next <= now)
 		next = now + 1;
-	s->timer = ev_add_timer(loop, next - now, on_timer, s);
+	s->r.timer = ev_add_timer(loop, next - now, on_timer, s);
 	return EV_TIMER_DONE;
 }
 
@@ -342,7 +314,7 @@ static void on_icmp(struct dns_state *st, const uint8_t *quote, size_t qlen, con
 	if (id < 0)
 		return;
 	s = st->byid[id];
-	if (s == NULL || !s->open)
+	if (s == NULL || !s->r.open)
 		return;
 	/* only an error about this query, sent to this server, counts */
 	if (!addr_equal(dst, server_addr(s, &want)) || qlen != s->wlen || memcmp(quote, s->wire, qlen) != 0)
@@ -351,9 +323,9 @@ static void on_icmp(struct dns_state *st, const uint8_t *quote, size_t qlen, con
 		addr_format(offender, from, sizeof(from));
 	if ((e->family == AF_INET && e->type == 3 && e->code == 3) ||
 	    (e->family == AF_INET6 && e->type == 1 && e->code == 4))
-		dns_finish(s, OUTCOME_UNREACHABLE, from, "port unreachable from %s", from);
+		dns_finish(s, FAILURE_PORT_UNREACH, e, "port unreachable from %s", from);
 	else if ((e->family == AF_INET && e->type == 3) || (e->family == AF_INET6 && e->type == 1))
-		dns_finish(s, OUTCOME_UNREACHABLE, from, "%s (type %u code %u) from %s",
+		dns_finish(s, icmp_failure(e->family, e->type, e->code), e, "%s (type %u code %u) from %s",
 			   icmp_error_text(e->family, e->type, e->code), e->type, e->code, from);
 	/* time exceeded and others: let retries and the deadline decide */
 }
@@ -398,7 +370,7 @@ static void on_udp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		st->c.replies++;
 		id = probe_dns_wire_id(st->buf, (size_t)n);
 		s = id < 0 ? NULL : st->byid[id];
-		if (s == NULL || !s->open || s->tcp != DNS_TCP_NONE) {
+		if (s == NULL || !s->r.open || s->tcp != DNS_TCP_NONE) {
 			st->c.stray++;
 			continue;
 		}
@@ -426,27 +398,23 @@ static void on_udp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-static void dns_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
-		      int64_t deadline_ns)
+static void dns_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
 {
-	struct dns_state *st = state;
+	struct dns_state *st = ctx;
 	struct dns_slot *s = &st->slots[t->index];
 	char err[96];
 	int tries;
 
-	if (s->open)
-		dns_finish(s, OUTCOME_TIMEOUT, NULL, "no reply before the next round (%u sent)", s->sends);
-	s->round = round;
-	s->at_ms = at_ms;
-	s->start_ns = ev_now(st->loop);
+	if (s->r.open)
+		dns_finish(s, FAILURE_TIMEOUT, NULL, "no reply before the next round (%u sent)", s->sends);
+	probe_round_open(&s->r, st->engine, t, round, at_ms);
 	s->sent_ns = 0;
 	s->deadline_ns = deadline_ns;
 	s->sends = 0;
 	s->rejected = 0;
 	s->reject_why[0] = '\0';
-	s->open = true;
 	if ((t->addr.ss_family == AF_INET && st->fd4 < 0) || (t->addr.ss_family == AF_INET6 && st->fd6 < 0)) {
-		dns_finish(s, OUTCOME_ERROR, NULL, "no socket for this address family");
+		dns_finish(s, FAILURE_LOCAL, NULL, "no socket for this address family");
 		return;
 	}
 	/* a fresh id no other open query holds */
@@ -458,34 +426,29 @@ static void dns_start(struct probe_engine *e, struct probe_target *t, uint32_t r
 		}
 	}
 	if (tries == 64) {
-		dns_finish(s, OUTCOME_ERROR, NULL, "no free query id");
+		dns_finish(s, FAILURE_LOCAL, NULL, "no free query id");
 		return;
 	}
 	st->byid[s->q.id] = s;
 	s->id_held = true;
 	if (probe_dns_query_wire(&s->q, s->wire, sizeof(s->wire), &s->wlen, err, sizeof(err)) < 0) {
-		dns_finish(s, OUTCOME_ERROR, NULL, "%s", err);
+		dns_finish(s, FAILURE_LOCAL, NULL, "%s", err);
 		return;
 	}
-	(void)e;
-	s->timer = ev_add_timer(st->loop, 0, on_timer, s);
-	if (s->timer == 0)
-		dns_finish(s, OUTCOME_ERROR, NULL, "out of memory");
+	s->r.timer = ev_add_timer(st->loop, 0, on_timer, s);
+	if (s->r.timer == 0)
+		dns_finish(s, FAILURE_LOCAL, NULL, "out of memory");
 }
 
 static int open_udp(struct dns_state *st, int family, char *err, size_t errlen)
 {
-	int one = 1, fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = probe_socket(family, SOCK_DGRAM, 0);
 	int buf = 4 << 20;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "dns: socket: %s", strerror(errno));
 		return -1;
 	}
-	if (family == AF_INET)
-		setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
-	else
-		setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
 	/* thousands of replies can arrive between two loop turns; past
 	 * rmem_max only with CAP_NET_ADMIN, so try that first */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
@@ -503,7 +466,7 @@ static void dns_free(struct dns_state *st)
 	if (st == NULL)
 		return;
 	for (size_t i = 0; st->slots != NULL && i < st->nslots; i++)
-		tcp_close(&st->slots[i]);
+		free(st->slots[i].tcp_buf);
 	if (st->fd4 >= 0) {
 		ev_del_fd(st->loop, st->fd4);
 		close(st->fd4);
@@ -517,7 +480,8 @@ static void dns_free(struct dns_state *st)
 	free(st);
 }
 
-static int dns_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+static int dns_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+		    size_t errlen)
 {
 	struct dns_state *st = calloc(1, sizeof(*st));
 	bool want4 = false, want6 = false;
@@ -536,7 +500,6 @@ static int dns_init(struct probe_engine *e, struct probe_target **targets, size_
 	for (size_t i = 0; i < st->nslots; i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
-		st->slots[i].tcp_fd = -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct target_cfg *c = targets[i]->cfg;
@@ -559,7 +522,7 @@ static int dns_init(struct probe_engine *e, struct probe_target **targets, size_
 		goto fail;
 	if (want6 && (st->fd6 = open_udp(st, AF_INET6, err, errlen)) < 0)
 		goto fail;
-	state = st;
+	*ctx = st;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -568,28 +531,18 @@ fail:
 	return -1;
 }
 
-static void dns_fini(struct probe_engine *e)
+static void dns_fini(void *ctx)
 {
-	(void)e;
-	struct dns_state *st = state;
-	if (st == NULL)
-		return;
+	struct dns_state *st = ctx;
 	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].open)
-			dns_finish(&st->slots[i], OUTCOME_TIMEOUT, NULL, "stopped before a reply (%u sent)",
-				   st->slots[i].sends);
+		dns_finish(&st->slots[i], FAILURE_TIMEOUT, NULL, "stopped before a reply (%u sent)",
+			   st->slots[i].sends);
 	dns_free(st);
-	state = NULL;
 }
 
-static void dns_stats(struct probe_engine *e, char *buf, size_t len)
+static void dns_stats(const void *ctx, char *buf, size_t len)
 {
-	(void)e;
-	struct dns_state *st = state;
-	if (st == NULL) {
-		snprintf(buf, len, "dns: idle");
-		return;
-	}
+	const struct dns_state *st = ctx;
 	snprintf(buf, len,
 		 "dns: sent %lu, datagrams %lu, rejected: wrong source %lu, wrong id %lu, malformed %lu, stray %lu; "
 		 "icmp %lu, tcp %lu",

@@ -1,5 +1,6 @@
 #include "probe/errqueue.h"
 
+#include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
@@ -94,5 +95,72 @@ const char *icmp_error_text(int family, uint8_t type, uint8_t code)
 		return "port unreachable";
 	default:
 		return "destination unreachable";
+	}
+}
+
+enum failure icmp_failure(int family, uint8_t type, uint8_t code)
+{
+	/* the codes icmp_error_text names; the others stay "other" */
+	if (family == AF_INET) {
+		if (type == ICMP_TIME_EXCEEDED)
+			return FAILURE_TTL_EXCEEDED;
+		if (type != ICMP_DEST_UNREACH)
+			return FAILURE_UNREACH_OTHER;
+		switch (code) {
+		case ICMP_NET_UNREACH:
+			return FAILURE_NET_UNREACH;
+		case ICMP_HOST_UNREACH:
+			return FAILURE_HOST_UNREACH;
+		case ICMP_PROT_UNREACH:
+		case ICMP_PORT_UNREACH:
+			return FAILURE_PORT_UNREACH;
+		case ICMP_NET_ANO:
+		case ICMP_HOST_ANO:
+		case ICMP_PKT_FILTERED:
+			return FAILURE_ADMIN;
+		default:
+			return FAILURE_UNREACH_OTHER;
+		}
+	}
+	if (type == ICMP6_TIME_EXCEEDED)
+		return FAILURE_TTL_EXCEEDED;
+	if (type != ICMP6_DST_UNREACH)
+		return FAILURE_UNREACH_OTHER;
+	switch (code) {
+	case ICMP6_DST_UNREACH_NOROUTE:
+		return FAILURE_NET_UNREACH;
+	case ICMP6_DST_UNREACH_ADMIN:
+		return FAILURE_ADMIN;
+	case ICMP6_DST_UNREACH_ADDR:
+		return FAILURE_HOST_UNREACH;
+	case ICMP6_DST_UNREACH_NOPORT:
+		return FAILURE_PORT_UNREACH;
+	default:
+		return FAILURE_UNREACH_OTHER;
+	}
+}
+
+enum failure errno_failure(int err)
+{
+	switch (err) {
+	case 0:
+		return FAILURE_NONE;
+	case ETIMEDOUT:
+		return FAILURE_TIMEOUT;
+	case ECONNREFUSED:
+		return FAILURE_REFUSED;
+	case ENETUNREACH:
+	case ENONET:
+		return FAILURE_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return FAILURE_HOST_UNREACH;
+	case EACCES: /* ICMPv6 administratively prohibited, or a filter of ours */
+	case EPERM:
+		return FAILURE_ADMIN;
+	case EPROTO: /* ICMPv6 parameter problem */
+		return FAILURE_UNREACH_OTHER;
+	default:
+		return FAILURE_LOCAL;
 	}
 }

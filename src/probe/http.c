@@ -7,6 +7,7 @@
  * HTTP_BODY_CAP bytes of body and then cuts the transfer, and reports
  * which phase failed: name resolution, connect, TLS handshake, HTTP
  * status, body check or timeout, with the time of each phase. */
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <curl/curl.h>
@@ -29,11 +30,9 @@
 #define HTTP_MAX_REDIRS   5
 
 struct http_slot {
+	struct probe_round r; /* no timer or fd of its own: curl has those */
 	struct http_state *st;
 	uint32_t index;
-	uint32_t round;
-	int64_t at_ms;
-	bool open;
 	bool https;
 	CURL *easy;
 	struct curl_slist *resolve;
@@ -55,10 +54,9 @@ struct http_state {
 	unsigned long started, ok, failed, cut;
 };
 
-static struct http_state *state;
 static const char user_agent[] = "lightsout/" LIGHTSOUT_VERSION;
 
-static void http_finish(struct http_slot *s, enum outcome outcome, double rtt_ms, const char *fmt, ...)
+static void http_finish(struct http_slot *s, enum failure f, double rtt_ms, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void release(struct http_slot *s)
@@ -72,29 +70,23 @@ static void release(struct http_slot *s)
 	s->resolve = NULL;
 }
 
-static void http_finish(struct http_slot *s, enum outcome outcome, double rtt_ms, const char *fmt, ...)
+static void http_finish(struct http_slot *s, enum failure f, double rtt_ms, const char *fmt, ...)
 {
-	struct http_state *st = s->st;
 	struct measurement m;
 	va_list ap;
 
-	if (!s->open)
+	if (!s->r.open)
 		return;
-	s->open = false;
 	release(s);
-	probe_measurement_init(&m, probe_engine_target(st->engine, s->index), s->round, s->at_ms);
-	m.outcome = outcome;
-	m.received = outcome == OUTCOME_OK;
-	m.loss = outcome == OUTCOME_OK ? 0 : 1;
+	probe_round_result(&s->r, &m, f, NULL);
 	m.rtt_ms = rtt_ms;
-	if (outcome == OUTCOME_OK)
-		st->ok++;
+	if (f == FAILURE_NONE)
+		s->st->ok++;
 	else
-		st->failed++;
+		s->st->failed++;
 	va_start(ap, fmt);
-	vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
+	probe_round_vfinish(&s->r, &m, fmt, ap);
 	va_end(ap);
-	probe_complete(st->engine, &m);
 }
 
 /* ---- body ---- */
@@ -197,6 +189,7 @@ static void on_done(struct http_slot *s, CURLcode rc)
 	char phases[96], cert[40] = "", expiry[16];
 	const char *why = s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(rc);
 	bool expired = false;
+	enum failure f;
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(s->easy, CURLINFO_OS_ERRNO, &oserr);
@@ -224,48 +217,56 @@ static void on_done(struct http_slot *s, CURLcode rc)
 	switch (rc) {
 	case CURLE_OK:
 		if (!status_ok(cfg, code)) {
-			http_finish(s, OUTCOME_ERROR, us_to_ms(t_total), "HTTP %ld (%s)%s", code, phases, cert);
+			http_finish(s, FAILURE_PROTOCOL, us_to_ms(t_total), "HTTP %ld (%s)%s", code, phases, cert);
 		} else if (s->carry != NULL && !s->found) {
-			http_finish(s, OUTCOME_ERROR, us_to_ms(t_total),
+			http_finish(s, FAILURE_CHECK, us_to_ms(t_total),
 				    "body check failed: HTTP %ld, text not in first %d KiB", code,
 				    HTTP_BODY_CAP / 1024);
 		} else {
-			http_finish(s, OUTCOME_OK, us_to_ms(t_total), "HTTP %ld in %.1f ms (%s)%s%s", code,
+			http_finish(s, FAILURE_NONE, us_to_ms(t_total), "HTTP %ld in %.1f ms (%s)%s%s", code,
 				    us_to_ms(t_total), phases, cert, s->cut ? "; body cut" : "");
 		}
 		return;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		http_finish(s, OUTCOME_ERROR, -1, "dns: resolve failed: %.80s", why);
+		http_finish(s, FAILURE_RESOLVE, -1, "dns: resolve failed: %.80s", why);
 		return;
 	case CURLE_COULDNT_CONNECT:
-		if (oserr == ECONNREFUSED)
-			http_finish(s, OUTCOME_REFUSED, -1, "connect refused");
-		else if (oserr == EHOSTUNREACH || oserr == ENETUNREACH)
-			http_finish(s, OUTCOME_UNREACHABLE, -1, "connect: %s", strerror((int)oserr));
-		else if (oserr == ETIMEDOUT)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "connect timeout");
-		else
-			http_finish(s, OUTCOME_ERROR, -1, "connect failed: %.80s", why);
+		/* curl may not know the errno: then its text says what it knows */
+		f = oserr != 0 ? errno_failure((int)oserr) : FAILURE_LOCAL;
+		switch (f) {
+		case FAILURE_REFUSED:
+			http_finish(s, FAILURE_REFUSED, -1, "connect refused");
+			break;
+		case FAILURE_TIMEOUT:
+			http_finish(s, FAILURE_TIMEOUT, -1, "connect timeout");
+			break;
+		case FAILURE_LOCAL:
+			http_finish(s, FAILURE_LOCAL, -1, "connect failed: %.80s", why);
+			break;
+		default:
+			http_finish(s, f, -1, "connect: %s", strerror((int)oserr));
+			break;
+		}
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
 		if (t_conn == 0)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "connect timeout");
+			http_finish(s, FAILURE_TIMEOUT, -1, "connect timeout");
 		else if (s->https && t_tls == 0)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "TLS handshake timeout (connect %.1f ms)",
+			http_finish(s, FAILURE_TIMEOUT, -1, "TLS handshake timeout (connect %.1f ms)",
 				    us_to_ms(t_conn));
 		else if (code == 0)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "no response (%s)", phases);
+			http_finish(s, FAILURE_TIMEOUT, -1, "no response (%s)", phases);
 		else
-			http_finish(s, OUTCOME_TIMEOUT, -1, "timeout reading body after HTTP %ld (%s)", code, phases);
+			http_finish(s, FAILURE_TIMEOUT, -1, "timeout reading body after HTTP %ld (%s)", code, phases);
 		return;
 	case CURLE_GOT_NOTHING:
-		http_finish(s, OUTCOME_ERROR, -1, "empty reply (%s)", phases);
+		http_finish(s, FAILURE_PROTOCOL, -1, "empty reply (%s)", phases);
 		return;
 	default:
 		if (tls_error(rc))
-			http_finish(s, OUTCOME_ERROR, -1, "TLS handshake failed: %.90s", why);
+			http_finish(s, FAILURE_TLS, -1, "TLS handshake failed: %.90s", why);
 		else
-			http_finish(s, OUTCOME_ERROR, -1, "%.110s", why);
+			http_finish(s, FAILURE_PROTOCOL, -1, "%.110s", why);
 		return;
 	}
 }
@@ -284,7 +285,7 @@ static void check_done(struct http_state *st)
 		void *p = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
 		struct http_slot *s = p;
-		if (s != NULL && s->open && s->easy == msg->easy_handle)
+		if (s != NULL && s->r.open && s->easy == msg->easy_handle)
 			on_done(s, msg->data.result);
 	}
 }
@@ -402,18 +403,15 @@ static int setup(struct http_slot *s, const struct probe_target *t, int64_t time
 	return rc == 0 ? 0 : -1;
 }
 
-static void http_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
-		       int64_t deadline_ns)
+static void http_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
 {
-	struct http_state *st = state;
+	struct http_state *st = ctx;
 	struct http_slot *s = &st->slots[t->index];
 	int64_t timeout_ms = (deadline_ns - ev_now(st->loop)) / NS_PER_MS;
 
-	if (s->open)
-		http_finish(s, OUTCOME_TIMEOUT, -1, "no answer before the next round");
-	s->round = round;
-	s->at_ms = at_ms;
-	s->open = true;
+	if (s->r.open)
+		http_finish(s, FAILURE_TIMEOUT, -1, "no answer before the next round");
+	probe_round_open(&s->r, st->engine, t, round, at_ms);
 	s->body = 0;
 	s->cut = false;
 	s->found = false;
@@ -421,18 +419,18 @@ static void http_start(struct probe_engine *e, struct probe_target *t, uint32_t 
 	s->errbuf[0] = '\0';
 	s->https = strncasecmp(t->cfg->url, "https:", 6) == 0;
 	st->started++;
-	probe_engine_take_token(e); /* one SYN, accounted */
+	probe_engine_take_token(st->engine); /* one SYN, accounted */
 	if (timeout_ms < 1)
 		timeout_ms = 1;
 	s->easy = curl_easy_init();
 	if (s->easy == NULL || setup(s, t, timeout_ms) < 0) {
-		http_finish(s, OUTCOME_ERROR, -1, "cannot set up the request");
+		http_finish(s, FAILURE_LOCAL, -1, "cannot set up the request");
 		return;
 	}
 	if (curl_multi_add_handle(st->multi, s->easy) != CURLM_OK) {
 		curl_easy_cleanup(s->easy);
 		s->easy = NULL;
-		http_finish(s, OUTCOME_ERROR, -1, "cannot start the request");
+		http_finish(s, FAILURE_LOCAL, -1, "cannot start the request");
 	}
 }
 
@@ -452,7 +450,8 @@ static void http_free(struct http_state *st)
 	free(st);
 }
 
-static int http_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+static int http_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+		     size_t errlen)
 {
 	struct http_state *st;
 
@@ -495,7 +494,7 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 	curl_multi_setopt(st->multi, CURLMOPT_SOCKETDATA, (void *)st);
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, (void *)st);
-	state = st;
+	*ctx = st;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -504,28 +503,19 @@ fail:
 	return -1;
 }
 
-static void http_fini(struct probe_engine *e)
+static void http_fini(void *ctx)
 {
-	(void)e;
-	struct http_state *st = state;
-	if (st == NULL)
-		return;
+	struct http_state *st = ctx;
 	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].open)
-			http_finish(&st->slots[i], OUTCOME_TIMEOUT, -1, "stopped before an answer");
+		http_finish(&st->slots[i], FAILURE_TIMEOUT, -1, "stopped before an answer");
 	http_free(st);
-	state = NULL;
 }
 
-static void http_stats(struct probe_engine *e, char *buf, size_t len)
+static void http_stats(const void *ctx, char *buf, size_t len)
 {
-	(void)e;
-	struct http_state *st = state;
-	if (st == NULL)
-		snprintf(buf, len, "http: idle");
-	else
-		snprintf(buf, len, "http: started %lu, ok %lu, failed %lu, bodies cut %lu", st->started, st->ok,
-			 st->failed, st->cut);
+	const struct http_state *st = ctx;
+	snprintf(buf, len, "http: started %lu, ok %lu, failed %lu, bodies cut %lu", st->started, st->ok, st->failed,
+		 st->cut);
 }
 
 const struct probe_ops probe_http_ops = {

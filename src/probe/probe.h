@@ -18,6 +18,7 @@
 #ifndef LIGHTSOUT_PROBE_H
 #define LIGHTSOUT_PROBE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,23 +40,26 @@ struct probe_target {
 	void *kind_data;              /* owned by the kind */
 };
 
+/* A kind's state lives in a context its init returns; the engine owns the
+ * pointer and hands it to every other op (no process-wide state). */
 struct probe_ops {
 	enum probe_kind kind;
 	/* Called once before the first round with every target of this kind
-	 * (targets[i]->cfg->kind == kind).  Opens shared sockets.  0 or -1
-	 * with err filled (then watch exits 1). */
-	int (*init)(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen);
+	 * (targets[i]->cfg->kind == kind).  Opens shared sockets and sets *ctx.
+	 * 0 or -1 with err filled (then watch exits 1). */
+	int (*init)(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+		    size_t errlen);
 	/* Starts round `round` of t; the round must complete by deadline_ns
 	 * (CLOCK_MONOTONIC).  at_ms is the wall-clock start for the record. */
-	void (*start)(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
-		      int64_t deadline_ns);
-	/* Completes whatever is still open (as timeouts) and closes sockets. */
-	void (*fini)(struct probe_engine *e);
+	void (*start)(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns);
+	/* Completes whatever is still open (as timeouts), closes sockets and
+	 * frees ctx. */
+	void (*fini)(void *ctx);
 	/* Optional: per-kind counters line for debugging (rejected replies...). */
-	void (*stats)(struct probe_engine *e, char *buf, size_t len);
+	void (*stats)(const void *ctx, char *buf, size_t len);
 	/* Optional: called before the loop sleeps, to send batched packets
 	 * (sendmmsg) under the rate cap. */
-	void (*flush)(struct probe_engine *e);
+	void (*flush)(void *ctx);
 };
 
 /* The kinds compiled in; NULL for a kind not implemented yet. */
@@ -81,6 +85,12 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen);
  * calls after it returns. */
 void probe_engine_stop(struct probe_engine *e);
 void probe_engine_free(struct probe_engine *e);
+/* The counters line of a kind ("tcp: idle" when none of its targets runs);
+ * false if the kind keeps none. */
+bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char *buf, size_t len);
+/* Completions refused as not the first of their (target, round): a kind's
+ * bug, counted rather than passed on. */
+unsigned long probe_engine_refused_completions(const struct probe_engine *e);
 /* True once every target has completed opts.rounds rounds. */
 bool probe_engine_done(const struct probe_engine *e);
 
@@ -97,10 +107,57 @@ struct probe_target *probe_engine_target(struct probe_engine *e, uint32_t index)
 size_t probe_engine_target_count(struct probe_engine *e);
 
 /* The one completion point.  m->target, m->round, m->at_ms must be set by
- * the kind; everything else describes the result. */
-void probe_complete(struct probe_engine *e, const struct measurement *m);
+ * the kind; everything else describes the result.  Exactly once per
+ * (target, round) that started: any other call is refused and counted.
+ * Fills m->from from m->from_ip. */
+void probe_complete(struct probe_engine *e, struct measurement *m);
 
-/* Helper for kinds: a measurement pre-filled for (t, round, at_ms). */
-void probe_measurement_init(struct measurement *m, const struct probe_target *t, uint32_t round, int64_t at_ms);
+/* Sets m->from_ip from a socket address (AF_UNSPEC clears it). */
+void probe_measurement_set_from(struct measurement *m, const struct sockaddr_storage *ss);
+
+/* ---- one round of one target, as every kind keeps it ---- */
+
+struct probe_icmp_error;
+
+struct probe_round {
+	struct probe_engine *engine;
+	uint32_t target;
+	uint32_t round;
+	int64_t at_ms;    /* wall clock of the start, for the record */
+	int64_t start_ns; /* monotonic start */
+	uint64_t timer;   /* the round's timer, 0 for none: deleted at the end */
+	int fd;           /* the round's own socket, -1 for none: closed at the end */
+	bool reset;       /* close fd with a reset instead of a FIN (no TIME_WAIT) */
+	bool open;
+};
+
+/* Opens r for round `round` of t (r must not be open: complete it first).
+ * No timer, fd -1. */
+void probe_round_open(struct probe_round *r, struct probe_engine *e, const struct probe_target *t, uint32_t round,
+		      int64_t at_ms);
+/* The measurement of r ending with failure f: outcome from f, one probe
+ * sent, received and loss from f, the ICMP error (type, code, the router
+ * that sent it) when icmp is not NULL.  The kind adjusts what differs
+ * (rtt, counts) before probe_round_vfinish. */
+void probe_round_result(const struct probe_round *r, struct measurement *m, enum failure f,
+			const struct probe_icmp_error *icmp);
+/* Ends r if it is open: deletes its timer, closes its fd, formats the
+ * detail and completes m.  Extra resources are the kind's to release. */
+void probe_round_vfinish(struct probe_round *r, struct measurement *m, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+void probe_round_finish(struct probe_round *r, struct measurement *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- sockets and errors the kinds share ---- */
+
+/* A non-blocking socket with IP_RECVERR / IPV6_RECVERR on, or -1 (errno). */
+int probe_socket(int family, int type, int protocol);
+/* Starts a non-blocking connect of fd to addr, with `port` unless it is 0:
+ * 0 (connected or in progress) or the errno that ended it. */
+int probe_connect(int fd, const struct sockaddr_storage *addr, uint16_t port);
+/* The failure a connect ended with: SO_ERROR read first (reading the error
+ * queue clears it), then the ICMP error queued on fd, if any (*icmp,
+ * with offender).  FAILURE_NONE when connected. */
+enum failure probe_connect_result(int fd, struct probe_icmp_error *icmp, bool *has_icmp, int *err);
 
 #endif
