@@ -60,38 +60,29 @@ struct dns_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
 	struct dns_slot *slots; /* by target index */
-	size_t nslots;
 	struct dns_slot **byid; /* open query ids, 65536 entries */
 	int fd4, fd6;
 	struct dns_counters c;
 	uint8_t buf[65536];
 };
 
-static void dns_finish(struct dns_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void dns_finish(struct dns_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
+static void dns_fill(struct probe_round *r, struct measurement *m)
 {
+	struct dns_slot *s = PROBE_SLOT(r, struct dns_slot);
 	struct dns_state *st = s->st;
-	struct measurement m;
-	va_list ap;
 
-	if (!s->r.open)
-		return;
 	if (s->id_held && st->byid[s->q.id] == s)
 		st->byid[s->q.id] = NULL;
 	s->id_held = false;
 	free(s->tcp_buf);
 	s->tcp_buf = NULL;
 	s->tcp = DNS_TCP_NONE;
-	probe_round_result(&s->r, &m, f, icmp);
-	m.sent = (uint16_t)(s->sends > 0 ? s->sends : 1);
-	if (f != FAILURE_TIMEOUT && s->sent_ns > 0)
-		m.rtt_ms = (double)(ev_now(st->loop) - s->sent_ns) / 1e6;
-	va_start(ap, fmt);
-	probe_round_vfinish(&s->r, &m, fmt, ap);
-	va_end(ap);
+	m->sent = (uint16_t)(s->sends > 0 ? s->sends : 1);
+	if (m->failure != FAILURE_TIMEOUT && s->sent_ns > 0)
+		m->rtt_ms = (double)(ev_now(st->loop) - s->sent_ns) / 1e6;
 }
+
+static const struct probe_round_hooks dns_hooks = {.fill = dns_fill};
 
 static const struct sockaddr_storage *server_addr(const struct dns_slot *s, struct sockaddr_storage *ss)
 {
@@ -110,25 +101,27 @@ static void judge(struct dns_slot *s, const struct probe_dns_reply *r)
 
 	if (r->rcode != s->expect_rcode) {
 		if (s->expect_rcode == 0 && (r->rcode == 2 || r->rcode == 5))
-			dns_finish(s, r->rcode == 5 ? FAILURE_REFUSED : FAILURE_PROTOCOL, NULL, "%s",
-				   probe_dns_rcode_name(r->rcode));
+			probe_round_end(&s->r, r->rcode == 5 ? FAILURE_REFUSED : FAILURE_PROTOCOL, NULL, "%s",
+					probe_dns_rcode_name(r->rcode));
 		else
-			dns_finish(s, r->rcode == 5 ? FAILURE_REFUSED : FAILURE_CHECK, NULL, "%s (expected %s)",
-				   probe_dns_rcode_name(r->rcode), probe_dns_rcode_name((unsigned)s->expect_rcode));
+			probe_round_end(&s->r, r->rcode == 5 ? FAILURE_REFUSED : FAILURE_CHECK, NULL,
+					"%s (expected %s)", probe_dns_rcode_name(r->rcode),
+					probe_dns_rcode_name((unsigned)s->expect_rcode));
 		return;
 	}
 	if (cfg->expect != NULL && !r->expect_found) {
 		if (r->nmatch == 0)
-			dns_finish(s, FAILURE_CHECK, NULL, "wrong answer: none (%u records, expected %s)", r->ancount,
-				   cfg->expect);
+			probe_round_end(&s->r, FAILURE_CHECK, NULL, "wrong answer: none (%u records, expected %s)",
+					r->ancount, cfg->expect);
 		else
-			dns_finish(s, FAILURE_CHECK, NULL, "wrong answer %s", r->first_answer);
+			probe_round_end(&s->r, FAILURE_CHECK, NULL, "wrong answer %s", r->first_answer);
 		return;
 	}
 	if (r->has_soa)
 		snprintf(serial, sizeof(serial), ", serial %u", r->soa_serial);
-	dns_finish(s, FAILURE_NONE, NULL, "%s%s, %u answer%s%s%s", probe_dns_rcode_name(r->rcode), r->aa ? " aa" : "",
-		   r->ancount, r->ancount == 1 ? "" : "s", serial, s->tcp != DNS_TCP_NONE ? ", tcp" : "");
+	probe_round_end(&s->r, FAILURE_NONE, NULL, "%s%s, %u answer%s%s%s", probe_dns_rcode_name(r->rcode),
+			r->aa ? " aa" : "", r->ancount, r->ancount == 1 ? "" : "s", serial,
+			s->tcp != DNS_TCP_NONE ? ", tcp" : "");
 }
 
 static void reject(struct dns_slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -159,7 +152,8 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
 		if (soerr != 0) {
-			dns_finish(s, errno_failure(soerr), NULL, "truncated reply; TCP connect: %s", strerror(soerr));
+			probe_round_end(&s->r, errno_failure(soerr), NULL, "truncated reply; TCP connect: %s",
+					strerror(soerr));
 			return;
 		}
 		msg[0] = (uint8_t)(s->wlen >> 8);
@@ -167,7 +161,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		memcpy(msg + 2, s->wire, s->wlen);
 		/* a fresh socket's buffer takes a few hundred bytes at once */
 		if (send(fd, msg, s->wlen + 2, MSG_NOSIGNAL) != (ssize_t)(s->wlen + 2)) {
-			dns_finish(s, FAILURE_PROTOCOL, NULL, "truncated reply; TCP send failed");
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "truncated reply; TCP send failed");
 			return;
 		}
 		s->sent_ns = ev_now(s->st->loop);
@@ -181,8 +175,8 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			dns_finish(s, FAILURE_PROTOCOL, NULL, "truncated reply; TCP %s after %zu bytes",
-				   n == 0 ? "closed" : strerror(errno), s->tcp_have);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "truncated reply; TCP %s after %zu bytes",
+					n == 0 ? "closed" : strerror(errno), s->tcp_have);
 			return;
 		}
 		s->tcp_have += (size_t)n;
@@ -191,7 +185,8 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (s->tcp_need == 2) {
 			s->tcp_need = 2 + (size_t)((s->tcp_buf[0] << 8) | s->tcp_buf[1]);
 			if (s->tcp_need < 2 + 12) {
-				dns_finish(s, FAILURE_PROTOCOL, NULL, "TCP reply of %zu bytes", s->tcp_need - 2);
+				probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "TCP reply of %zu bytes",
+						s->tcp_need - 2);
 				return;
 			}
 			continue;
@@ -204,7 +199,7 @@ static void on_tcp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 				  sizeof(err)) < 0) {
 		/* on a stream there is no second chance: the reply is the answer */
 		s->st->c.rej_bad++;
-		dns_finish(s, FAILURE_PROTOCOL, NULL, "bad TCP reply: %s", err);
+		probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "bad TCP reply: %s", err);
 		return;
 	}
 	judge(s, &r);
@@ -219,22 +214,22 @@ static void start_tcp(struct dns_slot *s)
 	server_addr(s, &ss);
 	s->tcp_buf = malloc(DNS_TCP_MAX + 2);
 	if (s->tcp_buf == NULL) {
-		dns_finish(s, FAILURE_LOCAL, NULL, "out of memory");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "out of memory");
 		return;
 	}
 	s->tcp_have = 0;
 	s->r.fd = probe_socket(ss.ss_family, SOCK_STREAM, 0);
 	if (s->r.fd < 0) {
-		dns_finish(s, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
 		return;
 	}
 	s->tcp = DNS_TCP_CONNECTING;
 	if ((err = probe_connect(s->r.fd, &ss, 0)) != 0) {
-		dns_finish(s, errno_failure(err), NULL, "truncated reply; TCP connect: %s", strerror(err));
+		probe_round_end(&s->r, errno_failure(err), NULL, "truncated reply; TCP connect: %s", strerror(err));
 		return;
 	}
 	if (ev_add_fd(s->st->loop, s->r.fd, EV_WRITE, on_tcp, s) < 0)
-		dns_finish(s, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
 }
 
 /* ---- UDP ---- */
@@ -263,34 +258,31 @@ static int send_query(struct dns_slot *s)
 		if (!s->r.open)
 			return -1;
 	}
-	dns_finish(s, errno_failure(errno), NULL, "send: %s", strerror(errno));
+	probe_round_end(&s->r, errno_failure(errno), NULL, "send: %s", strerror(errno));
 	return -1;
 }
 
-static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_timer(struct probe_round *r)
 {
-	(void)id;
-	struct dns_slot *s = arg;
-	int64_t now = ev_now(loop), next;
+	struct dns_slot *s = PROBE_SLOT(r, struct dns_slot);
+	int64_t now = ev_now(s->st->loop), next;
 
-	s->r.timer = 0;
 	if (now >= s->deadline_ns) {
 		if (s->rejected > 0)
-			dns_finish(s, FAILURE_TIMEOUT, NULL, "no reply (%u sent; %u rejected: %s)", s->sends,
-				   s->rejected, s->reject_why);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no reply (%u sent; %u rejected: %s)", s->sends,
+					s->rejected, s->reject_why);
 		else
-			dns_finish(s, FAILURE_TIMEOUT, NULL, "no reply (%u sent)", s->sends);
-		return EV_TIMER_DONE;
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no reply (%u sent)", s->sends);
+		return;
 	}
 	if (s->tcp == DNS_TCP_NONE && s->sends < DNS_UDP_TRIES) {
 		if (!probe_engine_take_token(s->st->engine)) {
 			next = probe_engine_next_token_ns(s->st->engine);
-			s->r.timer =
-			    ev_add_timer(loop, (next < s->deadline_ns ? next : s->deadline_ns) - now, on_timer, s);
-			return EV_TIMER_DONE;
+			probe_round_arm(r, next < s->deadline_ns ? next : s->deadline_ns, on_timer);
+			return;
 		}
 		if (send_query(s) < 0)
-			return EV_TIMER_DONE;
+			return;
 	}
 	/* next retry at an even share of the time, else the deadline */
 	next = s->deadline_ns;
@@ -298,8 +290,7 @@ static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
 		next = s->r.start_ns + (s->deadline_ns - s->r.start_ns) * s->sends / DNS_UDP_TRIES;
 	if (next <= now)
 		next = now + 1;
-	s->r.timer = ev_add_timer(loop, next - now, on_timer, s);
-	return EV_TIMER_DONE;
+	probe_round_arm(r, next, on_timer);
 }
 
 static void on_icmp(struct dns_state *st, const uint8_t *quote, size_t qlen, const struct probe_icmp_error *e)
@@ -323,10 +314,10 @@ static void on_icmp(struct dns_state *st, const uint8_t *quote, size_t qlen, con
 		addr_format(offender, from, sizeof(from));
 	if ((e->family == AF_INET && e->type == 3 && e->code == 3) ||
 	    (e->family == AF_INET6 && e->type == 1 && e->code == 4))
-		dns_finish(s, FAILURE_PORT_UNREACH, e, "port unreachable from %s", from);
+		probe_round_end(&s->r, FAILURE_PORT_UNREACH, e, "port unreachable from %s", from);
 	else if ((e->family == AF_INET && e->type == 3) || (e->family == AF_INET6 && e->type == 1))
-		dns_finish(s, icmp_failure(e->family, e->type, e->code), e, "%s (type %u code %u) from %s",
-			   icmp_error_text(e->family, e->type, e->code), e->type, e->code, from);
+		probe_round_end(&s->r, icmp_failure(e->family, e->type, e->code), e, "%s (type %u code %u) from %s",
+				icmp_error_text(e->family, e->type, e->code), e->type, e->code, from);
 	/* time exceeded and others: let retries and the deadline decide */
 }
 
@@ -405,16 +396,15 @@ static void dns_start(void *ctx, struct probe_target *t, uint32_t round, int64_t
 	char err[96];
 	int tries;
 
-	if (s->r.open)
-		dns_finish(s, FAILURE_TIMEOUT, NULL, "no reply before the next round (%u sent)", s->sends);
-	probe_round_open(&s->r, st->engine, t, round, at_ms);
+	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no reply before the next round (%u sent)", s->sends);
+	probe_round_open(&s->r, st->engine, t, round, at_ms, &dns_hooks);
 	s->sent_ns = 0;
 	s->deadline_ns = deadline_ns;
 	s->sends = 0;
 	s->rejected = 0;
 	s->reject_why[0] = '\0';
 	if ((t->addr.ss_family == AF_INET && st->fd4 < 0) || (t->addr.ss_family == AF_INET6 && st->fd6 < 0)) {
-		dns_finish(s, FAILURE_LOCAL, NULL, "no socket for this address family");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "no socket for this address family");
 		return;
 	}
 	/* a fresh id no other open query holds */
@@ -426,18 +416,17 @@ static void dns_start(void *ctx, struct probe_target *t, uint32_t round, int64_t
 		}
 	}
 	if (tries == 64) {
-		dns_finish(s, FAILURE_LOCAL, NULL, "no free query id");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "no free query id");
 		return;
 	}
 	st->byid[s->q.id] = s;
 	s->id_held = true;
 	if (probe_dns_query_wire(&s->q, s->wire, sizeof(s->wire), &s->wlen, err, sizeof(err)) < 0) {
-		dns_finish(s, FAILURE_LOCAL, NULL, "%s", err);
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "%s", err);
 		return;
 	}
-	s->r.timer = ev_add_timer(st->loop, 0, on_timer, s);
-	if (s->r.timer == 0)
-		dns_finish(s, FAILURE_LOCAL, NULL, "out of memory");
+	if (!probe_round_arm(&s->r, s->r.start_ns, on_timer))
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "out of memory");
 }
 
 static int open_udp(struct dns_state *st, int family, char *err, size_t errlen)
@@ -463,18 +452,8 @@ static int open_udp(struct dns_state *st, int family, char *err, size_t errlen)
 
 static void dns_free(struct dns_state *st)
 {
-	if (st == NULL)
-		return;
-	for (size_t i = 0; st->slots != NULL && i < st->nslots; i++)
-		free(st->slots[i].tcp_buf);
-	if (st->fd4 >= 0) {
-		ev_del_fd(st->loop, st->fd4);
-		close(st->fd4);
-	}
-	if (st->fd6 >= 0) {
-		ev_del_fd(st->loop, st->fd6);
-		close(st->fd6);
-	}
+	probe_close(st->loop, &st->fd4);
+	probe_close(st->loop, &st->fd6);
 	free(st->slots);
 	free(st->byid);
 	free(st);
@@ -488,16 +467,15 @@ static int dns_init(struct probe_engine *e, struct probe_target **targets, size_
 	char perr[96];
 
 	if (st == NULL)
-		goto nomem;
+		return -1; /* the engine says: out of memory */
 	st->fd4 = st->fd6 = -1;
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	st->nslots = probe_engine_target_count(e);
-	st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
+	st->slots = probe_slots_new(e, sizeof(*st->slots));
 	st->byid = calloc(65536, sizeof(*st->byid));
 	if (st->slots == NULL || st->byid == NULL)
-		goto nomem;
-	for (size_t i = 0; i < st->nslots; i++) {
+		goto fail;
+	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
 	}
@@ -524,8 +502,6 @@ static int dns_init(struct probe_engine *e, struct probe_target **targets, size_
 		goto fail;
 	*ctx = st;
 	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
 fail:
 	dns_free(st);
 	return -1;
@@ -533,11 +509,7 @@ fail:
 
 static void dns_fini(void *ctx)
 {
-	struct dns_state *st = ctx;
-	for (size_t i = 0; i < st->nslots; i++)
-		dns_finish(&st->slots[i], FAILURE_TIMEOUT, NULL, "stopped before a reply (%u sent)",
-			   st->slots[i].sends);
-	dns_free(st);
+	dns_free(ctx);
 }
 
 static void dns_stats(const void *ctx, char *buf, size_t len)

@@ -13,6 +13,7 @@
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "probe/engine_round.h"
 #include "probe/schedule.h"
 
 /* Names (not literals) are re-resolved in a thread, since getaddrinfo
@@ -50,6 +51,7 @@ struct schedule_slot {
 	uint32_t round;     /* next round to start */
 	uint32_t last_done; /* the last round completed, when any_done */
 	bool any_done;
+	struct probe_round *open; /* the kind's round not completed yet, if any */
 	unsigned started_rounds;
 	unsigned done_rounds;
 	int64_t interval_ns;
@@ -228,6 +230,12 @@ unsigned long probe_engine_refused_completions(const struct probe_engine *e)
 	return e->refused_completions;
 }
 
+void probe_engine_round_opened(struct probe_engine *e, struct probe_round *r)
+{
+	if (r->target < e->ntargets)
+		e->slots[r->target].open = r;
+}
+
 /* The first completion of a round that started; rounds of one target
  * complete in order, as a kind completes the old round before it starts
  * the next one. */
@@ -245,6 +253,8 @@ void probe_complete(struct probe_engine *e, struct measurement *m)
 	if (m->target >= e->ntargets)
 		return;
 	struct schedule_slot *s = &e->slots[m->target];
+	if (s->open != NULL && s->open->round == m->round)
+		s->open = NULL;
 	if (!first_completion(s, m->round)) {
 		e->refused_completions++;
 		log_warnx("probe: %s round %u of target %u completed twice or never started: ignored",
@@ -471,8 +481,13 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 			snprintf(err, errlen, "probe kind %s is not yet supported", kind_name((enum probe_kind)k));
 			goto out;
 		}
-		if (ops->init(e, bykind, n, &e->ctx[k], err, errlen) < 0)
+		if (errlen > 0)
+			err[0] = '\0';
+		if (ops->init(e, bykind, n, &e->ctx[k], err, errlen) < 0) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "out of memory");
 			goto out;
+		}
 		e->active[k] = ops;
 	}
 	e->started = true;
@@ -513,6 +528,16 @@ void probe_engine_stop(struct probe_engine *e)
 	for (size_t i = 0; i < e->ntargets; i++)
 		if (e->slots[i].timer != 0)
 			ev_del_timer(e->loop, e->slots[i].timer);
+	for (size_t i = 0; i < e->ntargets; i++) {
+		struct probe_round *r = e->slots[i].open;
+		if (r == NULL)
+			continue;
+		if (r->hooks != NULL && r->hooks->stop != NULL)
+			r->hooks->stop(r);
+		else
+			probe_round_end(r, FAILURE_TIMEOUT, NULL, "stopped before an answer");
+		e->slots[i].open = NULL;
+	}
 	for (int k = 0; k < KIND_COUNT; k++)
 		if (e->active[k] != NULL) {
 			e->active[k]->fini(e->ctx[k]);

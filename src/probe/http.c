@@ -12,7 +12,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@ struct http_slot {
 	struct http_state *st;
 	uint32_t index;
 	bool https;
+	double rtt_ms; /* of a completed request, else -1 */
 	CURL *easy;
 	struct curl_slist *resolve;
 	size_t body;   /* bytes of body seen */
@@ -49,15 +49,11 @@ struct http_state {
 	struct ev_loop *loop;
 	CURLM *multi;
 	uint64_t timer;
-	struct http_slot *slots;
-	size_t nslots;
+	struct http_slot *slots; /* by target index */
 	unsigned long started, ok, failed, cut;
 };
 
 static const char user_agent[] = "lightsout/" LIGHTSOUT_VERSION;
-
-static void http_finish(struct http_slot *s, enum failure f, double rtt_ms, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 static void release(struct http_slot *s)
 {
@@ -70,24 +66,19 @@ static void release(struct http_slot *s)
 	s->resolve = NULL;
 }
 
-static void http_finish(struct http_slot *s, enum failure f, double rtt_ms, const char *fmt, ...)
+static void http_fill(struct probe_round *r, struct measurement *m)
 {
-	struct measurement m;
-	va_list ap;
+	struct http_slot *s = PROBE_SLOT(r, struct http_slot);
 
-	if (!s->r.open)
-		return;
 	release(s);
-	probe_round_result(&s->r, &m, f, NULL);
-	m.rtt_ms = rtt_ms;
-	if (f == FAILURE_NONE)
+	m->rtt_ms = s->rtt_ms;
+	if (m->failure == FAILURE_NONE)
 		s->st->ok++;
 	else
 		s->st->failed++;
-	va_start(ap, fmt);
-	probe_round_vfinish(&s->r, &m, fmt, ap);
-	va_end(ap);
 }
+
+static const struct probe_round_hooks http_hooks = {.fill = http_fill};
 
 /* ---- body ---- */
 
@@ -202,6 +193,8 @@ static void on_done(struct http_slot *s, CURLcode rc)
 		s->st->cut++;
 		rc = CURLE_OK;
 	}
+	if (rc == CURLE_OK)
+		s->rtt_ms = us_to_ms(t_total); /* a completed request, whatever it said */
 	if (s->https)
 		snprintf(phases, sizeof(phases), "dns %.1f, connect %.1f, tls %.1f, ttfb %.1f", us_to_ms(t_dns),
 			 us_to_ms(t_conn), us_to_ms(t_tls), us_to_ms(t_fb));
@@ -217,56 +210,57 @@ static void on_done(struct http_slot *s, CURLcode rc)
 	switch (rc) {
 	case CURLE_OK:
 		if (!status_ok(cfg, code)) {
-			http_finish(s, FAILURE_PROTOCOL, us_to_ms(t_total), "HTTP %ld (%s)%s", code, phases, cert);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "HTTP %ld (%s)%s", code, phases, cert);
 		} else if (s->carry != NULL && !s->found) {
-			http_finish(s, FAILURE_CHECK, us_to_ms(t_total),
-				    "body check failed: HTTP %ld, text not in first %d KiB", code,
-				    HTTP_BODY_CAP / 1024);
+			probe_round_end(&s->r, FAILURE_CHECK, NULL,
+					"body check failed: HTTP %ld, text not in first %d KiB", code,
+					HTTP_BODY_CAP / 1024);
 		} else {
-			http_finish(s, FAILURE_NONE, us_to_ms(t_total), "HTTP %ld in %.1f ms (%s)%s%s", code,
-				    us_to_ms(t_total), phases, cert, s->cut ? "; body cut" : "");
+			probe_round_end(&s->r, FAILURE_NONE, NULL, "HTTP %ld in %.1f ms (%s)%s%s", code,
+					us_to_ms(t_total), phases, cert, s->cut ? "; body cut" : "");
 		}
 		return;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		http_finish(s, FAILURE_RESOLVE, -1, "dns: resolve failed: %.80s", why);
+		probe_round_end(&s->r, FAILURE_RESOLVE, NULL, "dns: resolve failed: %.80s", why);
 		return;
 	case CURLE_COULDNT_CONNECT:
 		/* curl may not know the errno: then its text says what it knows */
 		f = oserr != 0 ? errno_failure((int)oserr) : FAILURE_LOCAL;
 		switch (f) {
 		case FAILURE_REFUSED:
-			http_finish(s, FAILURE_REFUSED, -1, "connect refused");
+			probe_round_end(&s->r, FAILURE_REFUSED, NULL, "connect refused");
 			break;
 		case FAILURE_TIMEOUT:
-			http_finish(s, FAILURE_TIMEOUT, -1, "connect timeout");
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "connect timeout");
 			break;
 		case FAILURE_LOCAL:
-			http_finish(s, FAILURE_LOCAL, -1, "connect failed: %.80s", why);
+			probe_round_end(&s->r, FAILURE_LOCAL, NULL, "connect failed: %.80s", why);
 			break;
 		default:
-			http_finish(s, f, -1, "connect: %s", strerror((int)oserr));
+			probe_round_end(&s->r, f, NULL, "connect: %s", strerror((int)oserr));
 			break;
 		}
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
 		if (t_conn == 0)
-			http_finish(s, FAILURE_TIMEOUT, -1, "connect timeout");
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "connect timeout");
 		else if (s->https && t_tls == 0)
-			http_finish(s, FAILURE_TIMEOUT, -1, "TLS handshake timeout (connect %.1f ms)",
-				    us_to_ms(t_conn));
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "TLS handshake timeout (connect %.1f ms)",
+					us_to_ms(t_conn));
 		else if (code == 0)
-			http_finish(s, FAILURE_TIMEOUT, -1, "no response (%s)", phases);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no response (%s)", phases);
 		else
-			http_finish(s, FAILURE_TIMEOUT, -1, "timeout reading body after HTTP %ld (%s)", code, phases);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "timeout reading body after HTTP %ld (%s)", code,
+					phases);
 		return;
 	case CURLE_GOT_NOTHING:
-		http_finish(s, FAILURE_PROTOCOL, -1, "empty reply (%s)", phases);
+		probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "empty reply (%s)", phases);
 		return;
 	default:
 		if (tls_error(rc))
-			http_finish(s, FAILURE_TLS, -1, "TLS handshake failed: %.90s", why);
+			probe_round_end(&s->r, FAILURE_TLS, NULL, "TLS handshake failed: %.90s", why);
 		else
-			http_finish(s, FAILURE_PROTOCOL, -1, "%.110s", why);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "%.110s", why);
 		return;
 	}
 }
@@ -409,9 +403,9 @@ static void http_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	struct http_slot *s = &st->slots[t->index];
 	int64_t timeout_ms = (deadline_ns - ev_now(st->loop)) / NS_PER_MS;
 
-	if (s->r.open)
-		http_finish(s, FAILURE_TIMEOUT, -1, "no answer before the next round");
-	probe_round_open(&s->r, st->engine, t, round, at_ms);
+	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
+	probe_round_open(&s->r, st->engine, t, round, at_ms, &http_hooks);
+	s->rtt_ms = -1;
 	s->body = 0;
 	s->cut = false;
 	s->found = false;
@@ -424,24 +418,20 @@ static void http_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 		timeout_ms = 1;
 	s->easy = curl_easy_init();
 	if (s->easy == NULL || setup(s, t, timeout_ms) < 0) {
-		http_finish(s, FAILURE_LOCAL, -1, "cannot set up the request");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot set up the request");
 		return;
 	}
 	if (curl_multi_add_handle(st->multi, s->easy) != CURLM_OK) {
 		curl_easy_cleanup(s->easy);
 		s->easy = NULL;
-		http_finish(s, FAILURE_LOCAL, -1, "cannot start the request");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot start the request");
 	}
 }
 
 static void http_free(struct http_state *st)
 {
-	if (st == NULL)
-		return;
-	for (size_t i = 0; st->slots != NULL && i < st->nslots; i++) {
-		release(&st->slots[i]);
+	for (size_t i = 0; st->slots != NULL && i < probe_engine_target_count(st->engine); i++)
 		free(st->slots[i].carry);
-	}
 	if (st->multi != NULL)
 		curl_multi_cleanup(st->multi);
 	if (st->timer != 0)
@@ -461,15 +451,14 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
-		goto nomem;
+		return -1; /* the engine says: out of memory */
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	st->nslots = probe_engine_target_count(e);
-	st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
+	st->slots = probe_slots_new(e, sizeof(*st->slots));
 	st->multi = curl_multi_init();
 	if (st->slots == NULL || st->multi == NULL)
-		goto nomem;
-	for (size_t i = 0; i < st->nslots; i++) {
+		goto fail;
+	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
 	}
@@ -487,7 +476,7 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 			}
 			st->slots[targets[i]->index].carry = malloc(2 * HTTP_CONTAINS_MAX);
 			if (st->slots[targets[i]->index].carry == NULL)
-				goto nomem;
+				goto fail;
 		}
 	}
 	curl_multi_setopt(st->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
@@ -496,8 +485,6 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, (void *)st);
 	*ctx = st;
 	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
 fail:
 	http_free(st);
 	return -1;
@@ -505,10 +492,7 @@ fail:
 
 static void http_fini(void *ctx)
 {
-	struct http_state *st = ctx;
-	for (size_t i = 0; i < st->nslots; i++)
-		http_finish(&st->slots[i], FAILURE_TIMEOUT, -1, "stopped before an answer");
-	http_free(st);
+	http_free(ctx);
 }
 
 static void http_stats(const void *ctx, char *buf, size_t len)

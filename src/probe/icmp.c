@@ -34,14 +34,14 @@
 #define RECV_BUF        1280
 
 struct icmp_slot {
-	struct probe_round pr; /* pr.timer: next echo or the deadline */
+	struct probe_round r; /* r.timer: next echo or the deadline */
 	struct icmp_state *st;
 	uint32_t index;
 	int64_t first_send_ns; /* monotonic, when echo 0 was queued */
 	int64_t spacing_ns;
 	double rtt_sum_ms;
-	struct icmp_round r; /* which echoes answered; open and round as pr's */
-	uint16_t next_echo;  /* echoes queued so far this round */
+	struct icmp_round echoes; /* which echoes answered; open and round as r's */
+	uint16_t next_echo;       /* echoes queued so far this round */
 	bool has_err;
 	struct probe_icmp_error err; /* the first ICMP error this round */
 	int send_errno;              /* local send failure this round */
@@ -127,7 +127,7 @@ static int open_socket(int family, struct icmp_sock *s, char *err, size_t errlen
 static void accept_reply(struct icmp_state *st, const struct icmp_match *mt, int64_t now_ns)
 {
 	struct icmp_slot *slot = &st->slots[mt->target];
-	switch (icmp_round_accept(&slot->r, mt->round, mt->echo)) {
+	switch (icmp_round_accept(&slot->echoes, mt->round, mt->echo)) {
 	case ICMP_ACCEPT_LATE:
 		st->counters.late++;
 		return;
@@ -140,14 +140,14 @@ static void accept_reply(struct icmp_state *st, const struct icmp_match *mt, int
 	double rtt = (double)(now_ns - mt->sent_ns) / 1e6;
 	slot->rtt_sum_ms += rtt > 0 ? rtt : 0;
 	st->counters.accepted++;
-	if (slot->r.nreceived == slot->r.count)
+	if (slot->echoes.nreceived == slot->echoes.count)
 		finish_round(st, mt->target);
 }
 
 static void accept_error(struct icmp_state *st, const struct icmp_match *mt, const struct probe_icmp_error *e)
 {
 	struct icmp_slot *slot = &st->slots[mt->target];
-	if (!slot->r.open || slot->r.round != mt->round) {
+	if (!slot->echoes.open || slot->echoes.round != mt->round) {
 		st->counters.late++;
 		return;
 	}
@@ -160,7 +160,7 @@ static void accept_error(struct icmp_state *st, const struct icmp_match *mt, con
 
 static bool target_is_icmp(struct icmp_state *st, uint32_t index)
 {
-	return index < st->nslots && st->slots[index].r.count > 0;
+	return index < st->nslots && st->slots[index].echoes.count > 0;
 }
 
 static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family, const uint8_t *buf, size_t len,
@@ -279,41 +279,41 @@ static void finish_round(struct icmp_state *st, uint32_t index)
 	struct measurement m;
 	char from[INET6_ADDRSTRLEN];
 
-	if (!slot->r.open)
+	if (!slot->echoes.open)
 		return;
-	slot->r.open = false;
-	if (slot->r.nreceived > 0) {
-		probe_round_result(&slot->pr, &m, FAILURE_NONE, NULL);
-		m.rtt_ms = slot->rtt_sum_ms / slot->r.nreceived;
+	slot->echoes.open = false;
+	if (slot->echoes.nreceived > 0) {
+		probe_round_result(&slot->r, &m, FAILURE_NONE, NULL);
+		m.rtt_ms = slot->rtt_sum_ms / slot->echoes.nreceived;
 	} else if (slot->has_err) {
-		probe_round_result(&slot->pr, &m, icmp_failure(slot->err.family, slot->err.type, slot->err.code),
+		probe_round_result(&slot->r, &m, icmp_failure(slot->err.family, slot->err.type, slot->err.code),
 				   &slot->err);
 	} else if (slot->send_errno != 0) {
 		/* the kernel refused to send: no route on our side */
-		probe_round_result(&slot->pr, &m, errno_failure(slot->send_errno), NULL);
+		probe_round_result(&slot->r, &m, errno_failure(slot->send_errno), NULL);
 	} else {
-		probe_round_result(&slot->pr, &m, FAILURE_TIMEOUT, NULL);
+		probe_round_result(&slot->r, &m, FAILURE_TIMEOUT, NULL);
 	}
 	m.sent = slot->next_echo;
-	m.received = slot->r.nreceived;
-	m.loss = 1.0f - (float)slot->r.nreceived / (float)slot->r.count;
-	if (slot->r.nreceived > 0) {
-		probe_round_finish(&slot->pr, &m, "%u/%u replies", slot->r.nreceived, slot->r.count);
+	m.received = slot->echoes.nreceived;
+	m.loss = 1.0f - (float)slot->echoes.nreceived / (float)slot->echoes.count;
+	if (slot->echoes.nreceived > 0) {
+		probe_round_finish(&slot->r, &m, "%u/%u replies", slot->echoes.nreceived, slot->echoes.count);
 	} else if (slot->has_err) {
 		addr_format(&slot->err.offender, from, sizeof(from));
-		probe_round_finish(&slot->pr, &m, "%s (type %u code %u) from %s",
+		probe_round_finish(&slot->r, &m, "%s (type %u code %u) from %s",
 				   icmp_error_text(t->addr.ss_family, slot->err.type, slot->err.code), slot->err.type,
 				   slot->err.code, from);
 	} else if (slot->send_errno != 0) {
-		probe_round_finish(&slot->pr, &m, "send: %s", strerror(slot->send_errno));
+		probe_round_finish(&slot->r, &m, "send: %s", strerror(slot->send_errno));
 	} else {
-		probe_round_finish(&slot->pr, &m, "0/%u replies", slot->r.count);
+		probe_round_finish(&slot->r, &m, "0/%u replies", slot->echoes.count);
 	}
 }
 
 static void queue_echo(struct icmp_state *st, uint32_t index, uint16_t echo)
 {
-	struct icmp_out entry = {.target = index, .round = st->slots[index].r.round, .echo = echo};
+	struct icmp_out entry = {.target = index, .round = st->slots[index].echoes.round, .echo = echo};
 	if (st->out_len == st->out_cap) {
 		size_t cap = st->out_cap ? st->out_cap * 2 : 1024;
 		struct icmp_out *out = malloc(cap * sizeof(*out));
@@ -332,36 +332,52 @@ static void queue_echo(struct icmp_state *st, uint32_t index, uint16_t echo)
 	st->out_len++;
 }
 
-static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg);
+static void on_slot_timer(struct probe_round *r);
 
 static void arm_slot_timer(struct icmp_slot *slot)
 {
 	struct probe_target *t = probe_engine_target(slot->st->engine, slot->index);
 	int64_t when;
-	if (slot->next_echo < slot->r.count)
+	if (slot->next_echo < slot->echoes.count)
 		when = slot->first_send_ns + slot->spacing_ns * slot->next_echo;
 	else
-		when = slot->first_send_ns + slot->spacing_ns * (slot->r.count - 1) + t->cfg->timeout_ms * NS_PER_MS;
-	slot->pr.timer = ev_add_timer(slot->st->loop, when - ev_now(slot->st->loop), on_slot_timer, slot);
+		when =
+		    slot->first_send_ns + slot->spacing_ns * (slot->echoes.count - 1) + t->cfg->timeout_ms * NS_PER_MS;
+	probe_round_arm(&slot->r, when, on_slot_timer);
 }
 
-static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_slot_timer(struct probe_round *r)
 {
-	(void)loop;
-	(void)id;
-	struct icmp_slot *slot = arg;
+	struct icmp_slot *slot = PROBE_SLOT(r, struct icmp_slot);
 
-	slot->pr.timer = 0;
-	if (!slot->r.open)
-		return EV_TIMER_DONE;
-	if (slot->next_echo < slot->r.count) {
+	if (!slot->echoes.open)
+		return;
+	if (slot->next_echo < slot->echoes.count) {
 		queue_echo(slot->st, slot->index, slot->next_echo++);
 		arm_slot_timer(slot);
 	} else {
 		finish_round(slot->st, slot->index);
 	}
-	return EV_TIMER_DONE;
 }
+
+/* Cut short by the stop: only echoes whose timeout has passed can count
+ * as lost; the engine drops a round with none answered. */
+static void icmp_stop(struct probe_round *r)
+{
+	struct icmp_slot *slot = PROBE_SLOT(r, struct icmp_slot);
+	int64_t now = mono_now_ns();
+	int64_t timeout_ns = probe_engine_target(r->engine, slot->index)->cfg->timeout_ms * NS_PER_MS;
+	uint16_t due = 0;
+
+	while (due < slot->next_echo && slot->first_send_ns + slot->spacing_ns * due + timeout_ns <= now)
+		due++;
+	slot->echoes.count = slot->echoes.nreceived > due ? slot->echoes.nreceived : due;
+	if (slot->echoes.count == 0)
+		slot->echoes.count = 1; /* nothing answered, nothing due: a timeout the engine drops */
+	finish_round(slot->st, slot->index);
+}
+
+static const struct probe_round_hooks icmp_hooks = {.stop = icmp_stop};
 
 static void icmp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
 {
@@ -370,19 +386,19 @@ static void icmp_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	struct icmp_slot *slot = &st->slots[t->index];
 	int64_t interval_ns = t->cfg->interval_ms * NS_PER_MS, timeout_ns = t->cfg->timeout_ms * NS_PER_MS;
 
-	if (slot->r.open)
+	if (slot->echoes.open)
 		finish_round(st, t->index);
 	uint16_t count = (uint16_t)(t->cfg->count < MAX_ECHOES ? t->cfg->count : MAX_ECHOES);
 	*slot = (struct icmp_slot){
-	    .st = st, .index = t->index, .r = {.count = count ? count : 1, .round = round, .open = true}};
-	probe_round_open(&slot->pr, st->engine, t, round, at_ms);
-	slot->first_send_ns = slot->pr.start_ns;
+	    .st = st, .index = t->index, .echoes = {.count = count ? count : 1, .round = round, .open = true}};
+	probe_round_open(&slot->r, st->engine, t, round, at_ms, &icmp_hooks);
+	slot->first_send_ns = slot->r.start_ns;
 	/* spread the echoes over what the interval leaves after the timeout,
 	 * so the round ends before the next one starts */
 	int64_t room = interval_ns - timeout_ns;
 	if (room <= 0)
 		room = interval_ns / 4;
-	slot->spacing_ns = slot->r.count > 1 ? room / slot->r.count : 0;
+	slot->spacing_ns = slot->echoes.count > 1 ? room / slot->echoes.count : 0;
 	queue_echo(st, t->index, slot->next_echo++);
 	arm_slot_timer(slot);
 }
@@ -390,7 +406,7 @@ static void icmp_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 static void send_errored(struct icmp_state *st, uint32_t index, int err)
 {
 	st->counters.send_errors++;
-	if (st->slots[index].r.open && st->slots[index].send_errno == 0)
+	if (st->slots[index].echoes.open && st->slots[index].send_errno == 0)
 		st->slots[index].send_errno = err;
 }
 
@@ -419,7 +435,7 @@ static void icmp_flush(void *ctx)
 			struct icmp_out o = st->out[st->out_head];
 			struct probe_target *t = probe_engine_target(e, o.target);
 			struct icmp_slot *slot = &st->slots[o.target];
-			if (!slot->r.open || slot->r.round != o.round) {
+			if (!slot->echoes.open || slot->echoes.round != o.round) {
 				/* its round already ended: nothing to send */
 				st->out_head = (st->out_head + 1) % st->out_cap;
 				st->out_len--;
@@ -439,7 +455,7 @@ static void icmp_flush(void *ctx)
 					       .target = o.target,
 					       .round = o.round,
 					       .echo = o.echo,
-					       .count = slot->r.count,
+					       .count = slot->echoes.count,
 					       .sent_ns = now_ns};
 			icmp_build_echo(&b, &t->addr, pkts[n]);
 			iovs[n] = (struct iovec){.iov_base = pkts[n], .iov_len = ICMP_PACKET_LEN};
@@ -493,28 +509,34 @@ static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	return EV_TIMER_DONE;
 }
 
+static void icmp_free(struct icmp_state *st)
+{
+	if (st->flush_timer != 0)
+		ev_del_timer(st->loop, st->flush_timer);
+	probe_close(st->loop, &st->v4.fd);
+	probe_close(st->loop, &st->v6.fd);
+	free(st->slots);
+	free(st->out);
+	free(st);
+}
+
 static int icmp_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
 		     size_t errlen)
 {
 	struct icmp_state *st = calloc(1, sizeof(*st));
 	bool need4 = false, need6 = false, maybe6 = false;
 
-	if (st == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (st == NULL)
+		return -1; /* the engine says: out of memory */
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
 	st->v4.fd = st->v6.fd = -1;
 	st->nslots = probe_engine_target_count(e);
-	st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	if (st->slots == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if ((st->slots = probe_slots_new(e, sizeof(*st->slots))) == NULL)
 		goto fail;
-	}
 	for (size_t i = 0; i < n; i++) {
 		/* count > 0 marks a slot as an ICMP target */
-		st->slots[targets[i]->index].r.count = 1;
+		st->slots[targets[i]->index].echoes.count = 1;
 		if (!targets[i]->resolved) {
 			/* its name may resolve later, to either family */
 			need4 = maybe6 = true;
@@ -550,47 +572,13 @@ static int icmp_init(struct probe_engine *e, struct probe_target **targets, size
 fail_ev:
 	snprintf(err, errlen, "event loop: %s", strerror(errno));
 fail:
-	if (st->v4.fd >= 0)
-		close(st->v4.fd);
-	if (st->v6.fd >= 0)
-		close(st->v6.fd);
-	free(st->slots);
-	free(st);
+	icmp_free(st);
 	return -1;
 }
 
 static void icmp_fini(void *ctx)
 {
-	struct icmp_state *st = ctx;
-	struct probe_engine *e = st->engine;
-	int64_t now = mono_now_ns();
-	for (size_t i = 0; i < st->nslots; i++) {
-		struct icmp_slot *slot = &st->slots[i];
-		if (!slot->r.open)
-			continue;
-		/* Cut short: only echoes whose timeout has passed can count as
-		 * lost; the engine drops a round with none answered. */
-		int64_t timeout_ns = probe_engine_target(e, (uint32_t)i)->cfg->timeout_ms * NS_PER_MS;
-		uint16_t due = 0;
-		while (due < slot->next_echo && slot->first_send_ns + slot->spacing_ns * due + timeout_ns <= now)
-			due++;
-		slot->r.count = slot->r.nreceived > due ? slot->r.nreceived : due;
-		if (slot->r.count == 0)
-			slot->r.count = 1; /* nothing answered, nothing due: a timeout the engine drops */
-		finish_round(st, (uint32_t)i);
-	}
-	if (st->flush_timer != 0)
-		ev_del_timer(st->loop, st->flush_timer);
-	for (int i = 0; i < 2; i++) {
-		struct icmp_sock *s = i == 0 ? &st->v4 : &st->v6;
-		if (s->fd >= 0) {
-			ev_del_fd(st->loop, s->fd);
-			close(s->fd);
-		}
-	}
-	free(st->slots);
-	free(st->out);
-	free(st);
+	icmp_free(ctx);
 }
 
 static void icmp_stats(const void *ctx, char *buf, size_t len)

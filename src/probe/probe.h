@@ -18,7 +18,6 @@
 #ifndef LIGHTSOUT_PROBE_H
 #define LIGHTSOUT_PROBE_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,14 +45,15 @@ struct probe_ops {
 	enum probe_kind kind;
 	/* Called once before the first round with every target of this kind
 	 * (targets[i]->cfg->kind == kind).  Opens shared sockets and sets *ctx.
-	 * 0 or -1 with err filled (then watch exits 1). */
+	 * 0 or -1 with err filled, or left empty for out of memory (then watch
+	 * exits 1). */
 	int (*init)(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
 		    size_t errlen);
 	/* Starts round `round` of t; the round must complete by deadline_ns
 	 * (CLOCK_MONOTONIC).  at_ms is the wall-clock start for the record. */
 	void (*start)(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns);
-	/* Completes whatever is still open (as timeouts), closes sockets and
-	 * frees ctx. */
+	/* Closes sockets and frees ctx; the engine has ended every open
+	 * round before (probe_round_hooks.stop). */
 	void (*fini)(void *ctx);
 	/* Optional: per-kind counters line for debugging (rejected replies...). */
 	void (*stats)(const void *ctx, char *buf, size_t len);
@@ -118,37 +118,65 @@ void probe_measurement_set_from(struct measurement *m, const struct sockaddr_sto
 /* ---- one round of one target, as every kind keeps it ---- */
 
 struct probe_icmp_error;
+struct probe_round;
 
+typedef void (*probe_round_fn)(struct probe_round *r);
+
+/* What differs between kinds at the end of a round. */
+struct probe_round_hooks {
+	/* Optional: the kind's part of the measurement of probe_round_end
+	 * (rtt, counts) and the release of what it holds for the round. */
+	void (*fill)(struct probe_round *r, struct measurement *m);
+	/* Optional: when the engine stops, completes the round with what came
+	 * so far; without it the round ends as a timeout (which the engine
+	 * drops: a cut-short round has no verdict). */
+	probe_round_fn stop;
+};
+
+/* Embedded as member `r` of a kind's per-target slot (see PROBE_SLOT). */
 struct probe_round {
 	struct probe_engine *engine;
+	const struct probe_round_hooks *hooks;
 	uint32_t target;
 	uint32_t round;
 	int64_t at_ms;    /* wall clock of the start, for the record */
 	int64_t start_ns; /* monotonic start */
-	uint64_t timer;   /* the round's timer, 0 for none: deleted at the end */
-	int fd;           /* the round's own socket, -1 for none: closed at the end */
-	bool reset;       /* close fd with a reset instead of a FIN (no TIME_WAIT) */
+	uint64_t timer;   /* the round's one timer, 0 for none: deleted at the end */
+	probe_round_fn on_timer;
+	int fd;     /* the round's own socket, -1 for none: closed at the end */
+	bool reset; /* close fd with a reset instead of a FIN (no TIME_WAIT) */
 	bool open;
 };
 
-/* Opens r for round `round` of t (r must not be open: complete it first).
- * No timer, fd -1. */
+/* The slot of type `type` whose member `r` is round r. */
+#define PROBE_SLOT(round, type) ((type *)(void *)((char *)(round)-offsetof(type, r)))
+
+/* Opens r for round `round` of t (complete an open r first): no timer,
+ * fd -1.  The engine keeps track of it until it completes. */
 void probe_round_open(struct probe_round *r, struct probe_engine *e, const struct probe_target *t, uint32_t round,
-		      int64_t at_ms);
+		      int64_t at_ms, const struct probe_round_hooks *hooks);
+/* Arms r's one timer (replacing it) to run fn(r) at at_ns, monotonic;
+ * false if out of memory. */
+bool probe_round_arm(struct probe_round *r, int64_t at_ns, probe_round_fn fn);
 /* The measurement of r ending with failure f: outcome from f, one probe
  * sent, received and loss from f, the ICMP error (type, code, the router
- * that sent it) when icmp is not NULL.  The kind adjusts what differs
- * (rtt, counts) before probe_round_vfinish. */
+ * that sent it) when icmp is not NULL. */
 void probe_round_result(const struct probe_round *r, struct measurement *m, enum failure f,
 			const struct probe_icmp_error *icmp);
-/* Ends r if it is open: deletes its timer, closes its fd, formats the
- * detail and completes m.  Extra resources are the kind's to release. */
-void probe_round_vfinish(struct probe_round *r, struct measurement *m, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+/* Ends r if it is open: the result of f and icmp with the kind's fill,
+ * detail from fmt; releases timer and fd and completes. */
+void probe_round_end(struct probe_round *r, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Ends r if it is open with m, built by the kind, and detail from fmt. */
 void probe_round_finish(struct probe_round *r, struct measurement *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- sockets and errors the kinds share ---- */
+
+/* One zeroed slot of `size` bytes per target of the engine, or NULL. */
+void *probe_slots_new(struct probe_engine *e, size_t size);
+/* Takes *fd off the loop and closes it, if it is open (>= 0); *fd = -1. */
+void probe_close(struct ev_loop *loop, int *fd);
 
 /* A non-blocking socket with IP_RECVERR / IPV6_RECVERR on, or -1 (errno). */
 int probe_socket(int family, int type, int protocol);

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,32 +37,23 @@ struct smtp_slot {
 struct smtp_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct smtp_slot *slots;
-	size_t nslots;
+	struct smtp_slot *slots; /* by target index */
 	char ehlo[300];
 	unsigned long started, ok, no_greeting, bad_greeting;
 };
 
-static void smtp_finish(struct smtp_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void smtp_finish(struct smtp_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
+static void smtp_fill(struct probe_round *r, struct measurement *m)
 {
-	struct measurement m;
-	va_list ap;
+	struct smtp_slot *s = PROBE_SLOT(r, struct smtp_slot);
 
-	if (!s->r.open)
-		return;
 	s->phase = SMTP_IDLE;
-	probe_round_result(&s->r, &m, f, icmp);
 	if (s->greet_ns > 0)
-		m.rtt_ms = (double)(s->greet_ns - s->r.start_ns) / 1e6;
-	if (f == FAILURE_NONE)
+		m->rtt_ms = (double)(s->greet_ns - r->start_ns) / 1e6;
+	if (m->failure == FAILURE_NONE)
 		s->st->ok++;
-	va_start(ap, fmt);
-	probe_round_vfinish(&s->r, &m, fmt, ap);
-	va_end(ap);
 }
+
+static const struct probe_round_hooks smtp_hooks = {.fill = smtp_fill};
 
 static int send_line(struct smtp_slot *s, const char *line)
 {
@@ -88,13 +78,13 @@ static void on_connected(struct smtp_slot *s)
 	}
 	if (has_icmp) {
 		addr_format(&icmp.offender, from, sizeof(from));
-		smtp_finish(s, f, &icmp, "connect: %s from %s", strerror(err), from);
+		probe_round_end(&s->r, f, &icmp, "connect: %s from %s", strerror(err), from);
 	} else if (f == FAILURE_REFUSED) {
-		smtp_finish(s, f, NULL, "connect refused");
+		probe_round_end(&s->r, f, NULL, "connect refused");
 	} else if (f == FAILURE_TIMEOUT) {
-		smtp_finish(s, f, NULL, "connect timeout");
+		probe_round_end(&s->r, f, NULL, "connect timeout");
 	} else {
-		smtp_finish(s, f, NULL, "connect: %s", strerror(err));
+		probe_round_end(&s->r, f, NULL, "connect: %s", strerror(err));
 	}
 }
 
@@ -112,16 +102,16 @@ static void on_reply(struct smtp_slot *s)
 		if (code != 220) {
 			s->st->bad_greeting++;
 			send_line(s, "QUIT\r\n");
-			smtp_finish(s, FAILURE_PROTOCOL, NULL, "greeting %d %.80s", code, s->greeting);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "greeting %d %.80s", code, s->greeting);
 			return;
 		}
 		if (cfg->expect_banner != NULL && strstr(s->greeting, cfg->expect_banner) == NULL) {
 			send_line(s, "QUIT\r\n");
-			smtp_finish(s, FAILURE_CHECK, NULL, "banner check failed: 220 %.80s", s->greeting);
+			probe_round_end(&s->r, FAILURE_CHECK, NULL, "banner check failed: 220 %.80s", s->greeting);
 			return;
 		}
 		if (send_line(s, s->st->ehlo) < 0) {
-			smtp_finish(s, FAILURE_PROTOCOL, NULL, "send EHLO: %s", strerror(errno));
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "send EHLO: %s", strerror(errno));
 			return;
 		}
 		s->phase = SMTP_EHLO;
@@ -129,17 +119,17 @@ static void on_reply(struct smtp_slot *s)
 	case SMTP_EHLO:
 		if (code != 250) {
 			send_line(s, "QUIT\r\n");
-			smtp_finish(s, FAILURE_PROTOCOL, NULL, "EHLO %d %.80s", code, s->rd.text);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "EHLO %d %.80s", code, s->rd.text);
 			return;
 		}
 		if (send_line(s, "QUIT\r\n") < 0) {
-			smtp_finish(s, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
+			probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 			return;
 		}
 		s->phase = SMTP_QUIT;
 		break;
 	case SMTP_QUIT:
-		smtp_finish(s, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
+		probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 		return;
 	default:
 		return;
@@ -158,14 +148,14 @@ static void on_eof(struct smtp_slot *s, int err)
 	switch (s->phase) {
 	case SMTP_GREETING:
 		s->st->no_greeting++;
-		smtp_finish(s, err == ECONNRESET ? FAILURE_REFUSED : FAILURE_PROTOCOL, NULL,
-			    s->rd.total == 0 ? "no greeting: %s" : "greeting cut: %s", why);
+		probe_round_end(&s->r, err == ECONNRESET ? FAILURE_REFUSED : FAILURE_PROTOCOL, NULL,
+				s->rd.total == 0 ? "no greeting: %s" : "greeting cut: %s", why);
 		break;
 	case SMTP_EHLO:
-		smtp_finish(s, FAILURE_PROTOCOL, NULL, "%s after EHLO (greeting 220 %.60s)", why, s->greeting);
+		probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "%s after EHLO (greeting 220 %.60s)", why, s->greeting);
 		break;
 	default: /* after QUIT a close is the polite answer */
-		smtp_finish(s, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
+		probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 		break;
 	}
 }
@@ -201,8 +191,8 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			if (rs == PROBE_SMTP_ERROR) {
 				if (s->phase == SMTP_GREETING)
 					s->st->bad_greeting++;
-				smtp_finish(s, FAILURE_PROTOCOL, NULL, "%s: %s",
-					    s->phase == SMTP_GREETING ? "bad greeting" : "bad reply", err);
+				probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "%s: %s",
+						s->phase == SMTP_GREETING ? "bad greeting" : "bad reply", err);
 				return;
 			}
 			on_reply(s);
@@ -213,33 +203,29 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-static int64_t on_deadline(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_deadline(struct probe_round *r)
 {
-	(void)loop;
-	(void)id;
-	struct smtp_slot *s = arg;
+	struct smtp_slot *s = PROBE_SLOT(r, struct smtp_slot);
 
-	s->r.timer = 0;
 	switch (s->phase) {
 	case SMTP_CONNECTING:
-		smtp_finish(s, FAILURE_TIMEOUT, NULL, "connect timeout");
+		probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "connect timeout");
 		break;
 	case SMTP_GREETING:
 		s->st->no_greeting++;
 		if (s->rd.total == 0)
-			smtp_finish(s, FAILURE_TIMEOUT, NULL, "no greeting");
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no greeting");
 		else
-			smtp_finish(s, FAILURE_TIMEOUT, NULL, "greeting incomplete (%zu bytes by the deadline)",
-				    s->rd.total);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "greeting incomplete (%zu bytes by the deadline)",
+					s->rd.total);
 		break;
 	case SMTP_EHLO:
-		smtp_finish(s, FAILURE_TIMEOUT, NULL, "no reply to EHLO (greeting 220 %.60s)", s->greeting);
+		probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no reply to EHLO (greeting 220 %.60s)", s->greeting);
 		break;
 	default: /* greeted and answered EHLO: healthy even without a 221 */
-		smtp_finish(s, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
+		probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 		break;
 	}
-	return EV_TIMER_DONE;
 }
 
 static void smtp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
@@ -248,28 +234,24 @@ static void smtp_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	struct smtp_slot *s = &st->slots[t->index];
 	int syncnt = 2, err;
 
-	if (s->r.open)
-		smtp_finish(s, FAILURE_TIMEOUT, NULL, "no answer before the next round");
+	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
 	*s = (struct smtp_slot){.st = st};
-	probe_round_open(&s->r, st->engine, t, round, at_ms);
+	probe_round_open(&s->r, st->engine, t, round, at_ms, &smtp_hooks);
 	st->started++;
 	probe_engine_take_token(st->engine); /* one SYN, accounted */
 	s->r.fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
 	if (s->r.fd < 0) {
-		smtp_finish(s, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
 		return;
 	}
 	setsockopt(s->r.fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
 	s->phase = SMTP_CONNECTING;
-	if ((err = probe_connect(s->r.fd, &t->addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT)) != 0) {
-		smtp_finish(s, errno_failure(err), NULL, "connect: %s", strerror(err));
-		return;
-	}
-	if (ev_add_fd(st->loop, s->r.fd, EV_WRITE, on_io, s) < 0) {
-		smtp_finish(s, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
-		return;
-	}
-	s->r.timer = ev_add_timer(st->loop, deadline_ns - ev_now(st->loop), on_deadline, s);
+	if ((err = probe_connect(s->r.fd, &t->addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT)) != 0)
+		probe_round_end(&s->r, errno_failure(err), NULL, "connect: %s", strerror(err));
+	else if (ev_add_fd(st->loop, s->r.fd, EV_WRITE, on_io, s) < 0)
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
+	else
+		probe_round_arm(&s->r, deadline_ns, on_deadline);
 }
 
 static int smtp_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
@@ -277,17 +259,14 @@ static int smtp_init(struct probe_engine *e, struct probe_target **targets, size
 {
 	(void)targets;
 	(void)n;
+	(void)err;
+	(void)errlen;
 	struct smtp_state *st = calloc(1, sizeof(*st));
 	const struct config *cfg = probe_engine_config(e);
 
-	if (st != NULL) {
-		st->nslots = probe_engine_target_count(e);
-		st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	}
-	if (st == NULL || st->slots == NULL) {
+	if (st == NULL || (st->slots = probe_slots_new(e, sizeof(*st->slots))) == NULL) {
 		free(st);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -1; /* the engine says: out of memory */
 	}
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
@@ -301,8 +280,6 @@ static int smtp_init(struct probe_engine *e, struct probe_target **targets, size
 static void smtp_fini(void *ctx)
 {
 	struct smtp_state *st = ctx;
-	for (size_t i = 0; i < st->nslots; i++)
-		smtp_finish(&st->slots[i], FAILURE_TIMEOUT, NULL, "stopped before the end of the dialogue");
 	free(st->slots);
 	free(st);
 }

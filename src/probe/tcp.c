@@ -6,7 +6,6 @@
 #include "probe/probe.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -18,37 +17,24 @@
 #include "core/ev.h"
 #include "core/timeutil.h"
 
-struct tcp_slot {
-	struct probe_round r;
-};
-
 struct tcp_state {
 	struct probe_engine *engine;
-	struct tcp_slot *slots;
-	size_t nslots;
+	struct probe_round *rounds; /* by target index */
 };
 
-static void finish(struct tcp_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void finish(struct tcp_slot *s, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
+static void tcp_fill(struct probe_round *r, struct measurement *m)
 {
-	struct measurement m;
-	va_list ap;
-
-	probe_round_result(&s->r, &m, f, icmp);
-	if (f == FAILURE_NONE)
-		m.rtt_ms = (double)(ev_now(probe_engine_loop(s->r.engine)) - s->r.start_ns) / 1e6;
-	va_start(ap, fmt);
-	probe_round_vfinish(&s->r, &m, fmt, ap);
-	va_end(ap);
+	if (m->failure == FAILURE_NONE)
+		m->rtt_ms = (double)(ev_now(probe_engine_loop(r->engine)) - r->start_ns) / 1e6;
 }
+
+static const struct probe_round_hooks tcp_hooks = {.fill = tcp_fill};
 
 static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)loop;
 	(void)events;
-	struct tcp_slot *s = arg;
+	struct probe_round *r = arg;
 	struct probe_icmp_error icmp;
 	char from[INET6_ADDRSTRLEN];
 	bool has_icmp;
@@ -57,68 +43,57 @@ static void on_ready(struct ev_loop *loop, int fd, unsigned events, void *arg)
 
 	if (has_icmp) {
 		addr_format(&icmp.offender, from, sizeof(from));
-		finish(s, f, &icmp, "%s (type %u code %u) from %s", icmp_error_text(icmp.family, icmp.type, icmp.code),
-		       icmp.type, icmp.code, from);
+		probe_round_end(r, f, &icmp, "%s (type %u code %u) from %s",
+				icmp_error_text(icmp.family, icmp.type, icmp.code), icmp.type, icmp.code, from);
 		return;
 	}
 	switch (f) {
 	case FAILURE_NONE:
-		finish(s, f, NULL, "connected");
+		probe_round_end(r, f, NULL, "connected");
 		break;
 	case FAILURE_REFUSED:
-		finish(s, f, NULL, "connection refused");
+		probe_round_end(r, f, NULL, "connection refused");
 		break;
 	case FAILURE_TIMEOUT:
-		finish(s, f, NULL, "connect timed out");
+		probe_round_end(r, f, NULL, "connect timed out");
 		break;
 	case FAILURE_LOCAL:
-		finish(s, f, NULL, "connect: %s", strerror(err));
+		probe_round_end(r, f, NULL, "connect: %s", strerror(err));
 		break;
 	default:
-		finish(s, f, NULL, "%s", strerror(err));
+		probe_round_end(r, f, NULL, "%s", strerror(err));
 		break;
 	}
 }
 
-static int64_t on_deadline(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_deadline(struct probe_round *r)
 {
-	(void)loop;
-	(void)id;
-	struct tcp_slot *s = arg;
-	s->r.timer = 0;
-	finish(s, FAILURE_TIMEOUT, NULL, "no answer to SYN");
-	return EV_TIMER_DONE;
+	probe_round_end(r, FAILURE_TIMEOUT, NULL, "no answer to SYN");
 }
 
 static void tcp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
 {
 	struct tcp_state *st = ctx;
-	struct tcp_slot *s = &st->slots[t->index];
-	struct ev_loop *loop = probe_engine_loop(st->engine);
-	int err;
-
-	if (s->r.open)
-		finish(s, FAILURE_TIMEOUT, NULL, "no answer before the next round");
-	probe_round_open(&s->r, st->engine, t, round, at_ms);
-	s->r.reset = true;                   /* reset instead of FIN: no TIME_WAIT pile-up on either side */
-	probe_engine_take_token(st->engine); /* one SYN; the cap is accounted, never waited on here */
-	s->r.fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
-	if (s->r.fd < 0) {
-		finish(s, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
-		return;
-	}
+	struct probe_round *r = &st->rounds[t->index];
 	/* no SYN retries beyond our deadline matter; keep the kernel's few */
-	int syncnt = 2;
-	setsockopt(s->r.fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
-	if ((err = probe_connect(s->r.fd, &t->addr, t->cfg->port)) != 0) {
-		finish(s, errno_failure(err), NULL, "connect: %s", strerror(err));
+	int syncnt = 2, err;
+
+	probe_round_end(r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
+	probe_round_open(r, st->engine, t, round, at_ms, &tcp_hooks);
+	r->reset = true;                     /* reset instead of FIN: no TIME_WAIT pile-up on either side */
+	probe_engine_take_token(st->engine); /* one SYN; the cap is accounted, never waited on here */
+	r->fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
+	if (r->fd < 0) {
+		probe_round_end(r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
 		return;
 	}
-	if (ev_add_fd(loop, s->r.fd, EV_WRITE, on_ready, s) < 0) {
-		finish(s, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
-		return;
-	}
-	s->r.timer = ev_add_timer(loop, deadline_ns - ev_now(loop), on_deadline, s);
+	setsockopt(r->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
+	if ((err = probe_connect(r->fd, &t->addr, t->cfg->port)) != 0)
+		probe_round_end(r, errno_failure(err), NULL, "connect: %s", strerror(err));
+	else if (ev_add_fd(probe_engine_loop(st->engine), r->fd, EV_WRITE, on_ready, r) < 0)
+		probe_round_end(r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
+	else
+		probe_round_arm(r, deadline_ns, on_deadline);
 }
 
 static int tcp_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
@@ -126,15 +101,12 @@ static int tcp_init(struct probe_engine *e, struct probe_target **targets, size_
 {
 	(void)targets;
 	(void)n;
+	(void)err;
+	(void)errlen;
 	struct tcp_state *st = calloc(1, sizeof(*st));
-	if (st != NULL) {
-		st->nslots = probe_engine_target_count(e);
-		st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	}
-	if (st == NULL || st->slots == NULL) {
+	if (st == NULL || (st->rounds = probe_slots_new(e, sizeof(*st->rounds))) == NULL) {
 		free(st);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -1; /* the engine says: out of memory */
 	}
 	st->engine = e;
 	*ctx = st;
@@ -144,9 +116,7 @@ static int tcp_init(struct probe_engine *e, struct probe_target **targets, size_
 static void tcp_fini(void *ctx)
 {
 	struct tcp_state *st = ctx;
-	for (size_t i = 0; i < st->nslots; i++)
-		finish(&st->slots[i], FAILURE_TIMEOUT, NULL, "stopped before an answer");
-	free(st->slots);
+	free(st->rounds);
 	free(st);
 }
 

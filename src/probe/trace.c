@@ -53,8 +53,7 @@ struct trace_slot {
 struct trace_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct trace_slot *slots;
-	size_t nslots;
+	struct trace_slot *slots; /* by target index */
 	unsigned long sent, icmp, rej_forged, rej_stale, rej_short;
 };
 
@@ -100,20 +99,24 @@ static void set_detail(char *detail, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The measurement of the round ending with f: one probe per TTL sent. */
-static void trace_result(const struct trace_slot *s, struct measurement *m, enum failure f,
+/* One probe per TTL sent. */
+static void trace_fill(struct probe_round *r, struct measurement *m)
+{
+	const struct trace_slot *s = PROBE_SLOT(r, struct trace_slot);
+	m->sent = (uint16_t)(s->next_ttl > 1 ? s->next_ttl - 1 : 1);
+}
+
+static void trace_result(struct trace_slot *s, struct measurement *m, enum failure f,
 			 const struct probe_icmp_error *icmp)
 {
 	probe_round_result(&s->r, m, f, icmp);
-	m->sent = (uint16_t)(s->next_ttl > 1 ? s->next_ttl - 1 : 1);
+	trace_fill(&s->r, m);
 }
 
 /* A local error ends the round with no judgement of the path. */
 static void trace_fail(struct trace_slot *s, int err, const char *what)
 {
-	struct measurement m;
-	trace_result(s, &m, errno_failure(err), NULL);
-	probe_round_finish(&s->r, &m, "%s: %s", what, strerror(err));
+	probe_round_end(&s->r, errno_failure(err), NULL, "%s: %s", what, strerror(err));
 }
 
 /* Completes the round from what was seen: reached, unreachable, or
@@ -178,6 +181,13 @@ static void trace_judge(struct trace_slot *s)
 		probe_measurement_set_from(&m, &s->hops[e]);
 	probe_round_finish(&s->r, &m, "%s", detail);
 }
+
+static void trace_stop(struct probe_round *r)
+{
+	trace_judge(PROBE_SLOT(r, struct trace_slot)); /* what came is the answer */
+}
+
+static const struct probe_round_hooks trace_hooks = {.fill = trace_fill, .stop = trace_stop};
 
 static bool path_complete(const struct trace_slot *s)
 {
@@ -301,42 +311,37 @@ static bool sending(const struct trace_slot *s)
 	return s->next_ttl <= TRACE_MAX_HOPS && (s->stop_ttl == 0 || s->next_ttl < s->stop_ttl);
 }
 
-static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_timer(struct probe_round *r)
 {
-	(void)id;
-	struct trace_slot *s = arg;
-	int64_t now = ev_now(loop);
+	struct trace_slot *s = PROBE_SLOT(r, struct trace_slot);
+	int64_t now = ev_now(s->st->loop);
 
-	s->r.timer = 0;
 	if (now >= s->end_ns || now >= s->deadline_ns) {
 		trace_judge(s);
-		return EV_TIMER_DONE;
+		return;
 	}
 	if (sending(s) && now >= s->next_send_ns) {
 		if (!probe_engine_take_token(s->st->engine)) {
 			s->next_send_ns = probe_engine_next_token_ns(s->st->engine);
 		} else {
 			if (send_probe(s) < 0)
-				return EV_TIMER_DONE;
+				return;
 			s->next_send_ns = now + TRACE_GAP_NS;
 		}
 	}
 	trace_arm(s);
-	return EV_TIMER_DONE;
 }
 
 /* (Re)schedules the slot's one timer: next send, or the end. */
 static void trace_arm(struct trace_slot *s)
 {
-	int64_t now = ev_now(s->st->loop), at = s->end_ns;
+	int64_t at = s->end_ns;
 
 	if (s->deadline_ns < at)
 		at = s->deadline_ns;
 	if (sending(s) && s->next_send_ns < at)
 		at = s->next_send_ns;
-	if (s->r.timer != 0)
-		ev_del_timer(s->st->loop, s->r.timer);
-	s->r.timer = ev_add_timer(s->st->loop, at > now ? at - now : 0, on_timer, s);
+	probe_round_arm(&s->r, at, on_timer);
 }
 
 static int open_socket(struct trace_slot *s, const struct probe_target *t)
@@ -364,7 +369,7 @@ static void trace_start(void *ctx, struct probe_target *t, uint32_t round, int64
 	struct trace_slot *s = &st->slots[t->index];
 
 	trace_judge(s); /* a round still open is judged on what came so far */
-	probe_round_open(&s->r, st->engine, t, round, at_ms);
+	probe_round_open(&s->r, st->engine, t, round, at_ms, &trace_hooks);
 	s->deadline_ns = s->end_ns = deadline_ns;
 	s->next_send_ns = ev_now(st->loop);
 	s->next_ttl = 1;
@@ -385,14 +390,8 @@ static void trace_start(void *ctx, struct probe_target *t, uint32_t round, int64
 
 static void trace_free(struct trace_state *st)
 {
-	if (st == NULL)
-		return;
-	for (size_t i = 0; st->slots != NULL && i < st->nslots; i++) {
-		if (st->slots[i].fd >= 0) {
-			ev_del_fd(st->loop, st->slots[i].fd);
-			close(st->slots[i].fd);
-		}
-	}
+	for (size_t i = 0; st->slots != NULL && i < probe_engine_target_count(st->engine); i++)
+		probe_close(st->loop, &st->slots[i].fd);
 	free(st->slots);
 	free(st);
 }
@@ -402,20 +401,17 @@ static int trace_init(struct probe_engine *e, struct probe_target **targets, siz
 {
 	(void)targets;
 	(void)n;
+	(void)err;
+	(void)errlen;
 	struct trace_state *st = calloc(1, sizeof(*st));
 
-	if (st != NULL) {
-		st->nslots = probe_engine_target_count(e);
-		st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	}
-	if (st == NULL || st->slots == NULL) {
-		trace_free(st);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	if (st == NULL || (st->slots = probe_slots_new(e, sizeof(*st->slots))) == NULL) {
+		free(st);
+		return -1; /* the engine says: out of memory */
 	}
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	for (size_t i = 0; i < st->nslots; i++) {
+	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
 		st->slots[i].fd = -1;
@@ -426,10 +422,7 @@ static int trace_init(struct probe_engine *e, struct probe_target **targets, siz
 
 static void trace_fini(void *ctx)
 {
-	struct trace_state *st = ctx;
-	for (size_t i = 0; i < st->nslots; i++)
-		trace_judge(&st->slots[i]);
-	trace_free(st);
+	trace_free(ctx);
 }
 
 static void trace_stats(const void *ctx, char *buf, size_t len)
