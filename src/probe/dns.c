@@ -59,11 +59,11 @@ struct dns_counters {
 struct dns_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct dns_slot *slots; /* by target index */
-	struct dns_slot **byid; /* open query ids, 65536 entries */
 	int fd4, fd6;
 	struct dns_counters c;
+	struct dns_slot *byid[65536]; /* by the query id each open round holds */
 	uint8_t buf[65536];
+	struct dns_slot slots[]; /* by target index */
 };
 
 static void dns_fill(struct probe_round *r, struct measurement *m)
@@ -389,8 +389,10 @@ static void on_udp(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-static void dns_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
+static void dns_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+		      int64_t deadline_ns)
 {
+	(void)e;
 	struct dns_state *st = ctx;
 	struct dns_slot *s = &st->slots[t->index];
 	char err[96];
@@ -450,31 +452,16 @@ static int open_udp(struct dns_state *st, int family, char *err, size_t errlen)
 	return fd;
 }
 
-static void dns_free(struct dns_state *st)
-{
-	probe_close(st->loop, &st->fd4);
-	probe_close(st->loop, &st->fd6);
-	free(st->slots);
-	free(st->byid);
-	free(st);
-}
-
-static int dns_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+static int dns_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
 		    size_t errlen)
 {
-	struct dns_state *st = calloc(1, sizeof(*st));
+	struct dns_state *st = ctx;
 	bool want4 = false, want6 = false;
 	char perr[96];
 
-	if (st == NULL)
-		return -1; /* the engine says: out of memory */
 	st->fd4 = st->fd6 = -1;
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	st->slots = probe_slots_new(e, sizeof(*st->slots));
-	st->byid = calloc(65536, sizeof(*st->byid));
-	if (st->slots == NULL || st->byid == NULL)
-		goto fail;
 	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
@@ -484,32 +471,30 @@ static int dns_init(struct probe_engine *e, struct probe_target **targets, size_
 		struct dns_slot *s = &st->slots[targets[i]->index];
 		if (probe_dns_query_parse(c->query != NULL ? c->query : ". SOA", &s->q, perr, sizeof(perr)) < 0) {
 			snprintf(err, errlen, "target %s: %s", c->name, perr);
-			goto fail;
+			return -1;
 		}
 		s->q.rd = c->recursion;
 		s->expect_rcode = c->expect_rcode != NULL ? probe_dns_rcode_from_name(c->expect_rcode) : 0;
 		if (s->expect_rcode < 0) {
 			snprintf(err, errlen, "target %s: unknown rcode \"%s\"", c->name, c->expect_rcode);
-			goto fail;
+			return -1;
 		}
 		/* unresolved servers never reach start(); open what the rest need */
 		want4 |= !targets[i]->resolved || targets[i]->addr.ss_family == AF_INET;
 		want6 |= targets[i]->resolved && targets[i]->addr.ss_family == AF_INET6;
 	}
 	if (want4 && (st->fd4 = open_udp(st, AF_INET, err, errlen)) < 0)
-		goto fail;
+		return -1;
 	if (want6 && (st->fd6 = open_udp(st, AF_INET6, err, errlen)) < 0)
-		goto fail;
-	*ctx = st;
+		return -1;
 	return 0;
-fail:
-	dns_free(st);
-	return -1;
 }
 
 static void dns_fini(void *ctx)
 {
-	dns_free(ctx);
+	struct dns_state *st = ctx;
+	probe_close(st->loop, &st->fd4);
+	probe_close(st->loop, &st->fd6);
 }
 
 static void dns_stats(const void *ctx, char *buf, size_t len)
@@ -522,10 +507,5 @@ static void dns_stats(const void *ctx, char *buf, size_t len)
 		 st->c.tcp);
 }
 
-const struct probe_ops probe_dns_ops = {
-    .kind = KIND_DNS,
-    .init = dns_init,
-    .start = dns_start,
-    .fini = dns_fini,
-    .stats = dns_stats,
-};
+const struct probe_ops probe_dns_ops =
+    PROBE_OPS(sizeof(struct dns_state), sizeof(struct dns_slot), dns_init, dns_start, dns_fini, dns_stats, NULL);

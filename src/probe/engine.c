@@ -330,7 +330,7 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	if (t->cfg->kind != KIND_HTTP && !t->resolved)
 		complete_unresolved(e, t, round, at_ms);
 	else
-		e->active[t->cfg->kind]->start(e->ctx[t->cfg->kind], t, round, at_ms,
+		e->active[t->cfg->kind]->start(e, e->ctx[t->cfg->kind], t, round, at_ms,
 					       ev_now(loop) + t->cfg->timeout_ms * NS_PER_MS);
 	if (e->opts.rounds > 0 && ++s->started_rounds >= e->opts.rounds) {
 		s->timer = 0;
@@ -483,12 +483,16 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 		}
 		if (errlen > 0)
 			err[0] = '\0';
-		if (ops->init(e, bykind, n, &e->ctx[k], err, errlen) < 0) {
-			if (err[0] == '\0')
+		if ((e->ctx[k] = calloc(1, ops->ctx_size + e->ntargets * ops->slot_size)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		e->active[k] = ops; /* from here on stop finishes it */
+		if (ops->init != NULL && ops->init(e, e->ctx[k], bykind, n, err, errlen) < 0) {
+			if (errlen > 0 && err[0] == '\0')
 				snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		e->active[k] = ops;
 	}
 	e->started = true;
 	ev_set_before_sleep(e->loop, before_sleep, e);
@@ -540,7 +544,9 @@ void probe_engine_stop(struct probe_engine *e)
 	}
 	for (int k = 0; k < KIND_COUNT; k++)
 		if (e->active[k] != NULL) {
-			e->active[k]->fini(e->ctx[k]);
+			if (e->active[k]->fini != NULL)
+				e->active[k]->fini(e->ctx[k]);
+			free(e->ctx[k]);
 			e->active[k] = NULL;
 			e->ctx[k] = NULL;
 		}

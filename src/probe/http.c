@@ -49,8 +49,8 @@ struct http_state {
 	struct ev_loop *loop;
 	CURLM *multi;
 	uint64_t timer;
-	struct http_slot *slots; /* by target index */
 	unsigned long started, ok, failed, cut;
+	struct http_slot slots[]; /* by target index */
 };
 
 static const char user_agent[] = "lightsout/" LIGHTSOUT_VERSION;
@@ -397,7 +397,8 @@ static int setup(struct http_slot *s, const struct probe_target *t, int64_t time
 	return rc == 0 ? 0 : -1;
 }
 
-static void http_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
+static void http_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+		       int64_t deadline_ns)
 {
 	struct http_state *st = ctx;
 	struct http_slot *s = &st->slots[t->index];
@@ -413,7 +414,7 @@ static void http_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	s->errbuf[0] = '\0';
 	s->https = strncasecmp(t->cfg->url, "https:", 6) == 0;
 	st->started++;
-	probe_engine_take_token(st->engine); /* one SYN, accounted */
+	probe_engine_take_token(e); /* one SYN, accounted */
 	if (timeout_ms < 1)
 		timeout_ms = 1;
 	s->easy = curl_easy_init();
@@ -428,36 +429,19 @@ static void http_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	}
 }
 
-static void http_free(struct http_state *st)
-{
-	for (size_t i = 0; st->slots != NULL && i < probe_engine_target_count(st->engine); i++)
-		free(st->slots[i].carry);
-	if (st->multi != NULL)
-		curl_multi_cleanup(st->multi);
-	if (st->timer != 0)
-		ev_del_timer(st->loop, st->timer);
-	free(st->slots);
-	free(st);
-}
-
-static int http_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+static int http_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
 		     size_t errlen)
 {
-	struct http_state *st;
+	struct http_state *st = ctx;
 
+	st->engine = e;
+	st->loop = probe_engine_loop(e);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "http: libcurl initialisation failed");
 		return -1;
 	}
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return -1; /* the engine says: out of memory */
-	st->engine = e;
-	st->loop = probe_engine_loop(e);
-	st->slots = probe_slots_new(e, sizeof(*st->slots));
-	st->multi = curl_multi_init();
-	if (st->slots == NULL || st->multi == NULL)
-		goto fail;
+	if ((st->multi = curl_multi_init()) == NULL)
+		return -1;
 	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
@@ -466,33 +450,36 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 		const struct target_cfg *c = targets[i]->cfg;
 		if (c->url == NULL) {
 			snprintf(err, errlen, "target %s: http needs a url", c->name);
-			goto fail;
+			return -1;
 		}
 		if (c->contains != NULL && strlen(c->contains) > 0) {
 			if (strlen(c->contains) > HTTP_CONTAINS_MAX) {
 				snprintf(err, errlen, "target %s: contains longer than %d bytes", c->name,
 					 HTTP_CONTAINS_MAX);
-				goto fail;
+				return -1;
 			}
 			st->slots[targets[i]->index].carry = malloc(2 * HTTP_CONTAINS_MAX);
 			if (st->slots[targets[i]->index].carry == NULL)
-				goto fail;
+				return -1;
 		}
 	}
 	curl_multi_setopt(st->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(st->multi, CURLMOPT_SOCKETDATA, (void *)st);
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, (void *)st);
-	*ctx = st;
 	return 0;
-fail:
-	http_free(st);
-	return -1;
 }
 
 static void http_fini(void *ctx)
 {
-	http_free(ctx);
+	struct http_state *st = ctx;
+
+	for (size_t i = 0; i < probe_engine_target_count(st->engine); i++)
+		free(st->slots[i].carry);
+	if (st->multi != NULL)
+		curl_multi_cleanup(st->multi);
+	if (st->timer != 0)
+		ev_del_timer(st->loop, st->timer);
 }
 
 static void http_stats(const void *ctx, char *buf, size_t len)
@@ -502,10 +489,5 @@ static void http_stats(const void *ctx, char *buf, size_t len)
 		 st->cut);
 }
 
-const struct probe_ops probe_http_ops = {
-    .kind = KIND_HTTP,
-    .init = http_init,
-    .start = http_start,
-    .fini = http_fini,
-    .stats = http_stats,
-};
+const struct probe_ops probe_http_ops =
+    PROBE_OPS(sizeof(struct http_state), sizeof(struct http_slot), http_init, http_start, http_fini, http_stats, NULL);

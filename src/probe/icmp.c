@@ -63,7 +63,6 @@ struct icmp_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
 	struct icmp_sock v4, v6;
-	struct icmp_slot *slots; /* by target index; NULL if not icmp */
 	size_t nslots;
 	/* send queue, a ring */
 	struct icmp_out *out;
@@ -73,6 +72,7 @@ struct icmp_state {
 	/* scratch for one batch each way */
 	uint8_t rbufs[RECV_BATCH][RECV_BUF];
 	uint8_t pkts[SEND_BATCH][ICMP_PACKET_LEN];
+	struct icmp_slot slots[]; /* by target index */
 };
 
 static void finish_round(struct icmp_state *st, uint32_t index);
@@ -379,7 +379,8 @@ static void icmp_stop(struct probe_round *r)
 
 static const struct probe_round_hooks icmp_hooks = {.stop = icmp_stop};
 
-static void icmp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
+static void icmp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+		       int64_t deadline_ns)
 {
 	(void)deadline_ns;
 	struct icmp_state *st = ctx;
@@ -391,7 +392,7 @@ static void icmp_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	uint16_t count = (uint16_t)(t->cfg->count < MAX_ECHOES ? t->cfg->count : MAX_ECHOES);
 	*slot = (struct icmp_slot){
 	    .st = st, .index = t->index, .echoes = {.count = count ? count : 1, .round = round, .open = true}};
-	probe_round_open(&slot->r, st->engine, t, round, at_ms, &icmp_hooks);
+	probe_round_open(&slot->r, e, t, round, at_ms, &icmp_hooks);
 	slot->first_send_ns = slot->r.start_ns;
 	/* spread the echoes over what the interval leaves after the timeout,
 	 * so the round ends before the next one starts */
@@ -509,31 +510,22 @@ static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	return EV_TIMER_DONE;
 }
 
-static void icmp_free(struct icmp_state *st)
+static int event_loop_error(char *err, size_t errlen)
 {
-	if (st->flush_timer != 0)
-		ev_del_timer(st->loop, st->flush_timer);
-	probe_close(st->loop, &st->v4.fd);
-	probe_close(st->loop, &st->v6.fd);
-	free(st->slots);
-	free(st->out);
-	free(st);
+	snprintf(err, errlen, "event loop: %s", strerror(errno));
+	return -1;
 }
 
-static int icmp_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+static int icmp_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
 		     size_t errlen)
 {
-	struct icmp_state *st = calloc(1, sizeof(*st));
+	struct icmp_state *st = ctx;
 	bool need4 = false, need6 = false, maybe6 = false;
 
-	if (st == NULL)
-		return -1; /* the engine says: out of memory */
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
 	st->v4.fd = st->v6.fd = -1;
 	st->nslots = probe_engine_target_count(e);
-	if ((st->slots = probe_slots_new(e, sizeof(*st->slots))) == NULL)
-		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		/* count > 0 marks a slot as an ICMP target */
 		st->slots[targets[i]->index].echoes.count = 1;
@@ -550,35 +542,35 @@ static int icmp_init(struct probe_engine *e, struct probe_target **targets, size
 	uint16_t ident = (uint16_t)(probe_engine_key(e)[0] | probe_engine_key(e)[1] << 8);
 	if (need4) {
 		if (open_socket(AF_INET, &st->v4, err, errlen) < 0)
-			goto fail;
+			return -1;
 		st->v4.ident = ident;
 		if (ev_add_fd(st->loop, st->v4.fd, EV_READ, on_readable, st) < 0)
-			goto fail_ev;
+			return event_loop_error(err, errlen);
 	}
 	if (need6 || maybe6) {
 		if (open_socket(AF_INET6, &st->v6, err, errlen) < 0) {
 			if (need6)
-				goto fail;
+				return -1;
 			st->v6.fd = -1; /* only wanted in case a name resolves to IPv6 */
 		}
 	}
 	if (st->v6.fd >= 0) {
 		st->v6.ident = ident;
 		if (ev_add_fd(st->loop, st->v6.fd, EV_READ, on_readable, st) < 0)
-			goto fail_ev;
+			return event_loop_error(err, errlen);
 	}
-	*ctx = st;
 	return 0;
-fail_ev:
-	snprintf(err, errlen, "event loop: %s", strerror(errno));
-fail:
-	icmp_free(st);
-	return -1;
 }
 
 static void icmp_fini(void *ctx)
 {
-	icmp_free(ctx);
+	struct icmp_state *st = ctx;
+
+	if (st->flush_timer != 0)
+		ev_del_timer(st->loop, st->flush_timer);
+	probe_close(st->loop, &st->v4.fd);
+	probe_close(st->loop, &st->v6.fd);
+	free(st->out);
 }
 
 static void icmp_stats(const void *ctx, char *buf, size_t len)
@@ -592,11 +584,5 @@ static void icmp_stats(const void *ctx, char *buf, size_t len)
 		 (unsigned long long)c->duplicate, (unsigned long long)c->send_errors);
 }
 
-const struct probe_ops probe_icmp_ops = {
-    .kind = KIND_ICMP,
-    .init = icmp_init,
-    .start = icmp_start,
-    .fini = icmp_fini,
-    .stats = icmp_stats,
-    .flush = icmp_flush,
-};
+const struct probe_ops probe_icmp_ops = PROBE_OPS(sizeof(struct icmp_state), sizeof(struct icmp_slot), icmp_init,
+						  icmp_start, icmp_fini, icmp_stats, icmp_flush);

@@ -39,21 +39,25 @@ struct probe_target {
 	void *kind_data;              /* owned by the kind */
 };
 
-/* A kind's state lives in a context its init returns; the engine owns the
- * pointer and hands it to every other op (no process-wide state). */
+/* A kind's state lives in a context the engine allocates (zeroed:
+ * ctx_size bytes, then slot_size bytes per target of the engine, for the
+ * context's per-target array) and hands to every op; no process-wide
+ * state. */
 struct probe_ops {
-	enum probe_kind kind;
-	/* Called once before the first round with every target of this kind
-	 * (targets[i]->cfg->kind == kind).  Opens shared sockets and sets *ctx.
-	 * 0 or -1 with err filled, or left empty for out of memory (then watch
-	 * exits 1). */
-	int (*init)(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+	size_t ctx_size;
+	size_t slot_size;
+	/* Optional: called once before the first round with every target of
+	 * this kind (targets[i]->cfg->kind == kind).  Opens shared sockets.
+	 * 0, or -1 with err filled, or left empty for out of memory (then
+	 * watch exits 1); fini is called either way. */
+	int (*init)(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
 		    size_t errlen);
 	/* Starts round `round` of t; the round must complete by deadline_ns
 	 * (CLOCK_MONOTONIC).  at_ms is the wall-clock start for the record. */
-	void (*start)(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns);
-	/* Closes sockets and frees ctx; the engine has ended every open
-	 * round before (probe_round_hooks.stop). */
+	void (*start)(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+		      int64_t deadline_ns);
+	/* Optional: closes what init opened (the engine has ended every open
+	 * round before, see probe_round_hooks.stop, and frees ctx after). */
 	void (*fini)(void *ctx);
 	/* Optional: per-kind counters line for debugging (rejected replies...). */
 	void (*stats)(const void *ctx, char *buf, size_t len);
@@ -61,6 +65,14 @@ struct probe_ops {
 	 * (sendmmsg) under the rate cap. */
 	void (*flush)(void *ctx);
 };
+
+/* A kind's ops, in the order of the fields (NULL for an optional op it has
+ * not). */
+#define PROBE_OPS(ctx_bytes, slot_bytes, init_fn, start_fn, fini_fn, stats_fn, flush_fn)                               \
+	{                                                                                                              \
+		.ctx_size = (ctx_bytes), .slot_size = (slot_bytes), .init = (init_fn), .start = (start_fn),            \
+		.fini = (fini_fn), .stats = (stats_fn), .flush = (flush_fn)                                            \
+	}
 
 /* The kinds compiled in; NULL for a kind not implemented yet. */
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
@@ -173,8 +185,6 @@ void probe_round_finish(struct probe_round *r, struct measurement *m, const char
 
 /* ---- sockets and errors the kinds share ---- */
 
-/* One zeroed slot of `size` bytes per target of the engine, or NULL. */
-void *probe_slots_new(struct probe_engine *e, size_t size);
 /* Takes *fd off the loop and closes it, if it is open (>= 0); *fd = -1. */
 void probe_close(struct ev_loop *loop, int *fd);
 

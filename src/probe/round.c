@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -115,12 +114,6 @@ void probe_round_finish(struct probe_round *r, struct measurement *m, const char
 	va_start(ap, fmt);
 	vfinish(r, m, fmt, ap);
 	va_end(ap);
-}
-
-void *probe_slots_new(struct probe_engine *e, size_t size)
-{
-	size_t n = probe_engine_target_count(e);
-	return calloc(n ? n : 1, size);
 }
 
 void probe_close(struct ev_loop *loop, int *fd)

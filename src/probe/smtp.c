@@ -37,9 +37,9 @@ struct smtp_slot {
 struct smtp_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct smtp_slot *slots; /* by target index */
 	char ehlo[300];
 	unsigned long started, ok, no_greeting, bad_greeting;
+	struct smtp_slot slots[]; /* by target index */
 };
 
 static void smtp_fill(struct probe_round *r, struct measurement *m)
@@ -228,7 +228,8 @@ static void on_deadline(struct probe_round *r)
 	}
 }
 
-static void smtp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
+static void smtp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+		       int64_t deadline_ns)
 {
 	struct smtp_state *st = ctx;
 	struct smtp_slot *s = &st->slots[t->index];
@@ -238,7 +239,7 @@ static void smtp_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 	*s = (struct smtp_slot){.st = st};
 	probe_round_open(&s->r, st->engine, t, round, at_ms, &smtp_hooks);
 	st->started++;
-	probe_engine_take_token(st->engine); /* one SYN, accounted */
+	probe_engine_take_token(e); /* one SYN, accounted */
 	s->r.fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
 	if (s->r.fd < 0) {
 		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
@@ -254,34 +255,22 @@ static void smtp_start(void *ctx, struct probe_target *t, uint32_t round, int64_
 		probe_round_arm(&s->r, deadline_ns, on_deadline);
 }
 
-static int smtp_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+static int smtp_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
 		     size_t errlen)
 {
 	(void)targets;
 	(void)n;
 	(void)err;
 	(void)errlen;
-	struct smtp_state *st = calloc(1, sizeof(*st));
+	struct smtp_state *st = ctx;
 	const struct config *cfg = probe_engine_config(e);
 
-	if (st == NULL || (st->slots = probe_slots_new(e, sizeof(*st->slots))) == NULL) {
-		free(st);
-		return -1; /* the engine says: out of memory */
-	}
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
 	/* EHLO wants a domain: our vantage name when it is one */
 	snprintf(st->ehlo, sizeof(st->ehlo), "EHLO %s\r\n",
 		 cfg->vantage != NULL && hostname_valid(cfg->vantage) ? cfg->vantage : "lightsout.invalid");
-	*ctx = st;
 	return 0;
-}
-
-static void smtp_fini(void *ctx)
-{
-	struct smtp_state *st = ctx;
-	free(st->slots);
-	free(st);
 }
 
 static void smtp_stats(const void *ctx, char *buf, size_t len)
@@ -291,10 +280,5 @@ static void smtp_stats(const void *ctx, char *buf, size_t len)
 		 st->no_greeting, st->bad_greeting);
 }
 
-const struct probe_ops probe_smtp_ops = {
-    .kind = KIND_SMTP,
-    .init = smtp_init,
-    .start = smtp_start,
-    .fini = smtp_fini,
-    .stats = smtp_stats,
-};
+const struct probe_ops probe_smtp_ops =
+    PROBE_OPS(sizeof(struct smtp_state), sizeof(struct smtp_slot), smtp_init, smtp_start, NULL, smtp_stats, NULL);

@@ -17,11 +17,6 @@
 #include "core/ev.h"
 #include "core/timeutil.h"
 
-struct tcp_state {
-	struct probe_engine *engine;
-	struct probe_round *rounds; /* by target index */
-};
-
 static void tcp_fill(struct probe_round *r, struct measurement *m)
 {
 	if (m->failure == FAILURE_NONE)
@@ -71,17 +66,18 @@ static void on_deadline(struct probe_round *r)
 	probe_round_end(r, FAILURE_TIMEOUT, NULL, "no answer to SYN");
 }
 
-static void tcp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
+/* ctx: one struct probe_round per target */
+static void tcp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+		      int64_t deadline_ns)
 {
-	struct tcp_state *st = ctx;
-	struct probe_round *r = &st->rounds[t->index];
+	struct probe_round *r = (struct probe_round *)ctx + t->index;
 	/* no SYN retries beyond our deadline matter; keep the kernel's few */
 	int syncnt = 2, err;
 
 	probe_round_end(r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
-	probe_round_open(r, st->engine, t, round, at_ms, &tcp_hooks);
-	r->reset = true;                     /* reset instead of FIN: no TIME_WAIT pile-up on either side */
-	probe_engine_take_token(st->engine); /* one SYN; the cap is accounted, never waited on here */
+	probe_round_open(r, e, t, round, at_ms, &tcp_hooks);
+	r->reset = true;            /* reset instead of FIN: no TIME_WAIT pile-up on either side */
+	probe_engine_take_token(e); /* one SYN; the cap is accounted, never waited on here */
 	r->fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
 	if (r->fd < 0) {
 		probe_round_end(r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
@@ -90,39 +86,10 @@ static void tcp_start(void *ctx, struct probe_target *t, uint32_t round, int64_t
 	setsockopt(r->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
 	if ((err = probe_connect(r->fd, &t->addr, t->cfg->port)) != 0)
 		probe_round_end(r, errno_failure(err), NULL, "connect: %s", strerror(err));
-	else if (ev_add_fd(probe_engine_loop(st->engine), r->fd, EV_WRITE, on_ready, r) < 0)
+	else if (ev_add_fd(probe_engine_loop(e), r->fd, EV_WRITE, on_ready, r) < 0)
 		probe_round_end(r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
 	else
 		probe_round_arm(r, deadline_ns, on_deadline);
 }
 
-static int tcp_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
-		    size_t errlen)
-{
-	(void)targets;
-	(void)n;
-	(void)err;
-	(void)errlen;
-	struct tcp_state *st = calloc(1, sizeof(*st));
-	if (st == NULL || (st->rounds = probe_slots_new(e, sizeof(*st->rounds))) == NULL) {
-		free(st);
-		return -1; /* the engine says: out of memory */
-	}
-	st->engine = e;
-	*ctx = st;
-	return 0;
-}
-
-static void tcp_fini(void *ctx)
-{
-	struct tcp_state *st = ctx;
-	free(st->rounds);
-	free(st);
-}
-
-const struct probe_ops probe_tcp_ops = {
-    .kind = KIND_TCP,
-    .init = tcp_init,
-    .start = tcp_start,
-    .fini = tcp_fini,
-};
+const struct probe_ops probe_tcp_ops = PROBE_OPS(0, sizeof(struct probe_round), NULL, tcp_start, NULL, NULL, NULL);

@@ -53,8 +53,8 @@ struct trace_slot {
 struct trace_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct trace_slot *slots; /* by target index */
 	unsigned long sent, icmp, rej_forged, rej_stale, rej_short;
+	struct trace_slot slots[]; /* by target index */
 };
 
 static void trace_arm(struct trace_slot *s);
@@ -363,13 +363,14 @@ static int open_socket(struct trace_slot *s, const struct probe_target *t)
 	return 0;
 }
 
-static void trace_start(void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms, int64_t deadline_ns)
+static void trace_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
+			int64_t deadline_ns)
 {
 	struct trace_state *st = ctx;
 	struct trace_slot *s = &st->slots[t->index];
 
 	trace_judge(s); /* a round still open is judged on what came so far */
-	probe_round_open(&s->r, st->engine, t, round, at_ms, &trace_hooks);
+	probe_round_open(&s->r, e, t, round, at_ms, &trace_hooks);
 	s->deadline_ns = s->end_ns = deadline_ns;
 	s->next_send_ns = ev_now(st->loop);
 	s->next_ttl = 1;
@@ -388,41 +389,27 @@ static void trace_start(void *ctx, struct probe_target *t, uint32_t round, int64
 	trace_arm(s);
 }
 
-static void trace_free(struct trace_state *st)
-{
-	for (size_t i = 0; st->slots != NULL && i < probe_engine_target_count(st->engine); i++)
-		probe_close(st->loop, &st->slots[i].fd);
-	free(st->slots);
-	free(st);
-}
-
-static int trace_init(struct probe_engine *e, struct probe_target **targets, size_t n, void **ctx, char *err,
+static int trace_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
 		      size_t errlen)
 {
 	(void)targets;
 	(void)n;
 	(void)err;
 	(void)errlen;
-	struct trace_state *st = calloc(1, sizeof(*st));
+	struct trace_state *st = ctx;
 
-	if (st == NULL || (st->slots = probe_slots_new(e, sizeof(*st->slots))) == NULL) {
-		free(st);
-		return -1; /* the engine says: out of memory */
-	}
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
-		st->slots[i].st = st;
-		st->slots[i].index = (uint32_t)i;
-		st->slots[i].fd = -1;
-	}
-	*ctx = st;
+	for (size_t i = 0; i < probe_engine_target_count(e); i++)
+		st->slots[i] = (struct trace_slot){.st = st, .index = (uint32_t)i, .fd = -1};
 	return 0;
 }
 
 static void trace_fini(void *ctx)
 {
-	trace_free(ctx);
+	struct trace_state *st = ctx;
+	for (size_t i = 0; i < probe_engine_target_count(st->engine); i++)
+		probe_close(st->loop, &st->slots[i].fd);
 }
 
 static void trace_stats(const void *ctx, char *buf, size_t len)
@@ -432,10 +419,5 @@ static void trace_stats(const void *ctx, char *buf, size_t len)
 		 st->icmp, st->rej_forged, st->rej_stale, st->rej_short);
 }
 
-const struct probe_ops probe_trace_ops = {
-    .kind = KIND_TRACE,
-    .init = trace_init,
-    .start = trace_start,
-    .fini = trace_fini,
-    .stats = trace_stats,
-};
+const struct probe_ops probe_trace_ops = PROBE_OPS(sizeof(struct trace_state), sizeof(struct trace_slot), trace_init,
+						   trace_start, trace_fini, trace_stats, NULL);
