@@ -64,14 +64,23 @@ int64_t probe_bucket_next_ns(struct probe_bucket *b, int64_t now_ns)
 	return now_ns + (int64_t)(missing * (double)NS_PER_S / b->pps) + 1;
 }
 
+/* Both on CLOCK_MONOTONIC: a wall-clock step neither stalls nor hurries
+ * the wait. */
 int probe_wait_init(pthread_cond_t *cv)
 {
-	return pthread_cond_init(cv, NULL);
+	pthread_condattr_t ca;
+	int rc;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return rc;
 }
 
 void probe_wait_deadline(struct timespec *until, int64_t after_ms)
 {
-	clock_gettime(CLOCK_REALTIME, until);
+	clock_gettime(CLOCK_MONOTONIC, until);
 	until->tv_sec += (time_t)(after_ms / 1000);
 	until->tv_nsec += (long)(after_ms % 1000) * 1000000L;
 	if (until->tv_nsec >= 1000000000L) {

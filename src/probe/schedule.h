@@ -39,7 +39,7 @@ bool probe_bucket_take(struct probe_bucket *b, int64_t now_ns);
 int64_t probe_bucket_next_ns(struct probe_bucket *b, int64_t now_ns);
 
 /* A condition variable for timed waits, and the deadline after_ms from now
- * on the clock its waits use. */
+ * on the clock its waits use: CLOCK_MONOTONIC. */
 int probe_wait_init(pthread_cond_t *cv);
 void probe_wait_deadline(struct timespec *until, int64_t after_ms);
 
