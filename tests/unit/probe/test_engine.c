@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/ev.h"
 #include "core/timeutil.h"
+#include "harness.h"
 #include "probe/probe.h"
 #include "probe/schedule.h"
 
@@ -149,42 +150,16 @@ static void test_resolver_wait_monotonic(void **state)
 	pthread_cond_destroy(&cv);
 }
 
-#define MAX_RESULTS 8
-
-struct results {
-	size_t n;
-	struct measurement m[MAX_RESULTS];
-};
-
-static void sink(const struct measurement *m, void *arg)
-{
-	struct results *r = arg;
-	if (r->n < MAX_RESULTS)
-		r->m[r->n++] = *m;
-}
-
-static int listen_any(uint16_t *port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 /* A tcp round completes once; a second completion of it, and one of a
  * round that never started, are refused and counted. */
 static void test_complete_exactly_once(void **state)
 {
 	(void)state;
 	uint16_t open_port, closed_port;
-	int lfd = listen_any(&open_port), cfd = listen_any(&closed_port);
+	int lfd = harness_listen(&open_port), cfd = harness_listen(&closed_port);
 	struct results res = {0};
-	char yaml[1024], err[256];
+	struct harness h;
+	char yaml[1024];
 
 	close(cfd); /* nothing listens there now: a reset */
 	snprintf(yaml, sizeof(yaml),
@@ -197,37 +172,26 @@ static void test_complete_exactly_once(void **state)
 		 "      - {name: open, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n"
 		 "      - {name: closed, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n",
 		 open_port, closed_port);
-	struct config *cfg = config_parse("test.yaml", yaml, strlen(yaml), err, sizeof(err));
-	if (cfg == NULL)
-		fail_msg("config: %s", err);
-	struct ev_loop *loop = ev_new();
-	struct probe_engine_opts opts = {.rounds = 1, .align_first_round = true};
-	struct probe_engine *e = probe_engine_new(loop, cfg, &opts, sink, &res, err, sizeof(err));
-	assert_non_null(e);
-	if (probe_engine_start(e, err, sizeof(err)) < 0)
-		fail_msg("engine: %s", err);
-	assert_int_equal(ev_run(loop), 0);
+	struct config *cfg = harness_config(yaml);
+	harness_run(&h, cfg, &res);
 	assert_int_equal(res.n, 2);
-	assert_int_equal(probe_engine_refused_completions(e), 0);
+	assert_int_equal(probe_engine_refused_completions(h.e), 0);
 
 	struct measurement again = res.m[0];
-	probe_complete(e, &again);
+	probe_complete(h.e, &again);
 	assert_int_equal(res.n, 2);
-	assert_int_equal(probe_engine_refused_completions(e), 1);
+	assert_int_equal(probe_engine_refused_completions(h.e), 1);
 	again.round++; /* never started */
-	probe_complete(e, &again);
+	probe_complete(h.e, &again);
 	assert_int_equal(res.n, 2);
-	assert_int_equal(probe_engine_refused_completions(e), 2);
+	assert_int_equal(probe_engine_refused_completions(h.e), 2);
 
-	probe_engine_stop(e);
-	probe_engine_free(e);
-	ev_free(loop);
+	harness_end(&h);
 	config_free(cfg);
 	close(lfd);
 
 	/* the typed result beside the text */
-	const struct measurement *ok = res.m[0].target == 0 ? &res.m[0] : &res.m[1];
-	const struct measurement *refused = res.m[0].target == 0 ? &res.m[1] : &res.m[0];
+	const struct measurement *ok = harness_by_target(&res, 0), *refused = harness_by_target(&res, 1);
 	assert_int_equal(ok->outcome, OUTCOME_OK);
 	assert_int_equal(ok->failure, FAILURE_NONE);
 	assert_true(ok->rtt_ms >= 0);
