@@ -7,8 +7,10 @@
  * with the event loop itself.
  *
  * Contract of a kind, for each (target, round) the engine starts:
- *   - it calls probe_complete() exactly once, with an enumerated outcome,
- *     no later than the deadline it was given plus the time to notice it;
+ *   - it calls probe_complete() exactly once (a second call is refused and
+ *     counted), with a failure class (enum failure, which gives the
+ *     outcome), no later than the deadline it was given plus the time to
+ *     notice it; probe_round_end does that and the teardown;
  *   - it never logs results, stores or decides state: that is the
  *     completion point's job;
  *   - if a new round of the same target starts while the previous one is
@@ -36,7 +38,6 @@ struct probe_target {
 	struct sockaddr_storage addr; /* resolved address of host/server/url host */
 	bool resolved;                /* addr is valid */
 	char resolve_error[64];       /* why not, when !resolved */
-	void *kind_data;              /* owned by the kind */
 };
 
 /* A kind's state lives in a context the engine allocates (zeroed:
