@@ -5,20 +5,22 @@
 static const char *const kind_names[KIND_COUNT] = {"icmp", "tcp", "http", "smtp", "dns", "trace"};
 static const char *const role_names[ROLE_COUNT] = {"web", "mail", "dns", "router", "host", "control"};
 static const char *const outcome_names[OUTCOME_COUNT] = {"ok", "timeout", "refused", "unreachable", "error"};
-static const char *const failure_names[FAILURE_COUNT] = {"none",
-							 "timeout",
-							 "refused",
-							 "net-unreachable",
-							 "host-unreachable",
-							 "port-unreachable",
-							 "admin-prohibited",
-							 "ttl-exceeded",
-							 "unreachable",
-							 "resolve",
-							 "protocol",
-							 "check",
-							 "tls",
-							 "local"};
+static const char *const failure_names[FAILURE_COUNT] = {
+    [FAILURE_NONE] = "none",
+    [FAILURE_TIMEOUT] = "timeout",
+    [FAILURE_REFUSED] = "refused",
+    [FAILURE_NET_UNREACH] = "net-unreachable",
+    [FAILURE_HOST_UNREACH] = "host-unreachable",
+    [FAILURE_PORT_UNREACH] = "port-unreachable",
+    [FAILURE_ADMIN] = "admin-prohibited",
+    [FAILURE_TTL_EXCEEDED] = "ttl-exceeded",
+    [FAILURE_UNREACH_OTHER] = "unreachable",
+    [FAILURE_RESOLVE] = "resolve",
+    [FAILURE_PROTOCOL] = "protocol",
+    [FAILURE_CHECK] = "check",
+    [FAILURE_TLS] = "tls",
+    [FAILURE_LOCAL] = "local",
+};
 static const char *const state_names[STATE_COUNT] = {"unknown", "up", "degraded", "down"};
 
 static int lookup(const char *const *names, int n, const char *s)
