@@ -11,6 +11,15 @@
 
 #define HARNESS_MAX_RESULTS 16
 
+/* A configuration up to its one network's targets: append them. */
+#define HARNESS_YAML_TARGETS                                                                                           \
+	"listen: \"off\"\n"                                                                                            \
+	"timeout: 5s\n"                                                                                                \
+	"networks:\n"                                                                                                  \
+	"  - name: lab\n"                                                                                              \
+	"    prefixes: [192.0.2.0/24]\n"                                                                               \
+	"    targets:\n"
+
 struct results {
 	size_t n;
 	struct measurement m[HARNESS_MAX_RESULTS];

@@ -163,14 +163,8 @@ static void test_complete_exactly_once(void **state)
 
 	close(cfd); /* nothing listens there now: a reset */
 	snprintf(yaml, sizeof(yaml),
-		 "listen: \"off\"\n"
-		 "timeout: 5s\n"
-		 "networks:\n"
-		 "  - name: lab\n"
-		 "    prefixes: [192.0.2.0/24]\n"
-		 "    targets:\n"
-		 "      - {name: open, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n"
-		 "      - {name: closed, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n",
+		 HARNESS_YAML_TARGETS "      - {name: open, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n"
+				      "      - {name: closed, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n",
 		 open_port, closed_port);
 	struct config *cfg = harness_config(yaml);
 	harness_run(&h, cfg, &res);

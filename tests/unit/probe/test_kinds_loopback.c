@@ -135,12 +135,7 @@ static void test_http_checks(void **state)
 	assert_int_equal(pthread_create(&th, NULL, http_serve, &hs), 0);
 	snprintf(
 	    yaml, sizeof(yaml),
-	    "listen: \"off\"\n"
-	    "timeout: 5s\n"
-	    "networks:\n"
-	    "  - name: lab\n"
-	    "    prefixes: [192.0.2.0/24]\n"
-	    "    targets:\n"
+	    HARNESS_YAML_TARGETS
 	    "      - {name: split, role: web, kind: http, url: \"http://127.0.0.1:%u/split\", contains: \"needle!\"}\n"
 	    "      - {name: far, role: web, kind: http, url: \"http://127.0.0.1:%u/far\", contains: needle}\n"
 	    "      - {name: teapot, role: web, kind: http, url: \"http://127.0.0.1:%u/teapot\", status: [418]}\n"
@@ -184,12 +179,7 @@ static void test_smtp_banner(void **state)
 	hs.fd = harness_listen(&port);
 	assert_int_equal(pthread_create(&th, NULL, smtp_serve, &hs), 0);
 	snprintf(yaml, sizeof(yaml),
-		 "listen: \"off\"\n"
-		 "timeout: 5s\n"
-		 "networks:\n"
-		 "  - name: lab\n"
-		 "    prefixes: [192.0.2.0/24]\n"
-		 "    targets:\n"
+		 HARNESS_YAML_TARGETS
 		 "      - {name: good, role: mail, kind: smtp, host: 127.0.0.1, port: %u, expect_banner: Frobnicator}\n"
 		 "      - {name: bad, role: mail, kind: smtp, host: 127.0.0.1, port: %u, expect_banner: Postfix}\n",
 		 port, port);
