@@ -284,12 +284,10 @@ int cli_probe(int argc, char **argv)
 	} else {
 		ev_run(loop);
 		for (int k = 0; k < KIND_COUNT; k++) {
-			const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
 			char line[512];
-			if (ops != NULL && ops->stats != NULL && log_get_level() >= LOG_LEVEL_DEBUG) {
-				ops->stats(e, line, sizeof(line));
+			if (log_get_level() >= LOG_LEVEL_DEBUG &&
+			    probe_engine_stats(e, (enum probe_kind)k, line, sizeof(line)))
 				log_debug("%s", line);
-			}
 		}
 		probe_engine_stop(e);
 		rc = run.failed == 0 && run.total > 0 ? 0 : 1;

@@ -212,12 +212,10 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	if (store_prune(w->store, wall_now_ms() - w->cfg->retention_ms, err, sizeof(err)) < 0)
 		log_warnx("retention: %s", err);
 	for (int k = 0; k < KIND_COUNT; k++) {
-		const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
 		char line[512];
-		if (ops != NULL && ops->stats != NULL && log_get_level() >= LOG_LEVEL_DEBUG) {
-			ops->stats(w->engine, line, sizeof(line));
+		if (log_get_level() >= LOG_LEVEL_DEBUG &&
+		    probe_engine_stats(w->engine, (enum probe_kind)k, line, sizeof(line)))
 			log_debug("%s", line);
-		}
 	}
 	return 60 * NS_PER_S;
 }
