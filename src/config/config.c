@@ -1670,7 +1670,12 @@ static int parse_store(struct ctx *c, struct node *v)
 	if (get_string(c, "store", v, &c->cfg->store) < 0)
 		return -1;
 	s = c->cfg->store;
-	if (strstr(s, "://") && strncmp(s, "postgresql://", 13) != 0 && strncmp(s, "postgres://", 11) != 0)
+	/* The one place that refuses what this build cannot do, so that
+	 * check-config says it and watch never gets that far.  The URI may
+	 * carry a password: it is not echoed. */
+	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
+		return fail(c, v, "store: this build supports only SQLite stores (a file path), not PostgreSQL");
+	if (strstr(s, "://"))
 		return fail(c, v, "store: unsupported URI \"%s\" (a file path or postgresql://...)",
 			    clip(&cb, s, strlen(s)));
 	return 0;
