@@ -106,25 +106,26 @@ struct field {
 	uint64_t min, max; /* T_UINT, T_DURATION; T_LIST: number of items */
 	double lo, hi;     /* T_DOUBLE */
 	bool lo_open;
-	uint64_t def;      /* default of T_UINT, T_DURATION, T_BOOL (0 = none) */
-	double defd;       /* of T_DOUBLE */
-	const char *defs;  /* of strings */
-	const char *want;  /* in "expected WANT": T_WORD, T_ENUM */
-	const char *noun;  /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
-	const char *hint;  /* what is expected, in messages */
-	const char *const *words;         /* T_WORD */
+	uint64_t def;                       /* default of T_UINT, T_DURATION, T_BOOL (0 = none) */
+	double defd;                        /* of T_DOUBLE */
+	const char *defs;                   /* of strings */
+	const char *want;                   /* in "expected WANT": T_WORD, T_ENUM */
+	const char *noun;                   /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
+	const char *hint;                   /* what is expected, in messages */
+	const char *const *words;           /* T_WORD */
 	const char *(*canon)(const char *); /* T_WORD without words */
-	int (*from_name)(const char *);   /* T_ENUM */
-	const char *(*to_name)(int);      /* T_ENUM */
-	const struct field *item;         /* T_LIST */
-	size_t count;                     /* T_LIST */
-	const struct schema *sub;         /* T_MAP, and T_LIST of mappings */
+	int (*from_name)(const char *);     /* T_ENUM */
+	const char *(*to_name)(int);        /* T_ENUM */
+	const struct field *item;           /* T_LIST */
+	size_t count;                       /* T_LIST */
+	const struct schema *sub;           /* T_MAP, and T_LIST of mappings */
 };
 
 enum {
 	S_POS = 1u << 0,     /* has a struct config_pos at .pos */
 	S_PRESENT = 1u << 1, /* has a bool at .present, set when written */
 	S_NULL_OK = 1u << 2, /* an empty value is an empty mapping */
+	S_FLOW = 1u << 3,    /* items printed in flow style, one per line */
 };
 
 struct schema {

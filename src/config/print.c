@@ -1,275 +1,232 @@
-/* check-config -v: the configuration printed back as YAML that reads
- * back to the same print. */
+/* check-config -v: the configuration written back by libyaml's emitter,
+ * walking the same key tables as the reader, with every default filled
+ * in.  Strings are double-quoted (so no string reads back as null or as
+ * something else) with every $ doubled (so ${} substitution gives it
+ * back); words and numbers are plain. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
-#include "config/config.h"
+#include "config/internal.h"
 #include "core/timeutil.h"
 
+struct printer {
+	yaml_emitter_t e;
+	const struct config *cfg;
+	bool ok; /* false once libyaml refused something: the rest is skipped */
+};
 
-/* Characters libyaml reads back unchanged inside a double-quoted scalar;
- * line breaks (NEL, LS, PS) and the BOM are escaped. */
-static bool yaml_printable(uint32_t cp)
+static void emit(struct printer *p, yaml_event_t *ev, int made)
 {
-	return (cp >= 0xA0 && cp <= 0xD7FF && cp != 0x2028 && cp != 0x2029) ||
-	       (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF) || (cp >= 0x10000 && cp <= 0x10FFFF);
-}
-
-/* Double-quoted and escaped; $ doubled so ${} substitution gives it back. */
-static void print_str(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, len = strlen(str);
-
-	fputc('"', out);
-	while (i < len) {
-		unsigned char ch = s[i];
-		uint32_t cp;
-		size_t n, k;
-
-		if (ch == '"' || ch == '\\') {
-			fputc('\\', out);
-			fputc(ch, out);
-			i++;
-			continue;
-		}
-		if (ch == '$') {
-			fputs("$$", out);
-			i++;
-			continue;
-		}
-		if (ch < 0x20 || ch == 0x7f) {
-			fprintf(out, "\\x%02x", ch);
-			i++;
-			continue;
-		}
-		if (ch < 0x80) {
-			fputc(ch, out);
-			i++;
-			continue;
-		}
-		n = (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3 : (ch & 0xF8) == 0xF0 ? 4 : 1;
-		cp = n == 2 ? ch & 0x1Fu : n == 3 ? ch & 0x0Fu : ch & 0x07u;
-		if (n == 1 || len - i < n) {
-			/* not reached: values are checked as UTF-8 */
-			fputs("\\ufffd", out);
-			i++;
-			continue;
-		}
-		for (k = 1; k < n; k++)
-			cp = (cp << 6) | (s[i + k] & 0x3Fu);
-		if (yaml_printable(cp))
-			fwrite(s + i, 1, n, out);
-		else if (cp <= 0xFFFF)
-			fprintf(out, "\\u%04x", (unsigned)cp);
-		else
-			fprintf(out, "\\U%08x", (unsigned)cp);
-		i += n;
+	if (!made || !p->ok) {
+		if (made)
+			yaml_event_delete(ev);
+		p->ok = false;
+		return;
 	}
-	fputc('"', out);
+	/* the emitter owns the event from here, also when it fails */
+	if (!yaml_emitter_emit(&p->e, ev))
+		p->ok = false;
 }
 
-static void print_duration(FILE *out, int64_t ms)
+static void put(struct printer *p, const char *s, bool quoted)
 {
-	char buf[32];
+	yaml_event_t ev;
 
-	duration_format(ms, buf, sizeof buf);
-	fputs(buf, out);
+	emit(p, &ev,
+	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+					  quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE));
+}
+
+static void put_text(struct printer *p, const char *s)
+{
+	size_t i, o = 0, dollars = 0;
+	char *d;
+
+	for (i = 0; s[i]; i++)
+		dollars += s[i] == '$';
+	d = malloc(i + dollars + 1);
+	if (!d) {
+		p->ok = false;
+		return;
+	}
+	for (i = 0; s[i]; i++) {
+		d[o++] = s[i];
+		if (s[i] == '$')
+			d[o++] = '$';
+	}
+	d[o] = '\0';
+	put(p, d, true);
+	free(d);
 }
 
 /* Shortest form that reads back as the same double. */
-static void print_double(FILE *out, double v)
+static void put_double(struct printer *p, double v)
 {
 	char buf[40];
 	int prec;
 
 	if (v == floor(v) && fabs(v) < 1e15) {
-		fprintf(out, "%.0f", v);
-		return;
+		snprintf(buf, sizeof buf, "%.0f", v);
+	} else {
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(buf, sizeof buf, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
 	}
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof buf, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	fputs(buf, out);
+	put(p, buf, false);
 }
 
-static const char *bool_name(bool b)
+static void start(struct printer *p, bool seq, bool flow)
 {
-	return b ? "true" : "false";
+	yaml_event_t ev;
+
+	if (seq)
+		emit(p, &ev,
+		     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+							  flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
+	else
+		emit(p, &ev,
+		     yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+							 flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
 }
 
-static void print_target(FILE *out, const struct target_cfg *t, const char *indent)
+static void end(struct printer *p, bool seq)
 {
+	yaml_event_t ev;
+
+	emit(p, &ev, seq ? yaml_sequence_end_event_initialize(&ev) : yaml_mapping_end_event_initialize(&ev));
+}
+
+static void put_map(struct printer *p, const struct schema *s, const void *obj, bool flow);
+
+/* One value of field f at at; false if it is not printed at all. */
+static bool printable(const struct field *f, const void *obj, const char *at)
+{
+	switch (f->type) {
+	case T_ENUM:
+		return *(const unsigned *)at < f->max; /* not a control's role */
+	case T_LIST:
+		return !(f->flags & F_OMIT) || *(const size_t *)((const char *)obj + f->count) > 0;
+	case T_MAP:
+		return !(f->sub->flags & S_PRESENT) || *(const bool *)(at + f->sub->present);
+	default:
+		return f->type > T_WORD || *(char *const *)at != NULL;
+	}
+}
+
+static void put_value(struct printer *p, const struct field *f, const void *obj, const char *at)
+{
+	char buf[64];
+	uint64_t u = 0;
+	size_t i, n;
+
+	switch (f->type) {
+	case T_WORD:
+		put(p, *(char *const *)at, false);
+		break;
+	case T_ENUM:
+		put(p, f->to_name(*(const int *)at), false);
+		break;
+	case T_UINT:
+		if (f->size == 2)
+			u = *(const uint16_t *)at;
+		else if (f->size == 4)
+			u = *(const uint32_t *)at;
+		else
+			u = *(const uint64_t *)at;
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)u);
+		put(p, buf, false);
+		break;
+	case T_DOUBLE:
+		put_double(p, *(const double *)at);
+		break;
+	case T_BOOL:
+		put(p, *(const bool *)at ? "true" : "false", false);
+		break;
+	case T_DURATION:
+		duration_format(*(const int64_t *)at, buf, sizeof buf);
+		put(p, buf, false);
+		break;
+	case T_PREFIX:
+		prefix_format((const struct prefix *)at, buf, sizeof buf);
+		/* "::/0" would read as a flow-mapping key: quote IPv6 */
+		put(p, buf, ((const struct prefix *)at)->family == AF_INET6);
+		break;
+	case T_LIST: {
+		const struct field *it = f->item;
+		size_t size = it->type == T_MAP ? it->sub->size : it->size;
+		const char *arr = *(char *const *)at;
+
+		n = *(const size_t *)((const char *)obj + f->count);
+		start(p, true, f->flags & F_FLOW);
+		for (i = 0; i < n; i++) {
+			if (it->type == T_MAP)
+				put_map(p, it->sub, arr + i * size, it->sub->flags & S_FLOW);
+			else
+				put_value(p, it, NULL, arr + i * size);
+		}
+		end(p, true);
+		break;
+	}
+	case T_MAP:
+		put_map(p, f->sub, at, false);
+		break;
+	case T_TARGETS: {
+		/* obj is cfg->networks[index], or cfg for the controls */
+		size_t network = (f->flags & F_CONTROL) ? CONFIG_NO_NETWORK
+							: (size_t)((const struct network_cfg *)obj - p->cfg->networks);
+
+		start(p, true, false);
+		for (i = 0; i < p->cfg->ntargets; i++) {
+			if (p->cfg->targets[i].network == network)
+				put_map(p, &config_target_schema, &p->cfg->targets[i], true);
+		}
+		end(p, true);
+		break;
+	}
+	default:
+		put_text(p, *(char *const *)at);
+	}
+}
+
+static void put_map(struct printer *p, const struct schema *s, const void *obj, bool flow)
+{
+	int kind = -1;
 	size_t i;
 
-	fprintf(out, "%s- {name: ", indent);
-	print_str(out, t->name);
-	if (t->role != ROLE_CONTROL)
-		fprintf(out, ", role: %s", role_name(t->role));
-	fprintf(out, ", kind: %s", kind_name(t->kind));
-	switch (t->kind) {
-	case KIND_ICMP:
-	case KIND_TRACE:
-	case KIND_TCP:
-	case KIND_SMTP:
-		fputs(", host: ", out);
-		print_str(out, t->host ? t->host : "");
-		if (t->kind == KIND_TCP || t->kind == KIND_SMTP)
-			fprintf(out, ", port: %u", (unsigned)t->port);
-		break;
-	case KIND_HTTP:
-		fputs(", url: ", out);
-		print_str(out, t->url ? t->url : "");
-		break;
-	case KIND_DNS:
-		fputs(", server: ", out);
-		print_str(out, t->server ? t->server : "");
-		fputs(", query: ", out);
-		print_str(out, t->query ? t->query : "");
-		break;
-	default:
-		break;
+	start(p, false, flow);
+	for (i = 0; i < s->n; i++) {
+		const struct field *f = &s->fields[i];
+		const char *at = (const char *)obj + f->offset;
+
+		if (f->flags & F_KIND)
+			kind = *(const int *)at;
+		if ((kind >= 0 && f->kinds && !(f->kinds & (1u << kind))) || !printable(f, obj, at))
+			continue;
+		put(p, f->key, false);
+		put_value(p, f, obj, at);
 	}
-	fputs(", interval: ", out);
-	print_duration(out, t->interval_ms);
-	fputs(", timeout: ", out);
-	print_duration(out, t->timeout_ms);
-	fprintf(out, ", count: %u", t->count);
-	if (t->kind == KIND_HTTP) {
-		if (t->nstatus > 0) {
-			fputs(", status: [", out);
-			for (i = 0; i < t->nstatus; i++)
-				fprintf(out, "%s%d", i ? ", " : "", t->status[i]);
-			fputc(']', out);
-		}
-		if (t->contains) {
-			fputs(", contains: ", out);
-			print_str(out, t->contains);
-		}
-		fprintf(out, ", follow_redirects: %s", bool_name(t->follow_redirects));
-	}
-	if (t->kind == KIND_DNS) {
-		fprintf(out, ", expect_rcode: %s", t->expect_rcode ? t->expect_rcode : "NOERROR");
-		if (t->expect) {
-			fputs(", expect: ", out);
-			print_str(out, t->expect);
-		}
-		fprintf(out, ", recursion: %s", bool_name(t->recursion));
-	}
-	if (t->kind == KIND_SMTP && t->expect_banner) {
-		fputs(", expect_banner: ", out);
-		print_str(out, t->expect_banner);
-	}
-	fputs("}\n", out);
+	end(p, false);
 }
 
 void config_print(const struct config *cfg, FILE *out)
 {
-	const struct detect_cfg *d = &cfg->detect;
-	size_t i, j;
-	bool any;
+	struct printer p = {.cfg = cfg, .ok = true};
+	yaml_event_t ev;
 
-	fputs("vantage: ", out);
-	print_str(out, cfg->vantage);
-	fputs("\nstore: ", out);
-	print_str(out, cfg->store);
-	fputs("\nlisten: ", out);
-	print_str(out, cfg->listen);
-	fputs("\ninterval: ", out);
-	print_duration(out, cfg->interval_ms);
-	fputs("\ntimeout: ", out);
-	print_duration(out, cfg->timeout_ms);
-	fprintf(out, "\nmax_pps: %u\nretention: ", cfg->max_pps);
-	print_duration(out, cfg->retention_ms);
-	fprintf(out,
-		"\ndetect:\n  down_after: %u\n  up_after: %u\n  baseline_rounds: %u\n  degraded_loss: ", d->down_after,
-		d->up_after, d->baseline_rounds);
-	print_double(out, d->degraded_loss);
-	fputs("\n  degraded_rtt_factor: ", out);
-	print_double(out, d->degraded_rtt_factor);
-	fputs("\n  degraded_rtt_min_ms: ", out);
-	print_double(out, d->degraded_rtt_min_ms);
-	fprintf(out, "\n  stress_lead_rounds: %u\n  abrupt_rounds: %u\n  network_fraction: ", d->stress_lead_rounds,
-		d->abrupt_rounds);
-	print_double(out, d->network_fraction);
-	fputs(cfg->nnetworks ? "\nnetworks:\n" : "\nnetworks: []\n", out);
-	for (i = 0; i < cfg->nnetworks; i++) {
-		const struct network_cfg *n = &cfg->networks[i];
-		char buf[64];
-
-		fputs("  - name: ", out);
-		print_str(out, n->name);
-		fputs("\n    asn: [", out);
-		for (j = 0; j < n->nasn; j++)
-			fprintf(out, "%s%u", j ? ", " : "", (unsigned)n->asn[j]);
-		fputs("]\n    prefixes: [", out);
-		for (j = 0; j < n->nprefixes; j++) {
-			prefix_format(&n->prefixes[j], buf, sizeof buf);
-			/* "::/0" would read as a flow-mapping key: quote IPv6 */
-			fprintf(out, n->prefixes[j].family == AF_INET6 ? "%s\"%s\"" : "%s%s", j ? ", " : "", buf);
-		}
-		fputs("]\n", out);
-		any = false;
-		for (j = 0; j < cfg->ntargets; j++) {
-			if (cfg->targets[j].network != i)
-				continue;
-			if (!any)
-				fputs("    targets:\n", out);
-			any = true;
-			print_target(out, &cfg->targets[j], "      ");
-		}
-		if (!any)
-			fputs("    targets: []\n", out);
-	}
-	any = false;
-	for (j = 0; j < cfg->ntargets; j++) {
-		if (cfg->targets[j].network != CONFIG_NO_NETWORK)
-			continue;
-		if (!any)
-			fputs("controls:\n", out);
-		any = true;
-		print_target(out, &cfg->targets[j], "  ");
-	}
-	if (!any)
-		fputs("controls: []\n", out);
-	if (cfg->bgp.present) {
-		fputs(cfg->bgp.npeers ? "bgp:\n  peers:\n" : "bgp:\n  peers: []\n", out);
-		for (i = 0; i < cfg->bgp.npeers; i++) {
-			const struct bgp_peer_cfg *p = &cfg->bgp.peers[i];
-
-			fputs("    - {address: ", out);
-			print_str(out, p->address);
-			fprintf(out, ", remote_as: %u, local_as: %u, port: %u, passive: %s, hold_time: ",
-				(unsigned)p->remote_as, (unsigned)p->local_as, (unsigned)p->port,
-				bool_name(p->passive));
-			print_duration(out, p->hold_time_ms);
-			fputs("}\n", out);
-		}
-		fputs(cfg->bgp.nmrt ? "  mrt:\n" : "  mrt: []\n", out);
-		for (i = 0; i < cfg->bgp.nmrt; i++) {
-			fputs("    - ", out);
-			print_str(out, cfg->bgp.mrt[i]);
-			fputc('\n', out);
-		}
-		if (cfg->bgp.listen) {
-			fputs("  listen: ", out);
-			print_str(out, cfg->bgp.listen);
-			fputc('\n', out);
-		}
-	}
-	fputs(cfg->nalerts ? "alerts:\n" : "alerts: []\n", out);
-	for (i = 0; i < cfg->nalerts; i++) {
-		const struct alert_cfg *a = &cfg->alerts[i];
-
-		/* kind and format are checked words */
-		fprintf(out, "  - {kind: %s, url: ", a->kind);
-		print_str(out, a->url);
-		fprintf(out, ", format: %s, max_age: ", a->format);
-		print_duration(out, a->max_age_ms);
-		fputs("}\n", out);
-	}
+	if (!yaml_emitter_initialize(&p.e))
+		return;
+	yaml_emitter_set_output_file(&p.e, out);
+	yaml_emitter_set_unicode(&p.e, 1);
+	yaml_emitter_set_width(&p.e, -1); /* one target per line, however long */
+	emit(&p, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	emit(&p, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+	put_map(&p, &config_schema, cfg, false);
+	emit(&p, &ev, yaml_document_end_event_initialize(&ev, 1));
+	emit(&p, &ev, yaml_stream_end_event_initialize(&ev));
+	yaml_emitter_delete(&p.e);
 }

@@ -11,12 +11,11 @@
 #include "config/values.h"
 #include "core/timeutil.h"
 
-#define K(k)  (1u << (k))
-#define K_ALL 0u
+#define K(k)             (1u << (k))
+#define K_ALL            0u
 #define AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
 
-_Static_assert(sizeof(enum probe_kind) == sizeof(int) && sizeof(enum role) == sizeof(int),
-	       "T_ENUM stores an int");
+_Static_assert(sizeof(enum probe_kind) == sizeof(int) && sizeof(enum role) == sizeof(int), "T_ENUM stores an int");
 
 static const char *kind_word(int k)
 {
@@ -37,7 +36,9 @@ static const char *rcode_canon(const char *s)
 
 /* ---- targets ---- */
 
-enum { TK_NAME, TK_KIND, TK_ROLE };
+/* name, role, kind: the order of the print; kind is read before role
+ * all the same (F_REQ keys first) */
+enum { TK_NAME, TK_ROLE, TK_KIND };
 
 #define HOST_KINDS (K(KIND_ICMP) | K(KIND_TCP) | K(KIND_SMTP) | K(KIND_TRACE))
 #define T(member)  AT(struct target_cfg, member)
@@ -46,11 +47,10 @@ static const struct field status_item = {.type = T_UINT, .min = 100, .max = 599,
 
 static const struct field target_fields[] = {
     [TK_NAME] = {"name", T_NAME, F_REQ | F_EARLY | F_LABEL, T(name)},
-    [TK_KIND] = {"kind", T_ENUM, F_REQ | F_EARLY | F_KIND, T(kind), .max = KIND_COUNT, .want = "a kind",
-		 .noun = "kind", .hint = "icmp, tcp, http, smtp, dns, trace", .from_name = kind_from_name,
-		 .to_name = kind_word},
     [TK_ROLE] = {"role", T_ENUM, F_EARLY, T(role), .max = ROLE_CONTROL, .want = "a role", .noun = "role",
 		 .hint = "web, mail, dns, router, host", .from_name = role_from_name, .to_name = role_word},
+    [TK_KIND] = {"kind", T_ENUM, F_REQ | F_EARLY | F_KIND, T(kind), .max = KIND_COUNT, .want = "a kind", .noun = "kind",
+		 .hint = "icmp, tcp, http, smtp, dns, trace", .from_name = kind_from_name, .to_name = kind_word},
     {"host", T_HOST, 0, HOST_KINDS, HOST_KINDS, T(host)},
     {"port", T_UINT, 0, K(KIND_TCP) | K(KIND_SMTP), K(KIND_TCP), T(port), .min = 1, .max = 65535, .def = 25},
     {"url", T_URL, 0, K(KIND_HTTP), K(KIND_HTTP), T(url)},
@@ -63,8 +63,8 @@ static const struct field target_fields[] = {
      .min = 1, .max = CONFIG_MAX_STATUS, .noun = "status code", .item = &status_item},
     {"contains", T_STRING, 0, K(KIND_HTTP), 0, T(contains)},
     {"follow_redirects", T_BOOL, 0, K(KIND_HTTP), 0, T(follow_redirects)},
-    {"expect_rcode", T_WORD, 0, K(KIND_DNS), 0, T(expect_rcode), .defs = "NOERROR", .want = "an rcode",
-     .noun = "rcode", .hint = "NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ...", .canon = rcode_canon},
+    {"expect_rcode", T_WORD, 0, K(KIND_DNS), 0, T(expect_rcode), .defs = "NOERROR", .want = "an rcode", .noun = "rcode",
+     .hint = "NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ...", .canon = rcode_canon},
     {"expect", T_STRING, 0, K(KIND_DNS), 0, T(expect)},
     {"recursion", T_BOOL, 0, K(KIND_DNS), 0, T(recursion)},
     {"expect_banner", T_STRING, 0, K(KIND_SMTP), 0, T(expect_banner)},
@@ -88,7 +88,7 @@ const struct schema config_target_schema = {
     .fields = target_fields,
     .n = sizeof target_fields / sizeof target_fields[0],
     .size = sizeof(struct target_cfg),
-    .flags = S_POS,
+    .flags = S_POS | S_FLOW,
     .pos = offsetof(struct target_cfg, pos),
     .unique = "name",
     .early = target_early,
@@ -140,7 +140,7 @@ static const struct schema peer_schema = {
     .fields = peer_fields,
     .n = sizeof peer_fields / sizeof peer_fields[0],
     .size = sizeof(struct bgp_peer_cfg),
-    .flags = S_POS,
+    .flags = S_POS | S_FLOW,
     .pos = offsetof(struct bgp_peer_cfg, pos),
     .unique = "address",
 };
@@ -188,7 +188,7 @@ static const struct schema alert_schema = {
     .fields = alert_fields,
     .n = sizeof alert_fields / sizeof alert_fields[0],
     .size = sizeof(struct alert_cfg),
-    .flags = S_POS,
+    .flags = S_POS | S_FLOW,
     .pos = offsetof(struct alert_cfg, pos),
 };
 
@@ -201,8 +201,7 @@ static const struct field detect_fields[] = {
     {"up_after", T_UINT, 0, 0, 0, D(up_after), .min = 1, .max = 1000, .def = 2},
     {"baseline_rounds", T_UINT, 0, 0, 0, D(baseline_rounds), .min = 1, .max = 100000, .def = 20},
     {"degraded_loss", T_DOUBLE, 0, 0, 0, D(degraded_loss), .lo = 0, .lo_open = true, .hi = 1, .defd = 0.2},
-    {"degraded_rtt_factor", T_DOUBLE, 0, 0, 0, D(degraded_rtt_factor), .lo = 0, .lo_open = true, .hi = 1000,
-     .defd = 4},
+    {"degraded_rtt_factor", T_DOUBLE, 0, 0, 0, D(degraded_rtt_factor), .lo = 0, .lo_open = true, .hi = 1000, .defd = 4},
     {"degraded_rtt_min_ms", T_DOUBLE, 0, 0, 0, D(degraded_rtt_min_ms), .lo = 0, .hi = 1e6, .defd = 20},
     {"stress_lead_rounds", T_UINT, 0, 0, 0, D(stress_lead_rounds), .min = 1, .max = 1000, .def = 2},
     {"abrupt_rounds", T_UINT, 0, 0, 0, D(abrupt_rounds), .min = 1, .max = 1000, .def = 2},
@@ -234,8 +233,8 @@ static const struct field top_fields[] = {
     {"max_pps", T_UINT, 0, 0, 0, C(max_pps), .min = 1, .max = 10000000, .def = 1000},
     {"retention", T_DURATION, 0, 0, 0, C(retention_ms), .def = INT64_C(30) * 86400 * 1000},
     {"detect", T_MAP, 0, 0, 0, C(detect), .sub = &detect_schema},
-    {"networks", T_LIST, 0, 0, 0, C(networks), .count = offsetof(struct config, nnetworks),
-     .noun = "network name", .item = &network_item},
+    {"networks", T_LIST, 0, 0, 0, C(networks), .count = offsetof(struct config, nnetworks), .noun = "network name",
+     .item = &network_item},
     {"controls", T_TARGETS, F_CONTROL, 0, 0, .offset = 0},
     {"bgp", T_MAP, 0, 0, 0, C(bgp), .sub = &bgp_schema},
     {"alerts", T_LIST, 0, 0, 0, C(alerts), .count = offsetof(struct config, nalerts), .item = &alert_item},
@@ -438,8 +437,8 @@ static int check_unique(struct ctx *c, const struct schema *s, const struct node
 			worst = &names[i];
 	}
 	if (worst)
-		rc = fail(c, worst->at, "duplicate %s \"%s\"%s", what, value_clip(&cb, worst->name, strlen(worst->name)),
-			  in);
+		rc = fail(c, worst->at, "duplicate %s \"%s\"%s", what,
+			  value_clip(&cb, worst->name, strlen(worst->name)), in);
 	free(names);
 	return rc;
 }
@@ -463,8 +462,7 @@ static int grow(struct ctx *c, const struct node *at, void **arr, size_t *cap, s
 	return 0;
 }
 
-static int walk_map(struct ctx *c, const struct schema *s, struct node *m, void *obj, const char *key,
-		    bool control);
+static int walk_map(struct ctx *c, const struct schema *s, struct node *m, void *obj, const char *key, bool control);
 
 /* The store: a file path; what this build cannot open is refused here,
  * the one place, so that check-config says it and watch never gets that
@@ -638,8 +636,7 @@ static int read_list(struct ctx *c, const struct field *f, struct node *v, void 
 
 /* A list of targets appended to cfg->targets (a network's, network is
  * its index) or to the controls; names unique within the list. */
-static int read_targets(struct ctx *c, const char *key, struct node *v, bool control, size_t network,
-			const char *in)
+static int read_targets(struct ctx *c, const char *key, struct node *v, bool control, size_t network, const char *in)
 {
 	const struct schema *s = &config_target_schema;
 	struct target_cfg **arr = control ? &c->ctl : &c->cfg->targets;

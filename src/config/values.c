@@ -188,11 +188,11 @@ static const char *url_problem(const char *u)
 	if (rc == CURLUE_OK)
 		rc = curl_url_get(cu, CURLUPART_HOST, &host, 0);
 	if (rc != CURLUE_OK) {
-		why = rc == CURLUE_BAD_IPV6		 ? "bad IPv6 address"
+		why = rc == CURLUE_BAD_IPV6          ? "bad IPv6 address"
 		      : rc == CURLUE_BAD_PORT_NUMBER ? "bad port"
-		      : rc == CURLUE_NO_HOST	 ? "missing host"
-		      : rc == CURLUE_OUT_OF_MEMORY	 ? "out of memory"
-						 : "bad host name";
+		      : rc == CURLUE_NO_HOST         ? "missing host"
+		      : rc == CURLUE_OUT_OF_MEMORY   ? "out of memory"
+						     : "bad host name";
 		goto out;
 	}
 	curl_url_get(cu, CURLUPART_PORT, &port, 0);
