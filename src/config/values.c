@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -154,28 +155,23 @@ int value_listen(const char *s, struct sockaddr_storage *ss)
 	return 0;
 }
 
-/* NULL if u is an acceptable http(s) URL, else why not.  libcurl splits
- * it (as the http probe will); what libcurl forgives is checked here:
- * "https:///x" (no host: libcurl takes x), numeric shorthand such as
- * 127.1 (libcurl rewrites it), a user name, port 0. */
-static const char *url_problem(const char *u)
+/* SCHEME://HOST[:PORT]... split by libcurl (as the http probe will
+ * split it); what libcurl forgives is refused here: no host ("https:///x":
+ * libcurl takes x), a user name, numeric shorthand that libcurl rewrites
+ * (127.1), a zone id, an empty port or port 0.  NULL with *host (IPv6
+ * without brackets, malloc'd) and *port (0 = none), else why not. */
+static const char *url_split(const char *u, char **host, uint16_t *port)
 {
-	const char *auth, *rest, *why = NULL;
-	char *host = NULL, *port = NULL, *zone = NULL;
-	size_t alen, hlen, i;
+	const char *auth = strstr(u, "://"), *rest, *why = NULL;
+	char *h = NULL, *p = NULL, *zone = NULL;
+	uint64_t pv = 0;
+	size_t alen, hlen;
 	CURLU *cu;
 	CURLUcode rc;
 
-	if (strncasecmp(u, "http://", 7) == 0)
-		auth = u + 7;
-	else if (strncasecmp(u, "https://", 8) == 0)
-		auth = u + 8;
-	else
-		return "expected http:// or https://";
-	for (i = 0; u[i]; i++) {
-		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
-			return "spaces are not allowed";
-	}
+	if (!auth)
+		return "expected SCHEME://HOST";
+	auth += 3;
 	alen = strcspn(auth, "/?#");
 	if (alen == 0 || auth[0] == ':')
 		return "missing host";
@@ -184,9 +180,9 @@ static const char *url_problem(const char *u)
 	cu = curl_url();
 	if (!cu)
 		return "out of memory";
-	rc = curl_url_set(cu, CURLUPART_URL, u, 0);
+	rc = curl_url_set(cu, CURLUPART_URL, u, CURLU_NON_SUPPORT_SCHEME);
 	if (rc == CURLUE_OK)
-		rc = curl_url_get(cu, CURLUPART_HOST, &host, 0);
+		rc = curl_url_get(cu, CURLUPART_HOST, &h, 0);
 	if (rc != CURLUE_OK) {
 		why = rc == CURLUE_BAD_IPV6          ? "bad IPv6 address"
 		      : rc == CURLUE_BAD_PORT_NUMBER ? "bad port"
@@ -195,34 +191,63 @@ static const char *url_problem(const char *u)
 						     : "bad host name";
 		goto out;
 	}
-	curl_url_get(cu, CURLUPART_PORT, &port, 0);
+	curl_url_get(cu, CURLUPART_PORT, &p, 0);
 	curl_url_get(cu, CURLUPART_ZONEID, &zone, 0);
-	hlen = strlen(host);
-	if (host[0] == '[') {
+	hlen = strlen(h);
+	if (h[0] == '[') {
 		/* libcurl checked the address; a zone id is not ours to use */
 		if (zone || hlen < 2) {
 			why = "bad IPv6 address";
 			goto out;
 		}
-		memmove(host, host + 1, hlen - 2);
-		host[hlen - 2] = '\0';
+		memmove(h, h + 1, hlen - 2);
+		h[hlen - 2] = '\0';
 		rest = memchr(auth, ']', alen);
 		rest = rest ? rest + 1 : auth + alen;
-	} else if (hlen > alen || strncasecmp(auth, host, hlen) != 0) {
-		/* libcurl rewrote what was written (numeric shorthand: 127.1) */
-		why = host[strspn(host, "0123456789.")] == '\0' ? "bad IPv4 address" : "bad host name";
+	} else if (hlen > alen || strncasecmp(auth, h, hlen) != 0) {
+		why = h[strspn(h, "0123456789.")] == '\0' ? "bad IPv4 address" : "bad host name";
 		goto out;
 	} else {
 		rest = auth + hlen;
 	}
-	why = host_problem(host);
-	if (!why && *rest == ':' && (!port || strcmp(port, "0") == 0))
+	why = host_problem(h);
+	if (!why && ((*rest == ':' && !p) || (p && (value_u64(p, &pv) < 0 || pv == 0 || pv > 65535))))
 		why = "bad port";
+	if (!why) {
+		*host = strdup(h);
+		*port = (uint16_t)pv;
+		if (!*host)
+			why = "out of memory";
+	}
 out:
-	curl_free(host);
-	curl_free(port);
+	curl_free(h);
+	curl_free(p);
 	curl_free(zone);
 	curl_url_cleanup(cu);
+	return why;
+}
+
+int value_url_host(const char *url, char **host, uint16_t *port)
+{
+	return url_split(url, host, port) ? -1 : 0;
+}
+
+/* NULL if u is an acceptable http(s) URL, else why not. */
+static const char *url_problem(const char *u)
+{
+	const char *why;
+	char *host = NULL;
+	uint16_t port;
+	size_t i;
+
+	if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0)
+		return "expected http:// or https://";
+	for (i = 0; u[i]; i++) {
+		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
+			return "spaces are not allowed";
+	}
+	why = url_split(u, &host, &port);
+	free(host);
 	return why;
 }
 

@@ -44,6 +44,10 @@ int value_listen(const char *s, struct sockaddr_storage *ss);
 /* An http:// or https:// URL: host (IPv4, [IPv6] or name), optional
  * port 1-65535, no spaces, no user name.  libcurl splits it. */
 int value_url(const char *s, char *why, size_t len);
+/* SCHEME://HOST[:PORT]... of any scheme (lightsout probe's tcp://,
+ * smtp://, dns://), split the same way: *host as value_host accepts it
+ * (IPv6 without brackets, malloc'd), *port 0 when absent. */
+int value_url_host(const char *url, char **host, uint16_t *port);
 /* A DNS query "NAME TYPE" ("kp. SOA"); TYPE as ldns knows it, no zone
  * transfers. */
 int value_query(const char *s, char *why, size_t len);
