@@ -122,20 +122,18 @@ struct field {
 };
 
 enum {
-	S_POS = 1u << 0,     /* has a struct config_pos at .pos */
-	S_PRESENT = 1u << 1, /* has a bool at .present, set when written */
-	S_NULL_OK = 1u << 2, /* an empty value is an empty mapping */
-	S_FLOW = 1u << 3,    /* items printed in flow style, one per line */
+	S_NULL_OK = 1u << 0, /* an empty value is an empty mapping */
+	S_FLOW = 1u << 1,    /* items printed in flow style, one per line */
 };
 
 struct schema {
-	const char *what;  /* "target": "target \"x\": missing key ..." */
-	const char *where; /* " in target": "unknown key \"k\" in target" */
+	const char *what; /* "target": "target \"x\": missing key ...", "unknown key \"k\" in target" */
 	const struct field *fields;
 	size_t n;
-	size_t size; /* of one item of a list */
-	unsigned flags;
-	size_t pos, present;
+	size_t size;        /* of one item of a list */
+	unsigned flags;     /* S_* */
+	size_t pos;         /* of its struct config_pos, 0 = none */
+	size_t present;     /* of a bool set when the mapping is written, 0 = none */
 	const char *unique; /* key whose value is unique within a list */
 	/* after the early keys, before the others */
 	int (*early)(struct ctx *c, const struct node *m, void *obj, struct node *const vals[], bool control);

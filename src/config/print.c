@@ -112,7 +112,7 @@ static bool printable(const struct field *f, const void *obj, const char *at)
 	case T_LIST:
 		return !(f->flags & F_OMIT) || *(const size_t *)((const char *)obj + f->count) > 0;
 	case T_MAP:
-		return !(f->sub->flags & S_PRESENT) || *(const bool *)(at + f->sub->present);
+		return !f->sub->present || *(const bool *)(at + f->sub->present);
 	default:
 		return f->type > T_WORD || *(char *const *)at != NULL;
 	}

@@ -14,6 +14,9 @@
 #define K(k)             (1u << (k))
 #define K_ALL            0u
 #define AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
+#define TABLE(f)         .fields = f, .n = sizeof f / sizeof f[0]
+/* a list item, with the position of its mapping */
+#define ITEM_OF(type) .size = sizeof(type), .pos = offsetof(type, pos)
 
 _Static_assert(sizeof(enum probe_kind) == sizeof(int) && sizeof(enum role) == sizeof(int), "T_ENUM stores an int");
 
@@ -84,12 +87,9 @@ static int target_early(struct ctx *c, const struct node *m, void *obj, struct n
 
 const struct schema config_target_schema = {
     .what = "target",
-    .where = " in target",
-    .fields = target_fields,
-    .n = sizeof target_fields / sizeof target_fields[0],
-    .size = sizeof(struct target_cfg),
-    .flags = S_POS | S_FLOW,
-    .pos = offsetof(struct target_cfg, pos),
+    TABLE(target_fields),
+    ITEM_OF(struct target_cfg),
+    .flags = S_FLOW,
     .unique = "name",
     .early = target_early,
 };
@@ -111,12 +111,8 @@ static const struct field network_fields[] = {
 
 static const struct schema network_schema = {
     .what = "network",
-    .where = " in network",
-    .fields = network_fields,
-    .n = sizeof network_fields / sizeof network_fields[0],
-    .size = sizeof(struct network_cfg),
-    .flags = S_POS,
-    .pos = offsetof(struct network_cfg, pos),
+    TABLE(network_fields),
+    ITEM_OF(struct network_cfg),
     .unique = "name",
 };
 
@@ -136,12 +132,9 @@ static const struct field peer_fields[] = {
 
 static const struct schema peer_schema = {
     .what = "bgp peer",
-    .where = " in bgp peer",
-    .fields = peer_fields,
-    .n = sizeof peer_fields / sizeof peer_fields[0],
-    .size = sizeof(struct bgp_peer_cfg),
-    .flags = S_POS | S_FLOW,
-    .pos = offsetof(struct bgp_peer_cfg, pos),
+    TABLE(peer_fields),
+    ITEM_OF(struct bgp_peer_cfg),
+    .flags = S_FLOW,
     .unique = "address",
 };
 
@@ -159,10 +152,8 @@ static const struct field bgp_fields[] = {
 
 static const struct schema bgp_schema = {
     .what = "bgp",
-    .where = " in bgp",
-    .fields = bgp_fields,
-    .n = sizeof bgp_fields / sizeof bgp_fields[0],
-    .flags = S_PRESENT | S_NULL_OK,
+    TABLE(bgp_fields),
+    .flags = S_NULL_OK,
     .present = offsetof(struct bgp_cfg, present),
 };
 
@@ -184,12 +175,9 @@ static const struct field alert_fields[] = {
 
 static const struct schema alert_schema = {
     .what = "alert",
-    .where = " in alert",
-    .fields = alert_fields,
-    .n = sizeof alert_fields / sizeof alert_fields[0],
-    .size = sizeof(struct alert_cfg),
-    .flags = S_POS | S_FLOW,
-    .pos = offsetof(struct alert_cfg, pos),
+    TABLE(alert_fields),
+    ITEM_OF(struct alert_cfg),
+    .flags = S_FLOW,
 };
 
 /* ---- detect ---- */
@@ -210,9 +198,7 @@ static const struct field detect_fields[] = {
 
 static const struct schema detect_schema = {
     .what = "detect",
-    .where = " in detect",
-    .fields = detect_fields,
-    .n = sizeof detect_fields / sizeof detect_fields[0],
+    TABLE(detect_fields),
     .flags = S_NULL_OK,
 };
 
@@ -241,10 +227,8 @@ static const struct field top_fields[] = {
 };
 
 const struct schema config_schema = {
-    .what = "configuration",
-    .where = "",
-    .fields = top_fields,
-    .n = sizeof top_fields / sizeof top_fields[0],
+    .what = "",
+    TABLE(top_fields),
 };
 
 void config_detect_defaults(struct detect_cfg *d)
@@ -358,7 +342,8 @@ static int map_keys(struct ctx *c, const struct node *map, const struct schema *
 		int k = key_index(s, key);
 
 		if (k < 0)
-			return fail(c, key, "unknown key \"%s\"%s", value_clip(&cb, key->text, key->len), s->where);
+			return fail(c, key, "unknown key \"%s\"%s%s", value_clip(&cb, key->text, key->len),
+				    *s->what ? " in " : "", s->what);
 		if (vals[k])
 			return fail(c, key, "duplicate key \"%s\"", s->fields[k].key);
 		vals[k] = map->items[i + 1];
@@ -668,13 +653,13 @@ static int walk_map(struct ctx *c, const struct schema *s, struct node *m, void 
 	int kind = -1, pass;
 	size_t i;
 
-	if (s->flags & S_POS) {
+	if (s->pos) {
 		struct config_pos *pos = (struct config_pos *)((char *)obj + s->pos);
 
 		pos->line = m->line;
 		pos->col = m->col;
 	}
-	if (s->flags & S_PRESENT)
+	if (s->present)
 		*(bool *)((char *)obj + s->present) = true;
 	if ((s->flags & S_NULL_OK) && m->type == NODE_SCALAR && m->null)
 		return 0;
