@@ -258,32 +258,24 @@ int value_url(const char *s, char *why, size_t len)
 	return p ? why_quoted(why, len, "bad URL", s, strlen(s), p) : 0;
 }
 
+/* Letters, digits, '-' and '_' only (no escapes: nothing a resolver
+ * could read differently); ldns checks labels and lengths. */
 static bool dname_valid(const char *s, size_t len)
 {
-	size_t i, label = 0;
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+	char buf[256];
+	ldns_rdf *dn = NULL;
+	bool valid;
 
-	if (len == 1 && s[0] == '.')
-		return true;
-	if (len > 0 && s[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
+	if (len >= sizeof buf)
 		return false;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-			   ch == '-' || ch == '_') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (buf[strspn(buf, ok)] != '\0')
+		return false;
+	valid = ldns_str2rdf_dname(&dn, buf) == LDNS_STATUS_OK;
+	ldns_rdf_deep_free(dn);
+	return valid;
 }
 
 int value_query(const char *q, char *why, size_t len)
