@@ -22,9 +22,11 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 
-#define RBUF_CAP    (2 * BGP_MSG_MAX)
-#define BGP_TICK_MS 100
-#define WBUF_CAP    (4 * BGP_MSG_MAX)
+#define RBUF_CAP                (2 * BGP_MSG_MAX)
+#define BGP_TICK_MS             100
+#define WBUF_CAP                (4 * BGP_MSG_MAX)
+#define BGP_STATE_LOG_BURST     20 /* state changes logged per peer per window */
+#define BGP_STATE_LOG_WINDOW_MS 60000
 
 struct peer {
 	struct bgp *b;
@@ -32,6 +34,7 @@ struct peer {
 	struct sockaddr_storage addr;
 	char name[INET6_ADDRSTRLEN];
 	enum bgp_state state;
+	struct log_limit state_log; /* a reconnect storm logs a count, not every change */
 	int fd;
 	uint8_t rbuf[RBUF_CAP];
 	size_t rlen;
@@ -94,8 +97,14 @@ static void set_state(struct peer *p, enum bgp_state s, const char *reason)
 			       .old_state = p->state,
 			       .new_state = s,
 			       .reason = reason ? reason : ""};
-	log_info("bgp %s: %s -> %s%s%s", p->name, bgp_state_name(p->state), bgp_state_name(s), reason ? ": " : "",
-		 reason ? reason : "");
+	unsigned long long unlogged;
+	if (log_limit_pass(&p->state_log, ev.at_ms, BGP_STATE_LOG_BURST, BGP_STATE_LOG_WINDOW_MS, &unlogged)) {
+		if (unlogged)
+			log_info("bgp %s: %llu state changes not logged (more than %d a minute)", p->name, unlogged,
+				 BGP_STATE_LOG_BURST);
+		log_info("bgp %s: %s -> %s%s%s", p->name, bgp_state_name(p->state), bgp_state_name(s),
+			 reason ? ": " : "", reason ? reason : "");
+	}
 	p->state = s;
 	emit(p->b, &ev);
 }

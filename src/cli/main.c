@@ -20,6 +20,8 @@ static const char usage[] =
     "  check-config [-c FILE] [-v]                    validate the configuration\n"
     "  import mrt [--format text|json] FILE...        read MRT files into the store\n"
     "\n"
+    "  version                                        print the version (as --version)\n"
+    "\n"
     "  lightsout --version | --help ; every verb takes --help\n";
 
 int cli_common_option(int opt)
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("lightsout %s\n", LIGHTSOUT_VERSION);
 		return 0;
 	}

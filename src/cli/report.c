@@ -319,6 +319,12 @@ int cli_report(int argc, char **argv)
 			until_s);
 		return EXIT_USAGE;
 	}
+	/* the store's bounds start at 1970; an earlier one must not read as "no bound" */
+	if ((since_s && since < 0) || (until_s && until < 0)) {
+		fprintf(stderr, "lightsout: report: --%s \"%s\" is before 1970; nothing stored is that old\n",
+			since_s && since < 0 ? "since" : "until", since_s && since < 0 ? since_s : until_s);
+		return EXIT_USAGE;
+	}
 	cfg = config_load(path, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "lightsout: %s\n", err);

@@ -220,6 +220,7 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 		log_warnx("store queue overflowed: %llu measurements dropped so far", (unsigned long long)dropped);
 		w->dropped_reported = dropped;
 	}
+	/* queued for the store's writer; an error is the previous prune's */
 	if (store_prune(w->store, wall_now_ms() - w->cfg->retention_ms, err, sizeof(err)) < 0)
 		log_warnx("retention: %s", err);
 	for (int k = 0; k < KIND_COUNT; k++) {
@@ -275,8 +276,7 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 		size_t i = peer_index(w->cfg, ev->peer);
 		if (i != SIZE_MAX)
 			serve_live_bgp_peer(w->live, i, bgp_state_name(ev->new_state));
-		log_info("bgp peer %s: %s -> %s%s%s", ev->peer, bgp_state_name(ev->old_state),
-			 bgp_state_name(ev->new_state), ev->reason[0] ? ": " : "", ev->reason);
+		/* the session logs its own changes, rate-limited */
 		publish_bgp_status(w);
 		break;
 	}
@@ -347,7 +347,7 @@ int cli_watch(int argc, char **argv)
 	}
 
 	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
-	if (w.store == NULL) {
+	if (w.store == NULL || store_lock_watch(w.store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}

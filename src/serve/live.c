@@ -379,7 +379,7 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 		      size_t max_points, struct serve_point **out, size_t *n, int64_t *step_out)
 {
 	const struct tier *tr = NULL;
-	int64_t ostep, first;
+	int64_t ostep, first, oldest;
 	size_t npts;
 	struct serve_point *p;
 
@@ -387,6 +387,11 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 	*n = 0;
 	if (network >= l->cfg->nnetworks || until_ms <= since_ms || since_ms < 0 || max_points == 0)
 		return -1;
+	/* A step wider than the window answers one point: the cap keeps the
+	 * arithmetic below in range and the copy under the lock bounded by
+	 * the window's buckets, whatever a client asks. */
+	if (step_ms > until_ms - since_ms)
+		step_ms = until_ms - since_ms;
 	/* With a step asked: the coarsest tier that reaches back to since and
 	 * whose step divides it (exact steps, fewest buckets to merge);
 	 * otherwise the finest tier that reaches back; else the coarsest. */
@@ -403,19 +408,29 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 	if (!tr)
 		tr = &l->tiers[TIERS - 1];
 	ostep = step_ms > tr->step ? step_ms : tr->step;
+	{
+		int64_t window = until_ms - since_ms;
+		int64_t fit = max_points > 1 ? window / (int64_t)(max_points - 1) + 1 : window + 1;
+		if (ostep < fit)
+			ostep = fit;
+	}
 	ostep = (ostep + tr->step - 1) / tr->step * tr->step;
-	while ((until_ms - since_ms) / ostep + 1 > (int64_t)max_points)
-		ostep += tr->step;
 	first = since_ms - since_ms % ostep;
 	npts = (size_t)((until_ms - first + ostep - 1) / ostep);
 	p = calloc(npts ? npts : 1, sizeof(*p));
 	if (!p)
 		return -1;
+	/* Buckets older than the ring's reach hold nothing of this window:
+	 * skipping them bounds the work under the lock by the ring's size. */
+	oldest = until_ms - (int64_t)tr->slots * tr->step;
+	if (oldest < 0)
+		oldest = 0;
+	oldest -= oldest % tr->step;
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < npts; i++) {
 		int64_t t0 = first + (int64_t)i * ostep;
 		p[i].t_ms = t0;
-		for (int64_t t = t0; t < t0 + ostep; t += tr->step) {
+		for (int64_t t = t0 > oldest ? t0 : oldest; t < t0 + ostep; t += tr->step) {
 			const struct bucket *b = &tr->b[network * tr->slots + (size_t)(t / tr->step) % tr->slots];
 			if (b->t != t)
 				continue;
