@@ -146,6 +146,9 @@ extern const struct schema config_schema, config_target_schema;
 /* Fills the defaults of s into obj (strings only where NULL); kind < 0:
  * every key, else only those of that target kind. */
 int schema_defaults(const struct schema *s, void *obj, int kind);
+/* T_UINT and T_DURATION values of f's size at at. */
+void field_set_uint(const struct field *f, void *at, uint64_t v);
+uint64_t field_get_uint(const struct field *f, const void *at);
 /* Reads root (a mapping, or null) into cfg. */
 int schema_parse(struct ctx *c, struct node *root);
 /* Frees what s's keys own in obj. */

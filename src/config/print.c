@@ -121,7 +121,6 @@ static bool printable(const struct field *f, const void *obj, const char *at)
 static void put_value(struct printer *p, const struct field *f, const void *obj, const char *at)
 {
 	char buf[64];
-	uint64_t u = 0;
 	size_t i, n;
 
 	switch (f->type) {
@@ -132,13 +131,7 @@ static void put_value(struct printer *p, const struct field *f, const void *obj,
 		put(p, f->to_name(*(const int *)at), false);
 		break;
 	case T_UINT:
-		if (f->size == 2)
-			u = *(const uint16_t *)at;
-		else if (f->size == 4)
-			u = *(const uint32_t *)at;
-		else
-			u = *(const uint64_t *)at;
-		snprintf(buf, sizeof buf, "%llu", (unsigned long long)u);
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)field_get_uint(f, at));
 		put(p, buf, false);
 		break;
 	case T_DOUBLE:

@@ -239,6 +239,24 @@ void config_detect_defaults(struct detect_cfg *d)
 
 /* ---- defaults and freeing ---- */
 
+void field_set_uint(const struct field *f, void *at, uint64_t v)
+{
+	uint32_t v32 = (uint32_t)v;
+	uint16_t v16 = (uint16_t)v;
+
+	memcpy(at, f->size == 8 ? (void *)&v : f->size == 4 ? (void *)&v32 : (void *)&v16, f->size);
+}
+
+uint64_t field_get_uint(const struct field *f, const void *at)
+{
+	uint64_t v = 0;
+	uint32_t v32 = 0;
+	uint16_t v16 = 0;
+
+	memcpy(f->size == 8 ? (void *)&v : f->size == 4 ? (void *)&v32 : (void *)&v16, at, f->size);
+	return f->size == 8 ? v : f->size == 4 ? v32 : v16;
+}
+
 static bool is_text(enum ftype t)
 {
 	return t <= T_WORD;
@@ -263,13 +281,8 @@ int schema_defaults(const struct schema *s, void *obj, int kind)
 		}
 		if (f->type == T_DOUBLE && f->defd != 0)
 			*(double *)at = f->defd;
-		if (f->def != 0 && (f->type == T_UINT || f->type == T_DURATION)) {
-			uint64_t v = f->def;
-			uint32_t v32 = (uint32_t)v;
-			uint16_t v16 = (uint16_t)v;
-
-			memcpy(at, f->size == 8 ? (void *)&v : f->size == 4 ? (void *)&v32 : (void *)&v16, f->size);
-		}
+		if (f->def != 0 && (f->type == T_UINT || f->type == T_DURATION))
+			field_set_uint(f, at, f->def);
 	}
 	return 0;
 }
@@ -557,12 +570,7 @@ static int read_scalar(struct ctx *c, const struct field *f, const char *key, st
 	case T_UINT:
 		if (get_uint(c, key, v, f->min, f->max, &x) < 0)
 			return -1;
-		if (f->size == 2)
-			*(uint16_t *)at = (uint16_t)x;
-		else if (f->size == 4)
-			*(uint32_t *)at = (uint32_t)x;
-		else
-			*(uint64_t *)at = x;
+		field_set_uint(f, at, x);
 		return 0;
 	case T_DOUBLE:
 		return get_double(c, key, v, f->lo, f->lo_open, f->hi, (double *)at);
