@@ -465,16 +465,18 @@ static int walk_map(struct ctx *c, const struct schema *s, struct node *m, void 
 /* The store: a file path; what this build cannot open is refused here,
  * the one place, so that check-config says it and watch never gets that
  * far.  A URI may carry a password: PostgreSQL's is not echoed. */
-static int check_store(struct ctx *c, struct node *v, const char *s)
+static int check_store(const char *s, char *why, size_t len)
 {
 	struct value_clip cb;
 
 	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
-		return fail(c, v, "store: this build supports only SQLite stores (a file path), not PostgreSQL");
-	if (strstr(s, "://"))
-		return fail(c, v, "store: unsupported URI \"%s\" (a file path or postgresql://...)",
-			    value_clip(&cb, s, strlen(s)));
-	return 0;
+		snprintf(why, len, "this build supports only SQLite stores (a file path), not PostgreSQL");
+	else if (strstr(s, "://"))
+		snprintf(why, len, "unsupported URI \"%s\" (a file path or postgresql://...)",
+			 value_clip(&cb, s, strlen(s)));
+	else
+		return 0;
+	return -1;
 }
 
 /* T_WORD and T_ENUM: the canonical spelling, and the index for T_ENUM. */
@@ -525,30 +527,40 @@ static int read_scalar(struct ctx *c, const struct field *f, const char *key, st
 
 	if (is_text(f->type) && f->type != T_WORD) {
 		char **out = (char **)at;
+		int rc = 0;
 
 		if (get_string(c, key, v, out) < 0)
 			return -1;
 		switch (f->type) {
 		case T_NAME:
-			return value_name(*out, why, sizeof why) < 0 ? fail(c, v, "%s: %s", key, why) : 0;
+			rc = value_name(*out, why, sizeof why);
+			break;
 		case T_HOST:
-			return value_host(*out, why, sizeof why) < 0 ? fail(c, v, "%s: %s", key, why) : 0;
+			rc = value_host(*out, why, sizeof why);
+			break;
 		case T_ADDRESS:
-			return value_address(*out, &ss, why, sizeof why) < 0 ? fail(c, v, "%s: %s", key, why) : 0;
+			rc = value_address(*out, &ss, why, sizeof why);
+			break;
 		case T_URL:
-			return value_url(*out, why, sizeof why) < 0 ? fail(c, v, "%s: %s", key, why) : 0;
+			rc = value_url(*out, why, sizeof why);
+			break;
 		case T_QUERY:
-			return value_query(*out, why, sizeof why) < 0 ? fail(c, v, "%s: %s", key, why) : 0;
+			rc = value_query(*out, why, sizeof why);
+			break;
 		case T_LISTEN:
-			if (((f->flags & F_OFF) && strcmp(*out, "off") == 0) || value_listen(*out, &ss) == 0)
-				return 0;
-			return fail(c, v, "%s: expected %s, got \"%s\"", key, f->hint,
-				    value_clip(&cb, *out, strlen(*out)));
+			if (!((f->flags & F_OFF) && strcmp(*out, "off") == 0) && value_listen(*out, &ss) < 0) {
+				snprintf(why, sizeof why, "expected %s, got \"%s\"", f->hint,
+					 value_clip(&cb, *out, strlen(*out)));
+				rc = -1;
+			}
+			break;
 		case T_STORE:
-			return check_store(c, v, *out);
+			rc = check_store(*out, why, sizeof why);
+			break;
 		default:
-			return 0;
+			break;
 		}
+		return rc < 0 ? fail(c, v, "%s: %s", key, why) : 0;
 	}
 	switch (f->type) {
 	case T_WORD:
