@@ -63,14 +63,7 @@ int get_duration(struct ctx *c, const char *key, struct node *v, int64_t *out);
 /* ---- the schema (schema.c): one descriptor per key ---- */
 
 enum ftype {
-	T_STRING,   /* char *, not empty */
-	T_NAME,     /* char *, value_name */
-	T_HOST,     /* char *, value_host */
-	T_ADDRESS,  /* char *, value_address */
-	T_URL,      /* char *, value_url */
-	T_QUERY,    /* char *, value_query */
-	T_LISTEN,   /* char *, value_listen, or "off" with F_OFF */
-	T_STORE,    /* char *, a store this build can open */
+	T_STRING,   /* char *, not empty, and as .check accepts it */
 	T_WORD,     /* char *, the canonical spelling of one of .words or of .canon */
 	T_ENUM,     /* int, .from_name below .max (.to_name prints it) */
 	T_UINT,     /* unsigned of .size bytes in [.min, .max] */
@@ -88,10 +81,9 @@ enum {
 	F_EARLY = 1u << 1,   /* read before the other keys (identity, kind) */
 	F_LABEL = 1u << 2,   /* names the mapping in messages */
 	F_KIND = 1u << 3,    /* the target kind: decides the other keys */
-	F_OFF = 1u << 4,     /* T_LISTEN: "off" is allowed */
-	F_FLOW = 1u << 5,    /* T_LIST: printed in flow style */
-	F_OMIT = 1u << 6,    /* T_LIST: not printed when empty */
-	F_CONTROL = 1u << 7, /* T_TARGETS: the controls */
+	F_FLOW = 1u << 4,    /* T_LIST: printed in flow style */
+	F_OMIT = 1u << 5,    /* T_LIST: not printed when empty */
+	F_CONTROL = 1u << 6, /* T_TARGETS: the controls */
 };
 
 struct schema;
@@ -106,19 +98,20 @@ struct field {
 	uint64_t min, max; /* T_UINT, T_DURATION; T_LIST: number of items */
 	double lo, hi;     /* T_DOUBLE */
 	bool lo_open;
-	uint64_t def;                       /* default of T_UINT, T_DURATION, T_BOOL (0 = none) */
-	double defd;                        /* of T_DOUBLE */
-	const char *defs;                   /* of strings */
-	const char *want;                   /* in "expected WANT": T_WORD, T_ENUM */
-	const char *noun;                   /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
-	const char *hint;                   /* what is expected, in messages */
-	const char *const *words;           /* T_WORD */
-	const char *(*canon)(const char *); /* T_WORD without words */
-	int (*from_name)(const char *);     /* T_ENUM */
-	const char *(*to_name)(int);        /* T_ENUM */
-	const struct field *item;           /* T_LIST */
-	size_t count;                       /* T_LIST */
-	const struct schema *sub;           /* T_MAP, and T_LIST of mappings */
+	uint64_t def;     /* default of T_UINT, T_DURATION, T_BOOL (0 = none) */
+	double defd;      /* of T_DOUBLE */
+	const char *defs; /* of strings */
+	const char *want; /* in "expected WANT": T_WORD, T_ENUM */
+	const char *noun; /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
+	const char *hint; /* what is expected, in messages */
+	int (*check)(const char *s, char *why, size_t len); /* T_STRING: values.h's checks */
+	const char *const *words;                           /* T_WORD */
+	const char *(*canon)(const char *);                 /* T_WORD without words */
+	int (*from_name)(const char *);                     /* T_ENUM */
+	const char *(*to_name)(int);                        /* T_ENUM */
+	const struct field *item;                           /* T_LIST */
+	size_t count;                                       /* T_LIST */
+	const struct schema *sub;                           /* T_MAP, and T_LIST of mappings */
 };
 
 enum {

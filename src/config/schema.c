@@ -37,6 +37,51 @@ static const char *rcode_canon(const char *s)
 	return lt ? lt->name : NULL;
 }
 
+/* The store: a file path; what this build cannot open is refused here,
+ * the one place, so that check-config says it and watch never gets that
+ * far.  A URI may carry a password: PostgreSQL's is not echoed. */
+static int check_store(const char *s, char *why, size_t len)
+{
+	struct value_clip cb;
+
+	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
+		snprintf(why, len, "this build supports only SQLite stores (a file path), not PostgreSQL");
+	else if (strstr(s, "://"))
+		snprintf(why, len, "unsupported URI \"%s\" (a file path or postgresql://...)",
+			 value_clip(&cb, s, strlen(s)));
+	else
+		return 0;
+	return -1;
+}
+
+static int check_address(const char *s, char *why, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	return value_address(s, &ss, why, len);
+}
+
+static int listen_why(const char *s, const char *want, char *why, size_t len)
+{
+	struct sockaddr_storage ss;
+	struct value_clip cb;
+
+	if (value_listen(s, &ss) == 0)
+		return 0;
+	snprintf(why, len, "expected %s, got \"%s\"", want, value_clip(&cb, s, strlen(s)));
+	return -1;
+}
+
+static int check_listen(const char *s, char *why, size_t len)
+{
+	return strcmp(s, "off") == 0 ? 0 : listen_why(s, "\"off\" or ADDRESS:PORT (IPv6 as [::1]:9470)", why, len);
+}
+
+static int check_bgp_listen(const char *s, char *why, size_t len)
+{
+	return listen_why(s, "ADDRESS:PORT (IPv6 as [::1]:179)", why, len);
+}
+
 /* ---- targets ---- */
 
 /* name, role, kind: the order of the print; kind is read before role
@@ -49,16 +94,16 @@ enum { TK_NAME, TK_ROLE, TK_KIND };
 static const struct field status_item = {.type = T_UINT, .min = 100, .max = 599, .size = sizeof(int)};
 
 static const struct field target_fields[] = {
-    [TK_NAME] = {"name", T_NAME, F_REQ | F_EARLY | F_LABEL, T(name)},
+    [TK_NAME] = {"name", T_STRING, F_REQ | F_EARLY | F_LABEL, T(name), .check = value_name},
     [TK_ROLE] = {"role", T_ENUM, F_EARLY, T(role), .max = ROLE_CONTROL, .want = "a role", .noun = "role",
 		 .hint = "web, mail, dns, router, host", .from_name = role_from_name, .to_name = role_word},
     [TK_KIND] = {"kind", T_ENUM, F_REQ | F_EARLY | F_KIND, T(kind), .max = KIND_COUNT, .want = "a kind", .noun = "kind",
 		 .hint = "icmp, tcp, http, smtp, dns, trace", .from_name = kind_from_name, .to_name = kind_word},
-    {"host", T_HOST, 0, HOST_KINDS, HOST_KINDS, T(host)},
+    {"host", T_STRING, 0, HOST_KINDS, HOST_KINDS, T(host), .check = value_host},
     {"port", T_UINT, 0, K(KIND_TCP) | K(KIND_SMTP), K(KIND_TCP), T(port), .min = 1, .max = 65535, .def = 25},
-    {"url", T_URL, 0, K(KIND_HTTP), K(KIND_HTTP), T(url)},
-    {"server", T_HOST, 0, K(KIND_DNS), K(KIND_DNS), T(server)},
-    {"query", T_QUERY, 0, K(KIND_DNS), K(KIND_DNS), T(query)},
+    {"url", T_STRING, 0, K(KIND_HTTP), K(KIND_HTTP), T(url), .check = value_url},
+    {"server", T_STRING, 0, K(KIND_DNS), K(KIND_DNS), T(server), .check = value_host},
+    {"query", T_STRING, 0, K(KIND_DNS), K(KIND_DNS), T(query), .check = value_query},
     {"interval", T_DURATION, 0, K_ALL, 0, T(interval_ms)},
     {"timeout", T_DURATION, 0, K_ALL, 0, T(timeout_ms)},
     {"count", T_UINT, 0, K_ALL, 0, T(count), .min = 1, .max = 100, .def = 3},
@@ -102,7 +147,7 @@ static const struct field prefix_item = {.type = T_PREFIX, .size = sizeof(struct
 #define N(member) AT(struct network_cfg, member)
 
 static const struct field network_fields[] = {
-    {"name", T_NAME, F_REQ | F_EARLY | F_LABEL, 0, 0, N(name)},
+    {"name", T_STRING, F_REQ | F_EARLY | F_LABEL, 0, 0, N(name), .check = value_name},
     {"asn", T_LIST, F_FLOW, 0, 0, N(asn), .count = offsetof(struct network_cfg, nasn), .item = &asn_item},
     {"prefixes", T_LIST, F_FLOW, 0, 0, N(prefixes), .count = offsetof(struct network_cfg, nprefixes),
      .item = &prefix_item},
@@ -121,7 +166,7 @@ static const struct schema network_schema = {
 #define P(member) AT(struct bgp_peer_cfg, member)
 
 static const struct field peer_fields[] = {
-    {"address", T_ADDRESS, F_REQ, 0, 0, P(address)},
+    {"address", T_STRING, F_REQ, 0, 0, P(address), .check = check_address},
     {"remote_as", T_UINT, F_REQ, 0, 0, P(remote_as), .min = 1, .max = UINT32_MAX},
     {"local_as", T_UINT, F_REQ, 0, 0, P(local_as), .min = 1, .max = UINT32_MAX},
     {"port", T_UINT, 0, 0, 0, P(port), .min = 1, .max = 65535, .def = 179},
@@ -147,7 +192,7 @@ static const struct field bgp_fields[] = {
     {"peers", T_LIST, 0, 0, 0, B(peers), .count = offsetof(struct bgp_cfg, npeers), .noun = "bgp peer address",
      .item = &peer_item},
     {"mrt", T_LIST, 0, 0, 0, B(mrt), .count = offsetof(struct bgp_cfg, nmrt), .item = &mrt_item},
-    {"listen", T_LISTEN, 0, 0, 0, B(listen), .hint = "ADDRESS:PORT (IPv6 as [::1]:179)"},
+    {"listen", T_STRING, 0, 0, 0, B(listen), .check = check_bgp_listen},
 };
 
 static const struct schema bgp_schema = {
@@ -167,7 +212,7 @@ static const char *const alert_formats[] = {"json", "alertmanager", NULL};
 static const struct field alert_fields[] = {
     {"kind", T_WORD, F_REQ, 0, 0, A(kind), .want = "an alert kind", .noun = "alert kind", .hint = "webhook",
      .words = alert_kinds},
-    {"url", T_URL, F_REQ, 0, 0, A(url)},
+    {"url", T_STRING, F_REQ, 0, 0, A(url), .check = value_url},
     {"format", T_WORD, 0, 0, 0, A(format), .defs = "json", .want = "a format", .noun = "format",
      .hint = "json, alertmanager", .words = alert_formats},
     {"max_age", T_DURATION, 0, 0, 0, A(max_age_ms), .def = INT64_C(24) * 3600 * 1000},
@@ -210,10 +255,9 @@ static const struct field alert_item = {.type = T_MAP, .sub = &alert_schema};
 #define C(member) AT(struct config, member)
 
 static const struct field top_fields[] = {
-    {"vantage", T_NAME, 0, 0, 0, C(vantage)},
-    {"store", T_STORE, 0, 0, 0, C(store), .defs = "lightsout.db"},
-    {"listen", T_LISTEN, F_OFF, 0, 0, C(listen), .defs = "127.0.0.1:9470",
-     .hint = "\"off\" or ADDRESS:PORT (IPv6 as [::1]:9470)"},
+    {"vantage", T_STRING, 0, 0, 0, C(vantage), .check = value_name},
+    {"store", T_STRING, 0, 0, 0, C(store), .defs = "lightsout.db", .check = check_store},
+    {"listen", T_STRING, 0, 0, 0, C(listen), .defs = "127.0.0.1:9470", .check = check_listen},
     {"interval", T_DURATION, 0, 0, 0, C(interval_ms), .def = 60000},
     {"timeout", T_DURATION, 0, 0, 0, C(timeout_ms), .def = 5000},
     {"max_pps", T_UINT, 0, 0, 0, C(max_pps), .min = 1, .max = 10000000, .def = 1000},
@@ -462,23 +506,6 @@ static int grow(struct ctx *c, const struct node *at, void **arr, size_t *cap, s
 
 static int walk_map(struct ctx *c, const struct schema *s, struct node *m, void *obj, const char *key, bool control);
 
-/* The store: a file path; what this build cannot open is refused here,
- * the one place, so that check-config says it and watch never gets that
- * far.  A URI may carry a password: PostgreSQL's is not echoed. */
-static int check_store(const char *s, char *why, size_t len)
-{
-	struct value_clip cb;
-
-	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
-		snprintf(why, len, "this build supports only SQLite stores (a file path), not PostgreSQL");
-	else if (strstr(s, "://"))
-		snprintf(why, len, "unsupported URI \"%s\" (a file path or postgresql://...)",
-			 value_clip(&cb, s, strlen(s)));
-	else
-		return 0;
-	return -1;
-}
-
 /* T_WORD and T_ENUM: the canonical spelling, and the index for T_ENUM. */
 static const char *lookup_word(const struct field *f, const char *s, int *idx)
 {
@@ -519,48 +546,17 @@ static const char *want_of(const struct field *f)
 static int read_scalar(struct ctx *c, const struct field *f, const char *key, struct node *v, char *at)
 {
 	char why[VALUE_WHY_LEN], d1[32], d2[32];
-	struct sockaddr_storage ss;
 	struct value_clip cb;
 	const char *s, *word;
 	uint64_t x;
 	int idx = 0;
 
-	if (is_text(f->type) && f->type != T_WORD) {
+	if (f->type == T_STRING) {
 		char **out = (char **)at;
-		int rc = 0;
 
 		if (get_string(c, key, v, out) < 0)
 			return -1;
-		switch (f->type) {
-		case T_NAME:
-			rc = value_name(*out, why, sizeof why);
-			break;
-		case T_HOST:
-			rc = value_host(*out, why, sizeof why);
-			break;
-		case T_ADDRESS:
-			rc = value_address(*out, &ss, why, sizeof why);
-			break;
-		case T_URL:
-			rc = value_url(*out, why, sizeof why);
-			break;
-		case T_QUERY:
-			rc = value_query(*out, why, sizeof why);
-			break;
-		case T_LISTEN:
-			if (!((f->flags & F_OFF) && strcmp(*out, "off") == 0) && value_listen(*out, &ss) < 0) {
-				snprintf(why, sizeof why, "expected %s, got \"%s\"", f->hint,
-					 value_clip(&cb, *out, strlen(*out)));
-				rc = -1;
-			}
-			break;
-		case T_STORE:
-			rc = check_store(*out, why, sizeof why);
-			break;
-		default:
-			break;
-		}
-		return rc < 0 ? fail(c, v, "%s: %s", key, why) : 0;
+		return f->check && f->check(*out, why, sizeof why) < 0 ? fail(c, v, "%s: %s", key, why) : 0;
 	}
 	switch (f->type) {
 	case T_WORD:
