@@ -98,12 +98,12 @@ struct field {
 	uint64_t min, max; /* T_UINT, T_DURATION; T_LIST: number of items */
 	double lo, hi;     /* T_DOUBLE */
 	bool lo_open;
-	uint64_t def;     /* default of T_UINT, T_DURATION, T_BOOL (0 = none) */
+	uint64_t def;     /* default of T_UINT, T_DURATION (0 = none) */
 	double defd;      /* of T_DOUBLE */
 	const char *defs; /* of strings */
 	const char *want; /* in "expected WANT": T_WORD, T_ENUM */
 	const char *noun; /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
-	const char *hint; /* what is expected, in messages */
+	const char *hint; /* T_WORD, T_ENUM: the words, in "unknown NOUN \"x\" (HINT)" */
 	int (*check)(const char *s, char *why, size_t len); /* T_STRING: values.h's checks */
 	const char *const *words;                           /* T_WORD */
 	const char *(*canon)(const char *);                 /* T_WORD without words */
@@ -132,7 +132,7 @@ struct schema {
 	int (*early)(struct ctx *c, const struct node *m, void *obj, struct node *const vals[], bool control);
 };
 
-#define SCHEMA_MAX_FIELDS 24
+#define SCHEMA_MAX_FIELDS 24 /* keys of the largest mapping (a target's 18) and room */
 
 extern const struct schema config_schema, config_target_schema;
 

@@ -118,6 +118,8 @@ static const struct field target_fields[] = {
     {"expect_banner", T_STRING, 0, K(KIND_SMTP), 0, T(expect_banner)},
 };
 
+_Static_assert(sizeof target_fields / sizeof target_fields[0] <= SCHEMA_MAX_FIELDS, "vals[] of walk_map");
+
 /* A control's role is read (so that it is checked) and then replaced. */
 static int target_early(struct ctx *c, const struct node *m, void *obj, struct node *const vals[], bool control)
 {
