@@ -17,6 +17,7 @@
 #include "bgp/bgp_msg.h"
 #include "bgp/mrt.h"
 #include "config/config.h"
+#include "config/values.h"
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -651,32 +652,15 @@ void bgp_set_clock(struct bgp *b, int64_t (*now_ns)(void *arg), void *arg)
 static int open_listener(struct bgp *b, char *err, size_t errlen)
 {
 	const char *l = b->cfg->bgp.listen;
-	char host[128];
 	struct sockaddr_storage sa;
 	int fd = -1;
 
 	if (!l)
 		return 0;
-	const char *colon = strrchr(l, ':');
-	if (!colon || colon == l || strlen(l) >= sizeof(host)) {
+	if (value_listen(l, &sa) < 0) {
 		snprintf(err, errlen, "bgp: listen \"%s\" is not ADDRESS:PORT", l);
 		return -1;
 	}
-	size_t hl = (size_t)(colon - l);
-	if (l[0] == '[' && hl >= 2 && l[hl - 1] == ']') {
-		memcpy(host, l + 1, hl - 2);
-		host[hl - 2] = '\0';
-	} else {
-		memcpy(host, l, hl);
-		host[hl] = '\0';
-	}
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535 || addr_parse(host, &sa) < 0) {
-		snprintf(err, errlen, "bgp: listen \"%s\" is not ADDRESS:PORT", l);
-		return -1;
-	}
-	addr_set_port(&sa, (uint16_t)port);
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||

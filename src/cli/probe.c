@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "config/values.h"
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -41,54 +42,11 @@ struct probe_run {
 	bool interactive; /* stdout is a terminal: show each line at once */
 };
 
-/* HOST or [V6] followed by optional :PORT. */
-static int split_host_port(const char *s, char **host, unsigned *port, bool need_port)
-{
-	const char *colon;
-	size_t hlen;
-	*port = 0;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL)
-			return -1;
-		hlen = (size_t)(close - s - 1);
-		*host = strndup(s + 1, hlen);
-		colon = close[1] == ':' ? close + 1 : NULL;
-		if (close[1] != '\0' && colon == NULL)
-			goto bad;
-	} else {
-		colon = strrchr(s, ':');
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-		*host = strndup(s, hlen);
-	}
-	if (*host == NULL || (*host)[0] == '\0')
-		goto bad;
-	if (colon != NULL) {
-		char *end;
-		long p = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || p < 1 || p > 65535 || colon[1] == '\0')
-			goto bad;
-		*port = (unsigned)p;
-	}
-	if (need_port && *port == 0)
-		goto bad;
-	return 0;
-bad:
-	free(*host);
-	*host = NULL;
-	return -1;
-}
-
-static bool host_ok(const char *h)
-{
-	struct sockaddr_storage ss;
-	return addr_parse(h, &ss) == 0 || hostname_valid(h);
-}
-
 /* Fills t from one TARGET argument; returns 0 or -1 with err. */
 static int target_from_arg(const char *arg, int forced_kind, struct target_cfg *t, char *err, size_t errlen)
 {
-	unsigned port = 0;
+	uint16_t port = 0;
+	char why[VALUE_WHY_LEN];
 	t->name = strdup(arg);
 	t->role = ROLE_HOST;
 	t->network = CONFIG_NO_NETWORK;
@@ -97,28 +55,25 @@ static int target_from_arg(const char *arg, int forced_kind, struct target_cfg *
 		t->url = strdup(arg);
 	} else if (strncmp(arg, "tcp://", 6) == 0) {
 		t->kind = KIND_TCP;
-		if (split_host_port(arg + 6, &t->host, &port, true) < 0)
+		if (value_url_host(arg, &t->host, &port) < 0 || port == 0)
 			goto bad;
 	} else if (strncmp(arg, "smtp://", 7) == 0) {
 		t->kind = KIND_SMTP;
-		if (split_host_port(arg + 7, &t->host, &port, false) < 0)
+		if (value_url_host(arg, &t->host, &port) < 0)
 			goto bad;
 		if (port == 0)
 			port = 25;
 	} else if (strncmp(arg, "trace://", 8) == 0) {
 		t->kind = KIND_TRACE;
-		t->host = strdup(arg + 8);
+		if (value_url_host(arg, &t->host, &port) < 0 || port != 0)
+			goto bad;
 	} else if (strncmp(arg, "dns://", 6) == 0) {
 		const char *rest = arg + 6, *slash = strchr(rest, '/');
 		if (slash == NULL || slash[1] == '\0')
 			goto bad;
 		t->kind = KIND_DNS;
-		char *server_part = strndup(rest, (size_t)(slash - rest));
-		if (server_part == NULL || split_host_port(server_part, &t->server, &port, false) < 0) {
-			free(server_part);
+		if (value_url_host(arg, &t->server, &port) < 0)
 			goto bad;
-		}
-		free(server_part);
 		const char *name = slash + 1, *type_slash = strchr(name, '/');
 		char query[300];
 		if (type_slash != NULL)
@@ -146,9 +101,9 @@ static int target_from_arg(const char *arg, int forced_kind, struct target_cfg *
 			return -1;
 		}
 	}
-	t->port = (uint16_t)port;
+	t->port = port;
 	const char *h = t->kind == KIND_DNS ? t->server : t->host;
-	if (t->kind != KIND_HTTP && (h == NULL || !host_ok(h)))
+	if (t->kind != KIND_HTTP && (h == NULL || value_host(h, why, sizeof(why)) < 0))
 		goto bad;
 	return 0;
 bad:

@@ -267,22 +267,6 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 	}
 }
 
-/* What this build cannot do yet is refused, never silently ignored. */
-static int check_supported(const struct config *cfg)
-{
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		const struct target_cfg *t = &cfg->targets[i];
-		if (probe_ops_for(t->kind) == NULL) {
-			char label[160];
-			target_label(cfg, t, label, sizeof(label));
-			fprintf(stderr, "lightsout: watch: %s: probe kind %s is not yet supported by this build\n",
-				label, kind_name(t->kind));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int cli_watch(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -335,11 +319,6 @@ int cli_watch(int argc, char **argv)
 	render_set_round(w.cfg->interval_ms, w.cfg->detect.abrupt_rounds);
 	/* parsing a large configuration leaves freed heap behind: give it back */
 	malloc_trim(0);
-	if (check_supported(w.cfg) < 0) {
-		rc = EXIT_USAGE;
-		goto out;
-	}
-
 	static const struct detect_hooks hooks = {.on_state_change = on_state_change, .on_incident = on_incident};
 	w.detector = detect_new(w.cfg, &hooks, &w);
 	w.loop = ev_new();

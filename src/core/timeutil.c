@@ -100,7 +100,6 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
 	const char *p = s;
 	int year, mon, day, hour, min, sec, millis = 0;
 	struct tm tm = {0};
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (read_digits(&p, 4, &year) || expect_char(&p, '-') || read_digits(&p, 2, &mon) || expect_char(&p, '-') ||
 	    read_digits(&p, 2, &day))
@@ -111,7 +110,7 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
 	if (read_digits(&p, 2, &hour) || expect_char(&p, ':') || read_digits(&p, 2, &min) || expect_char(&p, ':') ||
 	    read_digits(&p, 2, &sec))
 		return -1;
-	if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 || min > 59 || sec > 60)
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
 		return -1;
 	if (*p == '.') {
 		int scale = 100, digits = 0;
@@ -144,6 +143,10 @@ int rfc3339_parse(const char *s, int64_t *epoch_ms)
 	tm.tm_sec = sec == 60 ? 59 : sec;
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1 && !(year == 1969 && mon == 12 && day == 31))
+		return -1;
+	/* timegm normalises 2023-02-29 to March 1st: a day that does not
+	 * exist comes back as another date and is refused */
+	if (tm.tm_year != year - 1900 || tm.tm_mon != mon - 1 || tm.tm_mday != day)
 		return -1;
 	*epoch_ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + millis;
 	return 0;

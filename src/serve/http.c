@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "config/values.h"
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -62,46 +63,6 @@ struct serve_http {
 	uint16_t port;
 	struct head_watch hw;
 };
-
-int serve_listen_parse(const char *s, struct sockaddr_storage *ss)
-{
-	char host[64];
-	const char *colon, *h, *p;
-	size_t hl;
-	char *end;
-	unsigned long port;
-
-	if (!s)
-		return -1;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':')
-			return -1;
-		h = s + 1;
-		hl = (size_t)(rb - h);
-		p = rb + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || strchr(s, ':') != colon)
-			return -1;
-		h = s;
-		hl = (size_t)(colon - s);
-		p = colon + 1;
-	}
-	if (hl == 0 || hl >= sizeof(host) || !*p || *p < '0' || *p > '9')
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	port = strtoul(p, &end, 10);
-	if (*end || port > 65535)
-		return -1;
-	if (addr_parse(host, ss) != 0)
-		return -1;
-	if (s[0] == '[' && ss->ss_family != AF_INET6)
-		return -1;
-	addr_set_port(ss, (uint16_t)port);
-	return 0;
-}
 
 /* ---------- responses ---------- */
 
@@ -825,7 +786,7 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	*out = NULL;
 	if (!cfg->listen || strcmp(cfg->listen, "off") == 0)
 		return 0;
-	if (serve_listen_parse(cfg->listen, &ss) < 0) {
+	if (value_listen(cfg->listen, &ss) < 0) {
 		snprintf(err, errlen, "listen \"%s\": expected ADDRESS:PORT with a literal address, or off",
 			 cfg->listen);
 		return -1;

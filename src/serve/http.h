@@ -22,10 +22,6 @@ struct serve_http;
 #define SERVE_HEAD_DEADLINE_S 10          /* the whole request head, however it trickles in */
 #define SERVE_MAX_INCIDENTS   10000       /* per /api/v1/incidents answer */
 
-/* "127.0.0.1:9470", "[::1]:9470" (literal addresses; port 0 = any free).
- * 0 or -1. */
-int serve_listen_parse(const char *s, struct sockaddr_storage *ss);
-
 /* Starts serving cfg->listen.  *out is NULL (and 0 returned) when listen
  * is "off".  st is read (incidents, status rows) from the HTTP threads;
  * cfg, live and st must outlive the server.  -1 with err filled if the

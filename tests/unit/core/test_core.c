@@ -60,6 +60,19 @@ static void test_rfc3339(void **state)
 	assert_int_equal(rfc3339_parse("2022-01-26", &ms), -1);
 	assert_int_equal(rfc3339_parse("2022-13-26T09:02:00Z", &ms), -1);
 	assert_int_equal(rfc3339_parse("2022-01-26T09:02:00Zjunk", &ms), -1);
+	/* days that do not exist are refused, not carried into the next month */
+	assert_int_equal(rfc3339_parse("2023-02-29T00:00:00Z", &ms), -1);
+	assert_int_equal(rfc3339_parse("1900-02-29T00:00:00Z", &ms), -1);
+	assert_int_equal(rfc3339_parse("2023-04-31T00:00:00Z", &ms), -1);
+	assert_int_equal(rfc3339_parse("2024-02-29T00:00:00Z", &ms), 0);
+	assert_int_equal(ms, INT64_C(1709164800000));
+	assert_int_equal(rfc3339_parse("2000-02-29T12:00:00Z", &ms), 0);
+	assert_int_equal(ms, INT64_C(951825600000));
+	assert_int_equal(rfc3339_parse("1969-12-31T23:59:59Z", &ms), 0);
+	assert_int_equal(ms, INT64_C(-1000));
+	/* a leap second reads as the second before it */
+	assert_int_equal(rfc3339_parse("2016-12-31T23:59:60Z", &ms), 0);
+	assert_int_equal(ms, INT64_C(1483228799000));
 	assert_int_equal(time_arg_parse("6h", INT64_C(100000000), &ms), 0);
 	assert_int_equal(ms, INT64_C(100000000) - 21600000);
 }

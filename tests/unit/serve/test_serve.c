@@ -143,26 +143,6 @@ static void t_routes(void **state)
 	config_free(cfg);
 }
 
-static void t_listen(void **state)
-{
-	(void)state;
-	struct sockaddr_storage ss;
-
-	assert_int_equal(serve_listen_parse("127.0.0.1:9470", &ss), 0);
-	assert_int_equal(ss.ss_family, AF_INET);
-	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9470);
-	assert_int_equal(serve_listen_parse("[::1]:80", &ss), 0);
-	assert_int_equal(ss.ss_family, AF_INET6);
-	assert_int_equal(serve_listen_parse("[127.0.0.1]:80", &ss), -1);
-	assert_int_equal(serve_listen_parse("::1:80", &ss), -1);
-	assert_int_equal(serve_listen_parse("127.0.0.1", &ss), -1);
-	assert_int_equal(serve_listen_parse("127.0.0.1:65536", &ss), -1);
-	assert_int_equal(serve_listen_parse("127.0.0.1:-1", &ss), -1);
-	assert_int_equal(serve_listen_parse("localhost:80", &ss), -1);
-	assert_int_equal(serve_listen_parse(":80", &ss), -1);
-	assert_int_equal(serve_listen_parse("off", &ss), -1);
-}
-
 static struct measurement meas(uint32_t target, int64_t at, enum outcome o, double rtt, const char *detail)
 {
 	struct measurement m;
@@ -527,10 +507,9 @@ static void t_render_plot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),         cmocka_unit_test(t_listen),
-	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics),        cmocka_unit_test(t_status_doc),
-	    cmocka_unit_test(t_pages_escape), cmocka_unit_test(t_bgp_status_doc), cmocka_unit_test(t_jfield),
-	    cmocka_unit_test(t_render_plot),
+	    cmocka_unit_test(t_escape),         cmocka_unit_test(t_routes),     cmocka_unit_test(t_live_series),
+	    cmocka_unit_test(t_metrics),        cmocka_unit_test(t_status_doc), cmocka_unit_test(t_pages_escape),
+	    cmocka_unit_test(t_bgp_status_doc), cmocka_unit_test(t_jfield),     cmocka_unit_test(t_render_plot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
