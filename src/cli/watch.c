@@ -33,10 +33,21 @@
 
 static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [--user NAME] [-v|-q]\n"
 				  "\n"
-				  "  Runs until SIGINT/SIGTERM (or --for), then flushes the store and exits 0.\n"
+				  "  Runs until SIGINT/SIGTERM (or --for), then flushes the store and exits 0;\n"
+				  "  SIGHUP re-reads FILE (one that fails check-config is refused, logged).\n"
 				  "  --user NAME  once raw sockets, listeners and the store are open, run as NAME\n";
 
+/* The engine a reload replaced, finishing the rounds it had open. */
+struct retiring {
+	struct probe_engine *engine; /* NULL: none */
+	struct config *cfg;          /* its configuration */
+	uint32_t *to_new;            /* its target index -> the new one (UINT32_MAX: gone or changed) */
+	size_t n;
+	int64_t deadline_ns; /* then it is stopped, open rounds or not */
+};
+
 struct watch {
+	const char *path;
 	struct config *cfg;
 	struct ev_loop *loop;
 	struct store *store;
@@ -51,6 +62,16 @@ struct watch {
 	int sigfd;
 	bool stopping;
 	uint64_t watchdog_ns; /* half of systemd's WatchdogSec, 0 without one */
+	/* reload: the configurations bgp and alert were built with (they
+	 * keep them while their sections are unchanged), the old engine, and
+	 * the open incidents the old detector reported last */
+	struct config *bgp_cfg, *alert_cfg;
+	struct retiring old;
+	bool capturing;
+	char **captured;
+	int64_t *captured_id;
+	size_t ncaptured;
+	unsigned reloads_refused;
 };
 
 static void target_label(const struct config *cfg, const struct target_cfg *t, char *buf, size_t len)
@@ -102,6 +123,29 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(w->live, id, network, open, cause, json);
 	alert_incident(w->alert, id, network, open, cause, json);
+	if (w->capturing && open) {
+		/* one document per incident: the last one is current */
+		for (size_t i = 0; i < w->ncaptured; i++)
+			if (w->captured_id[i] == id) {
+				char *j = strdup(json);
+				if (j != NULL) {
+					free(w->captured[i]);
+					w->captured[i] = j;
+				}
+				return;
+			}
+		char **c = realloc(w->captured, (w->ncaptured + 1) * sizeof(*c));
+		int64_t *ids = c ? realloc(w->captured_id, (w->ncaptured + 1) * sizeof(*ids)) : NULL;
+		if (c != NULL)
+			w->captured = c;
+		if (ids != NULL)
+			w->captured_id = ids;
+		if (ids == NULL || (c[w->ncaptured] = strdup(json)) == NULL) {
+			log_warnx("incident %lld cannot be continued: out of memory", (long long)id);
+			return;
+		}
+		ids[w->ncaptured++] = id;
+	}
 }
 
 /* Incidents left open by the previous run are continued, not reopened. */
@@ -138,13 +182,21 @@ static int resume_incidents(struct watch *w, char *err, size_t errlen)
 	return store_each_incident(w->store, NULL, 0, -1, resume_one, w, err, errlen);
 }
 
+static void reload(struct watch *w);
+
 static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)events;
 	struct watch *w = arg;
 	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		log_info("signal %u: stopping", si.ssi_signo);
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("signal %u: reloading %s", si.ssi_signo, w->path);
+		reload(w);
+		return;
+	}
+	log_info("signal %u: stopping", si.ssi_signo);
 	w->stopping = true;
 	ev_stop(loop);
 }
@@ -267,6 +319,407 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 	}
 }
 
+/* ---------- reload (SIGHUP) ---------- */
+
+static const struct detect_hooks watch_hooks = {.on_state_change = on_state_change, .on_incident = on_incident};
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static const char *network_of(const struct config *cfg, const struct target_cfg *t)
+{
+	return t->network == CONFIG_NO_NETWORK ? "" : cfg->networks[t->network].name;
+}
+
+/* Everything that decides how a target is probed and judged. */
+static bool target_same(const struct config *ac, const struct target_cfg *a, const struct config *bc,
+			const struct target_cfg *b)
+{
+	return str_same(a->name, b->name) && str_same(network_of(ac, a), network_of(bc, b)) && a->role == b->role &&
+	       a->kind == b->kind && str_same(a->host, b->host) && a->port == b->port && str_same(a->url, b->url) &&
+	       str_same(a->server, b->server) && str_same(a->query, b->query) && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->count == b->count && a->nstatus == b->nstatus &&
+	       (a->nstatus == 0 || memcmp(a->status, b->status, a->nstatus * sizeof(*a->status)) == 0) &&
+	       str_same(a->contains, b->contains) && a->follow_redirects == b->follow_redirects &&
+	       str_same(a->expect_rcode, b->expect_rcode) && str_same(a->expect, b->expect) &&
+	       a->recursion == b->recursion && str_same(a->expect_banner, b->expect_banner);
+}
+
+static bool network_same(const struct network_cfg *a, const struct network_cfg *b)
+{
+	if (!str_same(a->name, b->name) || a->nasn != b->nasn || a->nprefixes != b->nprefixes ||
+	    (a->nasn > 0 && memcmp(a->asn, b->asn, a->nasn * sizeof(*a->asn)) != 0))
+		return false;
+	for (size_t i = 0; i < a->nprefixes; i++)
+		if (a->prefixes[i].family != b->prefixes[i].family || a->prefixes[i].len != b->prefixes[i].len ||
+		    memcmp(a->prefixes[i].addr, b->prefixes[i].addr, sizeof(a->prefixes[i].addr)) != 0)
+			return false;
+	return true;
+}
+
+/* The collector keeps running (sessions up) only if neither its section
+ * nor the networks whose visibility it computes changed. */
+static bool bgp_same(const struct config *a, const struct config *b)
+{
+	const struct bgp_cfg *x = &a->bgp, *y = &b->bgp;
+
+	if (x->npeers != y->npeers || x->nmrt != y->nmrt || !str_same(x->listen, y->listen) ||
+	    a->nnetworks != b->nnetworks)
+		return false;
+	for (size_t i = 0; i < x->npeers; i++) {
+		const struct bgp_peer_cfg *p = &x->peers[i], *q = &y->peers[i];
+		if (!str_same(p->address, q->address) || p->remote_as != q->remote_as || p->local_as != q->local_as ||
+		    p->port != q->port || p->passive != q->passive || p->hold_time_ms != q->hold_time_ms)
+			return false;
+	}
+	for (size_t i = 0; i < x->nmrt; i++)
+		if (!str_same(x->mrt[i], y->mrt[i]))
+			return false;
+	for (size_t i = 0; i < a->nnetworks; i++)
+		if (!network_same(&a->networks[i], &b->networks[i]))
+			return false;
+	return true;
+}
+
+static bool alerts_same(const struct config *a, const struct config *b)
+{
+	if (a->nalerts != b->nalerts || !str_same(a->vantage, b->vantage) || !str_same(a->listen, b->listen))
+		return false;
+	for (size_t i = 0; i < a->nalerts; i++) {
+		const struct alert_cfg *p = &a->alerts[i], *q = &b->alerts[i];
+		if (!str_same(p->kind, q->kind) || !str_same(p->url, q->url) || !str_same(p->format, q->format) ||
+		    p->max_age_ms != q->max_age_ms)
+			return false;
+	}
+	return true;
+}
+
+/* The same targets in the same order with the same role and kind: what
+ * the store's target rows hold (the sync is a write on the loop thread). */
+static bool same_rows(const struct config *a, const struct config *b)
+{
+	if (a->ntargets != b->ntargets || !str_same(a->vantage, b->vantage))
+		return false;
+	for (size_t i = 0; i < a->ntargets; i++) {
+		const struct target_cfg *x = &a->targets[i], *y = &b->targets[i];
+		if (!str_same(x->name, y->name) || !str_same(network_of(a, x), network_of(b, y)) ||
+		    x->role != y->role || x->kind != y->kind)
+			return false;
+	}
+	return true;
+}
+
+/* A configuration nothing uses any more is freed. */
+static void cfg_release(struct watch *w, struct config *c)
+{
+	if (c != NULL && c != w->cfg && c != w->bgp_cfg && c != w->alert_cfg && c != w->old.cfg)
+		config_free(c);
+}
+
+struct target_key {
+	const char *network, *name;
+	uint32_t index;
+};
+
+static int target_key_cmp(const void *a, const void *b)
+{
+	const struct target_key *x = a, *y = b;
+	int c = strcmp(x->network, y->network);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* How the new configuration relates to the old: for each new target the
+ * old index of the same (network, name) if nothing else changed either
+ * (UINT32_MAX otherwise), for each old target its new index when it is
+ * kept, and the counts for the log. */
+struct reload_diff {
+	uint32_t *from; /* [new ntargets] */
+	uint32_t *to;   /* [old ntargets] */
+	size_t *net_from;
+	size_t added, removed, changed, same;
+};
+
+static void diff_free(struct reload_diff *d)
+{
+	free(d->from);
+	free(d->to);
+	free(d->net_from);
+}
+
+static int diff_configs(const struct config *oc, const struct config *nc, struct reload_diff *d)
+{
+	struct target_key *keys = calloc(oc->ntargets ? oc->ntargets : 1, sizeof(*keys));
+
+	*d = (struct reload_diff){0};
+	d->from = calloc(nc->ntargets ? nc->ntargets : 1, sizeof(*d->from));
+	d->to = calloc(oc->ntargets ? oc->ntargets : 1, sizeof(*d->to));
+	d->net_from = calloc(nc->nnetworks ? nc->nnetworks : 1, sizeof(*d->net_from));
+	if (keys == NULL || d->from == NULL || d->to == NULL || d->net_from == NULL) {
+		free(keys);
+		diff_free(d);
+		return -1;
+	}
+	for (size_t i = 0; i < oc->ntargets; i++) {
+		keys[i] = (struct target_key){network_of(oc, &oc->targets[i]), oc->targets[i].name, (uint32_t)i};
+		d->to[i] = UINT32_MAX;
+	}
+	qsort(keys, oc->ntargets, sizeof(*keys), target_key_cmp);
+	for (size_t i = 0; i < nc->ntargets; i++) {
+		struct target_key k = {network_of(nc, &nc->targets[i]), nc->targets[i].name, 0};
+		const struct target_key *hit =
+		    oc->ntargets ? bsearch(&k, keys, oc->ntargets, sizeof(*keys), target_key_cmp) : NULL;
+		d->from[i] = UINT32_MAX;
+		if (hit == NULL) {
+			d->added++;
+		} else if (!target_same(oc, &oc->targets[hit->index], nc, &nc->targets[i])) {
+			d->changed++;
+		} else {
+			d->same++;
+			d->from[i] = hit->index;
+			d->to[hit->index] = (uint32_t)i;
+		}
+	}
+	d->removed = oc->ntargets - d->same - d->changed;
+	for (size_t i = 0; i < nc->nnetworks; i++) {
+		d->net_from[i] = SIZE_MAX;
+		for (size_t k = 0; k < oc->nnetworks; k++)
+			if (network_same(&oc->networks[k], &nc->networks[i]))
+				d->net_from[i] = k;
+	}
+	free(keys);
+	return 0;
+}
+
+/* A round the old engine finishes after the reload, under its new index. */
+static void on_old_measurement(const struct measurement *m, void *arg)
+{
+	struct watch *w = arg;
+
+	if (m->target >= w->old.n || w->old.to_new[m->target] == UINT32_MAX)
+		return; /* removed or changed: its new definition starts afresh */
+	struct measurement copy = *m;
+	copy.target = w->old.to_new[m->target];
+	on_measurement(&copy, w);
+}
+
+static void finish_retiring(struct watch *w)
+{
+	struct config *c = w->old.cfg;
+
+	if (w->old.engine == NULL)
+		return;
+	probe_engine_forget_predecessor(w->engine);
+	probe_engine_stop(w->old.engine); /* what is still open is cut short */
+	probe_engine_free(w->old.engine);
+	free(w->old.to_new);
+	w->old = (struct retiring){0};
+	cfg_release(w, c);
+}
+
+static int64_t on_retiring(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)id;
+	struct watch *w = arg;
+
+	if (w->old.engine == NULL)
+		return EV_TIMER_DONE;
+	if (!probe_engine_idle(w->old.engine) && ev_now(loop) < w->old.deadline_ns)
+		return 20 * NS_PER_MS;
+	finish_retiring(w);
+	return EV_TIMER_DONE;
+}
+
+/* Every line of a refused configuration's errors, then the verdict. */
+static void reload_refused(struct watch *w, const char *why)
+{
+	const char *p = why;
+
+	w->reloads_refused++;
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		if (n > 0)
+			log_warnx("reload: %.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	log_warnx("reload refused: still running the configuration loaded before (%u refused so far)",
+		  w->reloads_refused);
+	sd_notifyf(0, "READY=1\nSTATUS=watching %zu targets of %zu networks (reload refused)", w->cfg->ntargets,
+		   w->cfg->nnetworks);
+}
+
+static void free_captured(struct watch *w)
+{
+	for (size_t i = 0; i < w->ncaptured; i++)
+		free(w->captured[i]);
+	free(w->captured);
+	free(w->captured_id);
+	w->captured = NULL;
+	w->captured_id = NULL;
+	w->ncaptured = 0;
+}
+
+/* The BGP view of a collector that kept running, on a new dashboard. */
+static void live_bgp_seed(struct watch *w)
+{
+	struct bgp_peer_status ps;
+	struct bgp_vis_status vs;
+
+	if (w->bgp == NULL)
+		return;
+	for (size_t i = 0; i < bgp_npeers(w->bgp); i++)
+		if (bgp_peer_status(w->bgp, i, &ps) == 0)
+			serve_live_bgp_peer(w->live, i, ps.state_name);
+	for (size_t i = 0; i < w->cfg->nnetworks; i++) {
+		bgp_vis_network_status(bgp_visibility(w->bgp), i, &vs);
+		serve_live_bgp(w->live, i, (unsigned)vs.expected, (unsigned)vs.visible);
+	}
+}
+
+static int start_bgp(struct watch *w, char *err, size_t errlen)
+{
+	const struct config *c = w->cfg;
+
+	w->bgp_cfg = w->cfg;
+	if (c->bgp.npeers == 0 && c->bgp.nmrt == 0 && c->bgp.listen == NULL)
+		return 0;
+	w->bgp = bgp_new(w->loop, c, on_bgp_event, w, err, errlen);
+	if (w->bgp == NULL)
+		return -1;
+	/* a peer that cannot be reached is retried; only a listener
+	 * that cannot be opened or an unreadable MRT file is reported */
+	if (bgp_start(w->bgp, err, errlen) < 0)
+		log_warnx("bgp: %s", err);
+	return 0;
+}
+
+/* SIGHUP: the new configuration takes over at each target's next round;
+ * unchanged targets keep their state, baselines and round numbers, open
+ * incidents continue.  Everything new is built before anything old is
+ * let go, so a reload that fails half way leaves the old one running. */
+static void reload(struct watch *w)
+{
+	char err[1024];
+	struct reload_diff df;
+	struct config *oc = w->cfg, *nc = config_load(w->path, err, sizeof(err));
+	struct probe_engine *ne = NULL;
+	struct detector *nd = NULL;
+	struct serve_live *nl = NULL;
+
+	if (nc == NULL) {
+		reload_refused(w, err);
+		return;
+	}
+	/* systemd's notify-reload wants the moment too */
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		   (unsigned long long)(mono_now_ns() / 1000), w->path);
+	finish_retiring(w); /* a reload on the heels of another */
+	if (diff_configs(oc, nc, &df) < 0) {
+		config_free(nc);
+		reload_refused(w, "out of memory");
+		return;
+	}
+	/* opened once, before privileges were dropped */
+	if (!str_same(oc->store, nc->store))
+		log_warnx("reload: store %s: takes effect at the next start (still %s)", nc->store, oc->store);
+	if (!str_same(oc->listen, nc->listen))
+		log_warnx("reload: listen %s: takes effect at the next start (still %s)", nc->listen, oc->listen);
+
+	struct probe_engine_opts eo = {.max_pps = nc->max_pps, .seed = probe_engine_seed(w->engine)};
+	ne = probe_engine_new(w->loop, nc, &eo, on_measurement, w, err, sizeof(err));
+	if (ne != NULL)
+		for (size_t i = 0; i < nc->ntargets; i++)
+			if (df.from[i] != UINT32_MAX)
+				probe_engine_resume_round(ne, (uint32_t)i,
+							  probe_engine_next_round(w->engine, df.from[i]));
+	nd = detect_new(nc, &watch_hooks, w);
+	nl = serve_live_new(nc);
+	if (ne == NULL || nd == NULL || nl == NULL || probe_engine_start(ne, err, sizeof(err)) < 0)
+		goto refuse;
+
+	/* the old detector judges what it holds and reports its open
+	 * incidents once more: the new one continues them */
+	w->capturing = true;
+	detect_finish(w->detector);
+	w->capturing = false;
+	/* the store's rows by (network, name) change only with the list */
+	if (!same_rows(oc, nc) && store_sync_targets(w->store, nc, err, sizeof(err)) < 0)
+		goto refuse;
+	detect_carry(nd, w->detector, df.from, df.net_from);
+	detect_set_next_id(nd, detect_next_id(w->detector));
+	detect_free(w->detector);
+
+	struct serve_live *ol = w->live;
+	w->cfg = nc;
+	w->detector = nd;
+	w->live = nl;
+	w->old = (struct retiring){
+	    .engine = w->engine, .cfg = oc, .to_new = df.to, .n = oc->ntargets, .deadline_ns = ev_now(w->loop)};
+	df.to = NULL;
+	for (size_t i = 0; i < oc->ntargets; i++) {
+		const struct target_cfg *t = &oc->targets[i];
+		int64_t until = (t->interval_ms + t->timeout_ms + 1000) * NS_PER_MS;
+		if (w->old.deadline_ns < ev_now(w->loop) + until)
+			w->old.deadline_ns = ev_now(w->loop) + until;
+	}
+	probe_engine_retire(w->engine, ne, on_old_measurement, w);
+	w->engine = ne;
+	if (ev_add_timer(w->loop, 20 * NS_PER_MS, on_retiring, w) == 0)
+		finish_retiring(w);
+	render_set_round(nc->interval_ms, nc->detect.abrupt_rounds);
+
+	if (serve_live_load(nl, w->store, wall_now_ms(), err, sizeof(err)) < 0)
+		log_warnx("dashboard: %s", err);
+	for (size_t i = 0; i < w->ncaptured; i++)
+		resume_one(w->captured_id[i], w->captured[i], w);
+	free_captured(w);
+
+	if (!alerts_same(oc, nc)) {
+		struct config *ac = w->alert_cfg;
+		serve_live_set_alert(ol, NULL);
+		alert_stop(w->alert, 1000);
+		w->alert = NULL;
+		w->alert_cfg = nc;
+		cfg_release(w, ac);
+		if (alert_new(nc, NULL, &w->alert, err, sizeof(err)) < 0)
+			log_warnx("reload: alerts: %s", err);
+	}
+	serve_live_set_alert(nl, w->alert);
+	serve_http_swap(w->http, nc, nl);
+	serve_live_running(nl, true);
+	serve_live_free(ol);
+
+	if (!bgp_same(oc, nc)) {
+		struct config *bc = w->bgp_cfg;
+		if (w->bgp != NULL) {
+			bgp_stop(w->bgp);
+			bgp_free(w->bgp);
+			w->bgp = NULL;
+		}
+		if (start_bgp(w, err, sizeof(err)) < 0)
+			log_warnx("reload: bgp: %s", err);
+		cfg_release(w, bc);
+	}
+	live_bgp_seed(w);
+
+	log_info("reload: %zu targets added, %zu removed, %zu changed, %zu unchanged", df.added, df.removed, df.changed,
+		 df.same);
+	diff_free(&df);
+	sd_notifyf(0, "READY=1\nSTATUS=watching %zu targets of %zu networks", nc->ntargets, nc->nnetworks);
+	return;
+refuse:
+	probe_engine_free(ne);
+	probe_engine_take_loop_hook(w->engine); /* ne may have had it */
+	detect_free(nd);
+	serve_live_free(nl);
+	free_captured(w);
+	config_free(nc);
+	diff_free(&df);
+	reload_refused(w, err);
+}
+
 int cli_watch(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -310,6 +763,7 @@ int cli_watch(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -319,8 +773,9 @@ int cli_watch(int argc, char **argv)
 	render_set_round(w.cfg->interval_ms, w.cfg->detect.abrupt_rounds);
 	/* parsing a large configuration leaves freed heap behind: give it back */
 	malloc_trim(0);
-	static const struct detect_hooks hooks = {.on_state_change = on_state_change, .on_incident = on_incident};
-	w.detector = detect_new(w.cfg, &hooks, &w);
+	w.path = path;
+	w.bgp_cfg = w.alert_cfg = w.cfg;
+	w.detector = detect_new(w.cfg, &watch_hooks, &w);
 	w.loop = ev_new();
 	if (w.detector == NULL || w.loop == NULL) {
 		fprintf(stderr, "lightsout: out of memory\n");
@@ -367,16 +822,9 @@ int cli_watch(int argc, char **argv)
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
-	if (w.cfg->bgp.npeers > 0 || w.cfg->bgp.nmrt > 0 || w.cfg->bgp.listen != NULL) {
-		w.bgp = bgp_new(w.loop, w.cfg, on_bgp_event, &w, err, sizeof(err));
-		if (w.bgp == NULL) {
-			fprintf(stderr, "lightsout: watch: bgp: %s\n", err);
-			goto out;
-		}
-		/* a peer that cannot be reached is retried; only a listener
-		 * that cannot be opened or an unreadable MRT file is reported */
-		if (bgp_start(w.bgp, err, sizeof(err)) < 0)
-			log_warnx("bgp: %s", err);
+	if (start_bgp(&w, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: watch: bgp: %s\n", err);
+		goto out;
 	}
 	if (for_ms > 0)
 		ev_add_timer(w.loop, for_ms * NS_PER_MS, on_for_elapsed, &w);
@@ -415,6 +863,7 @@ int cli_watch(int argc, char **argv)
 out:
 	sd_notify(0, "STOPPING=1\nSTATUS=flushing the store");
 	serve_live_running(w.live, false); /* /healthz says so while we flush */
+	finish_retiring(&w);
 	if (w.engine != NULL) {
 		probe_engine_stop(w.engine); /* completes open rounds into the store */
 		probe_engine_free(w.engine);
@@ -445,6 +894,11 @@ out:
 		close(w.sigfd);
 	ev_free(w.loop);
 	detect_free(w.detector);
+	free_captured(&w);
+	if (w.bgp_cfg != w.cfg && w.bgp_cfg != w.alert_cfg)
+		config_free(w.bgp_cfg);
+	if (w.alert_cfg != w.cfg)
+		config_free(w.alert_cfg);
 	config_free(w.cfg);
 	return rc;
 }

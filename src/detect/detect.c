@@ -153,3 +153,40 @@ uint64_t detect_late_dropped(const struct detector *d)
 {
 	return d->late;
 }
+
+int64_t detect_next_id(const struct detector *d)
+{
+	return d->next_id;
+}
+
+void detect_carry(struct detector *to, const struct detector *from, const uint32_t *target_from, const size_t *net_from)
+{
+	for (size_t i = 0; i < to->ntargets; i++) {
+		if (target_from[i] >= from->ntargets)
+			continue;
+		struct dtarget *t = &to->t[i];
+		struct dtarget keep = *t; /* what the new configuration decides */
+		*t = from->t[target_from[i]];
+		t->net = keep.net;
+		t->role = keep.role;
+		t->outside = keep.outside;
+		t->it_ms = keep.it_ms;
+		t->changed = t->measured = t->released = false;
+	}
+	/* round signals are kept in slots of the top-level interval */
+	if (to->interval_ms != from->interval_ms)
+		return;
+	for (size_t i = 0; i < to->nnets; i++) {
+		if (net_from[i] >= from->nnets)
+			continue;
+		struct dnet *n = &to->nets[i];
+		const struct dnet *o = &from->nets[net_from[i]];
+		memcpy(n->ring, o->ring, sizeof(n->ring));
+		n->bgp_seen = o->bgp_seen;
+		memcpy(n->withdrawn, o->withdrawn, sizeof(n->withdrawn));
+		n->nwithdrawn = o->nwithdrawn;
+		n->withdrawn_at = o->withdrawn_at;
+		n->degr_streak = o->degr_streak;
+		memcpy(n->unreach_from, o->unreach_from, sizeof(n->unreach_from));
+	}
+}

@@ -83,6 +83,17 @@ void detect_finish(struct detector *d);
 void detect_set_next_id(struct detector *d, int64_t next_id);
 int detect_resume(struct detector *d, const char *json, char *err, size_t errlen);
 
+/* Reload (watch, SIGHUP): the next incident id, and the state of the
+ * targets and networks a new configuration keeps unchanged: after
+ * detect_finish(from), detect_carry(to, from, ...) copies per-target
+ * health (state, streaks, baselines) of target i of `to` from
+ * target_from[i] of `from` (UINT32_MAX: a new target) and a network's
+ * round signals and BGP view from net_from[i] (SIZE_MAX: new); then
+ * detect_set_next_id and detect_resume continue the open incidents. */
+int64_t detect_next_id(const struct detector *d);
+void detect_carry(struct detector *to, const struct detector *from, const uint32_t *target_from,
+		  const size_t *net_from);
+
 /* Live state (status, dashboard). */
 const struct target_health *detect_target_health(const struct detector *d, uint32_t target);
 size_t detect_open_incidents(const struct detector *d);

@@ -58,6 +58,10 @@ struct schedule_slot {
 	int64_t next_start_ns; /* monotonic */
 	int64_t next_start_ms; /* wall clock of the same moment */
 	uint64_t timer;
+	uint32_t resume_round; /* reload: the predecessor's next round of it */
+	bool resume;
+	bool realign;           /* started late (reload): later rounds go back to their slots */
+	int64_t slot_offset_ms; /* of its rounds in their slots, while realign */
 };
 
 struct probe_engine {
@@ -74,6 +78,8 @@ struct probe_engine {
 	const struct probe_ops *active[KIND_COUNT];
 	void *ctx[KIND_COUNT]; /* each active kind's state */
 	bool started, stopping;
+	bool retired;                     /* reload: starts no rounds, the successor owns the loop's hook */
+	struct probe_engine *predecessor; /* reload: retired, still finishing its open rounds */
 	struct resolver resolver;
 	struct probe_bucket bucket; /* the global packets-per-second cap */
 	unsigned long refused_completions;
@@ -313,6 +319,19 @@ static void apply_answer(struct probe_engine *e, struct probe_target *t, size_t 
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* After a round started late (reload), the next one at its own slot
+ * again (or at once while still behind). */
+static void realign(struct schedule_slot *s, int64_t now_ns)
+{
+	int64_t now_ms = wall_now_ms(), at_ms = (int64_t)s->round * (s->interval_ns / NS_PER_MS) + s->slot_offset_ms;
+
+	s->realign = at_ms < now_ms;
+	if (at_ms < now_ms)
+		at_ms = now_ms;
+	s->next_start_ms = at_ms;
+	s->next_start_ns = now_ns + (at_ms - now_ms) * NS_PER_MS;
+}
+
 static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)id;
@@ -327,6 +346,8 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	s->round++;
 	s->next_start_ns += s->interval_ns;
 	s->next_start_ms += s->interval_ns / NS_PER_MS;
+	if (s->realign)
+		realign(s, ev_now(loop));
 	if (t->cfg->kind != KIND_HTTP && !t->resolved)
 		complete_unresolved(e, t, round, at_ms);
 	else
@@ -456,6 +477,18 @@ static void resolver_stop(struct resolver *r)
 	r->answers = NULL;
 }
 
+/* Reload: an unchanged target goes on with the round its predecessor
+ * would have started next, neither skipping nor repeating one: at its
+ * slot if that is still ahead, at once if its moment just passed. */
+static struct probe_first_round resume_first(struct probe_first_round first, uint32_t round, int64_t interval_ms,
+					     int64_t now_ms)
+{
+	if (round >= first.round)
+		return (struct probe_first_round){
+		    .round = round, .start_ms = first.start_ms + (int64_t)(round - first.round) * interval_ms};
+	return (struct probe_first_round){.round = round, .start_ms = now_ms};
+}
+
 int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 {
 	struct probe_target **bykind = calloc(e->ntargets ? e->ntargets : 1, sizeof(*bykind));
@@ -505,6 +538,12 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 		int64_t interval_ms = e->targets[i].cfg->interval_ms;
 		struct probe_first_round first =
 		    probe_schedule_first(now_ms, interval_ms, e->opts.seed, (uint32_t)i, e->opts.align_first_round);
+		if (s->resume && s->resume_round < first.round) {
+			s->realign = true;
+			s->slot_offset_ms = first.start_ms - (int64_t)first.round * interval_ms;
+		}
+		if (s->resume)
+			first = resume_first(first, s->resume_round, interval_ms, now_ms);
 		s->engine = e;
 		s->target = (uint32_t)i;
 		s->interval_ns = interval_ms * NS_PER_MS;
@@ -552,14 +591,74 @@ void probe_engine_stop(struct probe_engine *e)
 		}
 	/* no sink calls after this point */
 	e->sink = NULL;
-	ev_set_before_sleep(e->loop, NULL, NULL);
+	if (e->started && !e->retired)
+		ev_set_before_sleep(e->loop, NULL, NULL);
+}
+
+static void flush_kinds(struct probe_engine *e)
+{
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (e->active[k] != NULL && e->active[k]->flush != NULL)
+			e->active[k]->flush(e->ctx[k]);
 }
 
 static void before_sleep(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
 	struct probe_engine *e = arg;
-	for (int k = 0; k < KIND_COUNT; k++)
-		if (e->active[k] != NULL && e->active[k]->flush != NULL)
-			e->active[k]->flush(e->ctx[k]);
+	flush_kinds(e);
+	if (e->predecessor != NULL)
+		flush_kinds(e->predecessor);
+}
+
+/* ---- reload ---- */
+
+uint64_t probe_engine_seed(const struct probe_engine *e)
+{
+	return e->opts.seed;
+}
+
+uint32_t probe_engine_next_round(const struct probe_engine *e, uint32_t index)
+{
+	return index < e->ntargets ? e->slots[index].round : 0;
+}
+
+void probe_engine_resume_round(struct probe_engine *e, uint32_t index, uint32_t round)
+{
+	if (index < e->ntargets && !e->started) {
+		e->slots[index].resume = true;
+		e->slots[index].resume_round = round;
+	}
+}
+
+void probe_engine_retire(struct probe_engine *e, struct probe_engine *successor, probe_sink_fn sink, void *sink_arg)
+{
+	e->retired = true;
+	for (size_t i = 0; i < e->ntargets; i++)
+		if (e->slots[i].timer != 0) {
+			ev_del_timer(e->loop, e->slots[i].timer);
+			e->slots[i].timer = 0;
+		}
+	e->sink = sink;
+	e->sink_arg = sink_arg;
+	successor->predecessor = e;
+}
+
+bool probe_engine_idle(const struct probe_engine *e)
+{
+	for (size_t i = 0; i < e->ntargets; i++)
+		if (e->slots[i].open != NULL)
+			return false;
+	return true;
+}
+
+void probe_engine_forget_predecessor(struct probe_engine *e)
+{
+	e->predecessor = NULL;
+}
+
+void probe_engine_take_loop_hook(struct probe_engine *e)
+{
+	if (e->started && !e->stopping)
+		ev_set_before_sleep(e->loop, before_sleep, e);
 }

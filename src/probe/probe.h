@@ -107,6 +107,27 @@ unsigned long probe_engine_refused_completions(const struct probe_engine *e);
 /* True once every target has completed opts.rounds rounds. */
 bool probe_engine_done(const struct probe_engine *e);
 
+/* ---- reload (watch, SIGHUP) ----
+ * The new engine starts while the old one finishes the rounds it has
+ * open: no round of an unchanged target is lost or run twice. */
+/* The schedule's seed (give it to the successor: same offsets). */
+uint64_t probe_engine_seed(const struct probe_engine *e);
+/* The next round the engine would start for target index. */
+uint32_t probe_engine_next_round(const struct probe_engine *e, uint32_t index);
+/* Before probe_engine_start: target index starts with `round` (the
+ * predecessor's next round), at its slot, or at once if that just passed. */
+void probe_engine_resume_round(struct probe_engine *e, uint32_t index, uint32_t round);
+/* After the successor started: e starts no more rounds; its open rounds
+ * complete into sink (their target indices are e's), its batched sends
+ * go out with the successor's.  Then, once probe_engine_idle (or when
+ * it must), probe_engine_forget_predecessor(successor), stop and free e. */
+void probe_engine_retire(struct probe_engine *e, struct probe_engine *successor, probe_sink_fn sink, void *sink_arg);
+bool probe_engine_idle(const struct probe_engine *e);
+void probe_engine_forget_predecessor(struct probe_engine *e);
+/* The loop's before-sleep hook is e's again (after a successor that
+ * took it failed and was freed). */
+void probe_engine_take_loop_hook(struct probe_engine *e);
+
 /* ---- for kinds ---- */
 struct ev_loop *probe_engine_loop(struct probe_engine *e);
 const struct config *probe_engine_config(struct probe_engine *e);

@@ -56,6 +56,7 @@ struct head_watch {
 };
 
 struct serve_http {
+	pthread_rwlock_t swap; /* requests read cfg and live under it; a reload swaps them */
 	const struct config *cfg;
 	struct serve_live *live;
 	struct store *st;
@@ -718,22 +719,10 @@ static void head_watch_stop(struct head_watch *hw)
 	pthread_mutex_destroy(&hw->mu);
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-			      const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+static enum MHD_Result route(struct serve_http *h, struct MHD_Connection *c, const char *url)
 {
-	struct serve_http *h = cls;
 	struct serve_request req;
 
-	(void)version;
-	(void)upload_data;
-	(void)con_cls;
-	head_mark(&h->hw, c, true);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only\n");
-	/* no request bodies: refuse before reading one */
-	if (*upload_data_size != 0 || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length") ||
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
-		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "no request body accepted\n");
 	serve_route_parse(h->cfg, url, &req);
 	switch (req.route) {
 	case SERVE_ROUTE_INDEX:
@@ -760,6 +749,39 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (strncmp(url, "/api/", 5) == 0)
 		return send_json_error(c, MHD_HTTP_NOT_FOUND, "not found");
 	return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct serve_http *h = cls;
+	enum MHD_Result rc;
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	head_mark(&h->hw, c, true);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only\n");
+	/* no request bodies: refuse before reading one */
+	if (*upload_data_size != 0 || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length") ||
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
+		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "no request body accepted\n");
+	/* responses own their bytes: nothing read under the lock outlives it */
+	pthread_rwlock_rdlock(&h->swap);
+	rc = route(h, c, url);
+	pthread_rwlock_unlock(&h->swap);
+	return rc;
+}
+
+void serve_http_swap(struct serve_http *h, const struct config *cfg, struct serve_live *live)
+{
+	if (!h)
+		return;
+	pthread_rwlock_wrlock(&h->swap);
+	h->cfg = cfg;
+	h->live = live;
+	pthread_rwlock_unlock(&h->swap);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -799,6 +821,7 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	h->cfg = cfg;
 	h->live = live;
 	h->st = st;
+	pthread_rwlock_init(&h->swap, NULL);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* The server's threads take no signals: they belong to the main loop
@@ -808,6 +831,7 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	if (head_watch_start(&h->hw) != 0) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		snprintf(err, errlen, "cannot start the HTTP request watcher");
+		pthread_rwlock_destroy(&h->swap);
 		free(h);
 		return -1;
 	}
@@ -822,6 +846,7 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	if (!h->d) {
 		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
 		head_watch_stop(&h->hw);
+		pthread_rwlock_destroy(&h->swap);
 		free(h);
 		return -1;
 	}
@@ -842,5 +867,6 @@ void serve_http_stop(struct serve_http *h)
 		return;
 	MHD_stop_daemon(h->d);
 	head_watch_stop(&h->hw);
+	pthread_rwlock_destroy(&h->swap);
 	free(h);
 }

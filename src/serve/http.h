@@ -28,6 +28,9 @@ struct serve_http;
  * address is bad or cannot be bound. */
 int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
 		     char *err, size_t errlen);
+/* Reload: requests from now on read cfg and live (a request under way
+ * finishes with the old ones first, so they may be freed on return). */
+void serve_http_swap(struct serve_http *h, const struct config *cfg, struct serve_live *live);
 /* The bound port (useful with port 0). */
 uint16_t serve_http_port(const struct serve_http *h);
 /* Stops accepting, finishes (or times out) open connections, frees. */
