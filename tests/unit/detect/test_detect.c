@@ -1207,9 +1207,75 @@ static void test_resume_vantage_targets(void **state)
 	config_free(cfg);
 }
 
+/* One answered round of target t in round r. */
+static struct measurement answered(uint32_t t, uint32_t r)
+{
+	struct measurement m = {
+	    .target = t, .round = r, .at_ms = T0 + (int64_t)r * IV, .outcome = OUTCOME_OK, .rtt_ms = 10 + t, .loss = 0};
+	return m;
+}
+
+/* Reload: a target the new configuration keeps (at another index) keeps
+ * its state and baseline and changes state no more; a new one starts
+ * unknown. */
+static void test_carry(void **state)
+{
+	(void)state;
+	static const char *const before = "interval: 60s\n"
+					  "networks:\n"
+					  "  - name: north\n"
+					  "    targets:\n"
+					  "      - {name: a, role: web, kind: icmp, host: 198.51.100.10}\n"
+					  "      - {name: b, role: web, kind: icmp, host: 198.51.100.11}\n";
+	static const char *const after = "interval: 60s\n"
+					 "networks:\n"
+					 "  - name: north\n"
+					 "    targets:\n"
+					 "      - {name: new, role: web, kind: icmp, host: 198.51.100.12}\n"
+					 "      - {name: a, role: web, kind: icmp, host: 198.51.100.10}\n"
+					 "      - {name: b, role: web, kind: icmp, host: 198.51.100.11}\n";
+	static const struct detect_hooks hooks = {.on_state_change = on_state, .on_incident = on_incident};
+	struct config *c1 = load(before), *c2 = load(after);
+	struct run r1 = {0}, r2 = {0};
+	struct detector *d1 = detect_new(c1, &hooks, &r1), *d2 = detect_new(c2, &hooks, &r2);
+	const uint32_t from[] = {UINT32_MAX, 0, 1};
+	const size_t net_from[] = {0};
+	uint32_t round = 0;
+
+	for (; round < 10; round++)
+		for (uint32_t t = 0; t < 2; t++) {
+			struct measurement m = answered(t, round);
+			detect_feed(d1, &m);
+		}
+	detect_finish(d1);
+	assert_int_equal(r1.state_changes, 2);
+	detect_carry(d2, d1, from, net_from);
+	detect_set_next_id(d2, detect_next_id(d1));
+	for (uint32_t t = 0; t < 2; t++)
+		assert_memory_equal(detect_target_health(d2, t + 1), detect_target_health(d1, t),
+				    sizeof(struct target_health));
+	assert_int_equal(detect_target_health(d2, 1)->state, STATE_UP);
+	assert_true(health_has_baseline(detect_target_health(d2, 1)));
+	assert_int_equal(detect_target_health(d2, 0)->state, STATE_UNKNOWN);
+	for (; round < 14; round++)
+		for (uint32_t t = 0; t < 3; t++) {
+			struct measurement m = answered(t, round);
+			detect_feed(d2, &m);
+		}
+	detect_finish(d2);
+	assert_int_equal(r2.state_changes, 1); /* the new one's unknown -> up only */
+	detect_free(d1);
+	detect_free(d2);
+	run_free(&r1);
+	run_free(&r2);
+	config_free(c1);
+	config_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_carry),
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_review_rows),
 	    cmocka_unit_test(test_unreachable_mix_seeds),

@@ -196,12 +196,92 @@ static void test_complete_exactly_once(void **state)
 	assert_string_equal(refused->from, "");
 }
 
+/* Reload: rounds per target, from the old engine and then the new one. */
+struct handover {
+	struct ev_loop *loop;
+	uint32_t rounds[2][16];
+	size_t n[2];
+	size_t want; /* stop the loop once every target has this many */
+};
+
+static void handover_sink(const struct measurement *m, void *arg)
+{
+	struct handover *h = arg;
+
+	assert_true(m->target < 2);
+	if (h->n[m->target] < 16)
+		h->rounds[m->target][h->n[m->target]++] = m->round;
+	if (h->n[0] >= h->want && h->n[1] >= h->want)
+		ev_stop(h->loop);
+}
+
+/* A new engine that resumes an old one's rounds (seed kept, or not: then
+ * a slot may have just passed) continues each target's rounds with
+ * neither a gap nor a repeat while the old one finishes what it opened. */
+static void handover(uint64_t seed_delta)
+{
+	uint16_t port;
+	int lfd = harness_listen(&port);
+	struct handover h = {.want = 2};
+	char yaml[1024], err[256];
+
+	snprintf(yaml, sizeof(yaml),
+		 "interval: 1s\n" HARNESS_YAML_TARGETS
+		 "      - {name: a, role: host, kind: tcp, host: 127.0.0.1, port: %u, timeout: 500ms}\n"
+		 "      - {name: b, role: host, kind: tcp, host: 127.0.0.1, port: %u, timeout: 500ms}\n",
+		 port, port);
+	struct config *cfg = harness_config(yaml);
+	h.loop = ev_new();
+	assert_non_null(h.loop);
+	struct probe_engine_opts opts = {0};
+	struct probe_engine *old = probe_engine_new(h.loop, cfg, &opts, handover_sink, &h, err, sizeof(err));
+	assert_non_null(old);
+	assert_int_equal(probe_engine_start(old, err, sizeof(err)), 0);
+	assert_int_equal(ev_run(h.loop), 0);
+
+	opts.seed = probe_engine_seed(old) + seed_delta;
+	struct probe_engine *e = probe_engine_new(h.loop, cfg, &opts, handover_sink, &h, err, sizeof(err));
+	assert_non_null(e);
+	for (uint32_t i = 0; i < 2; i++)
+		probe_engine_resume_round(e, i, probe_engine_next_round(old, i));
+	assert_int_equal(probe_engine_start(e, err, sizeof(err)), 0);
+	probe_engine_retire(old, e, handover_sink, &h);
+	h.want = 5;
+	assert_int_equal(ev_run(h.loop), 0);
+	assert_true(probe_engine_idle(old));
+	probe_engine_forget_predecessor(e);
+	probe_engine_stop(old);
+	probe_engine_free(old);
+	probe_engine_stop(e);
+	probe_engine_free(e);
+	ev_free(h.loop);
+	config_free(cfg);
+	close(lfd);
+
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 1; i < h.n[t]; i++)
+			assert_int_equal(h.rounds[t][i], h.rounds[t][i - 1] + 1);
+}
+
+static void test_reload_same_seed(void **state)
+{
+	(void)state;
+	handover(0);
+}
+
+static void test_reload_other_seed(void **state)
+{
+	(void)state;
+	handover(0x9e3779b97f4a7c15ULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_round_aligned),   cmocka_unit_test(test_offset_spread),
 	    cmocka_unit_test(test_token_bucket),          cmocka_unit_test(test_resolver_wait_monotonic),
-	    cmocka_unit_test(test_complete_exactly_once),
+	    cmocka_unit_test(test_complete_exactly_once), cmocka_unit_test(test_reload_same_seed),
+	    cmocka_unit_test(test_reload_other_seed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
