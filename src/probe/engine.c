@@ -321,9 +321,10 @@ static void apply_answer(struct probe_engine *e, struct probe_target *t, size_t 
 
 /* After a round started late (reload), the next one at its own slot
  * again (or at once while still behind). */
-static void realign(struct schedule_slot *s, int64_t now_ns)
+static void realign(struct schedule_slot *s)
 {
-	int64_t now_ms = wall_now_ms(), at_ms = (int64_t)s->round * (s->interval_ns / NS_PER_MS) + s->slot_offset_ms;
+	int64_t now_ns = mono_now_ns(), now_ms = wall_now_ms(),
+		at_ms = (int64_t)s->round * (s->interval_ns / NS_PER_MS) + s->slot_offset_ms;
 
 	s->realign = at_ms < now_ms;
 	if (at_ms < now_ms)
@@ -347,7 +348,7 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	s->next_start_ns += s->interval_ns;
 	s->next_start_ms += s->interval_ns / NS_PER_MS;
 	if (s->realign)
-		realign(s, ev_now(loop));
+		realign(s);
 	if (t->cfg->kind != KIND_HTTP && !t->resolved)
 		complete_unresolved(e, t, round, at_ms);
 	else
@@ -532,7 +533,9 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 	probe_bucket_init(&e->bucket, e->opts.max_pps, ev_now(e->loop));
 
 	/* wall-clock aligned rounds (schedule.h) */
-	int64_t now_ns = ev_now(e->loop), now_ms = wall_now_ms();
+	/* the clock now, not the loop's (as old as this iteration: a long
+	 * start or a reload would start every round early by that much) */
+	int64_t now_ns = mono_now_ns(), now_ms = wall_now_ms();
 	for (size_t i = 0; i < e->ntargets; i++) {
 		struct schedule_slot *s = &e->slots[i];
 		int64_t interval_ms = e->targets[i].cfg->interval_ms;
@@ -550,7 +553,7 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 		s->round = first.round;
 		s->next_start_ms = first.start_ms;
 		s->next_start_ns = now_ns + (first.start_ms - now_ms) * NS_PER_MS;
-		s->timer = ev_add_timer(e->loop, s->next_start_ns - now_ns, on_round_timer, s);
+		s->timer = ev_add_timer(e->loop, s->next_start_ns - ev_now(e->loop), on_round_timer, s);
 		if (s->timer == 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;

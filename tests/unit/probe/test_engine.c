@@ -196,6 +196,57 @@ static void test_complete_exactly_once(void **state)
 	assert_string_equal(refused->from, "");
 }
 
+struct stamp {
+	struct ev_loop *loop;
+	int64_t at_ms, seen_ms;
+	size_t n;
+};
+
+static void stamp_sink(const struct measurement *m, void *arg)
+{
+	struct stamp *s = arg;
+
+	s->at_ms = m->at_ms;
+	s->seen_ms = wall_now_ms();
+	s->n++;
+	ev_stop(s->loop);
+}
+
+/* An engine started while the loop's clock is behind (a long start, or a
+ * reload in a callback) still starts rounds at the time they are stamped
+ * with, not earlier by the lag: a round never completes before its own
+ * start. */
+static void test_start_with_stale_loop_clock(void **state)
+{
+	(void)state;
+	uint16_t port;
+	int lfd = harness_listen(&port);
+	struct stamp st = {0};
+	char yaml[512], err[256];
+
+	snprintf(yaml, sizeof(yaml),
+		 "interval: 1s\n" HARNESS_YAML_TARGETS
+		 "      - {name: a, role: host, kind: tcp, host: 127.0.0.1, port: %u, timeout: 500ms}\n",
+		 port);
+	struct config *cfg = harness_config(yaml);
+	st.loop = ev_new();
+	assert_non_null(st.loop);
+	struct timespec lag = {.tv_sec = 0, .tv_nsec = 600 * 1000 * 1000};
+	nanosleep(&lag, NULL); /* the loop's idea of now is 600 ms old */
+	struct probe_engine_opts opts = {.rounds = 1};
+	struct probe_engine *e = probe_engine_new(st.loop, cfg, &opts, stamp_sink, &st, err, sizeof(err));
+	assert_non_null(e);
+	assert_int_equal(probe_engine_start(e, err, sizeof(err)), 0);
+	assert_int_equal(ev_run(st.loop), 0);
+	assert_int_equal(st.n, 1);
+	assert_true(st.at_ms <= st.seen_ms);
+	probe_engine_stop(e);
+	probe_engine_free(e);
+	ev_free(st.loop);
+	config_free(cfg);
+	close(lfd);
+}
+
 /* Reload: rounds per target, from the old engine and then the new one. */
 struct handover {
 	struct ev_loop *loop;
@@ -281,7 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_first_round_aligned),   cmocka_unit_test(test_offset_spread),
 	    cmocka_unit_test(test_token_bucket),          cmocka_unit_test(test_resolver_wait_monotonic),
 	    cmocka_unit_test(test_complete_exactly_once), cmocka_unit_test(test_reload_same_seed),
-	    cmocka_unit_test(test_reload_other_seed),
+	    cmocka_unit_test(test_reload_other_seed),     cmocka_unit_test(test_start_with_stale_loop_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
