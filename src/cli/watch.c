@@ -603,18 +603,18 @@ static void reload(struct watch *w)
 {
 	char err[1024];
 	struct reload_diff df;
-	struct config *oc = w->cfg, *nc = config_load(w->path, err, sizeof(err));
 	struct probe_engine *ne = NULL;
 	struct detector *nd = NULL;
 	struct serve_live *nl = NULL;
 
+	/* systemd's notify-reload wants the moment too; READY=1 ends it either way */
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		   (unsigned long long)(mono_now_ns() / 1000), w->path);
+	struct config *oc = w->cfg, *nc = config_load(w->path, err, sizeof(err));
 	if (nc == NULL) {
 		reload_refused(w, err);
 		return;
 	}
-	/* systemd's notify-reload wants the moment too */
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
-		   (unsigned long long)(mono_now_ns() / 1000), w->path);
 	finish_retiring(w); /* a reload on the heels of another */
 	if (diff_configs(oc, nc, &df) < 0) {
 		config_free(nc);

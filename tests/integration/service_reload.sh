@@ -73,6 +73,8 @@ listen: 127.0.0.1:9470
 interval: 1s
 timeout: 500ms
 max_pps: 20000
+# a loaded machine (ASan, readers below) delays the loop: not slowness of loopback
+detect: {degraded_rtt_min_ms: 5000}
 networks:
   - name: loop
     targets:
@@ -101,7 +103,21 @@ YAML
 config 1
 "$LIGHTSOUT" check-config -c "$work/watch.yaml" >/dev/null || give_up "config 1 is not valid"
 
-ip netns exec "$NS" "$LIGHTSOUT" watch -c "$work/watch.yaml" --for 600s >"$work/watch.log" 2>&1 &
+# systemd's notify socket, played: one line per datagram
+cat >"$work/notify.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "w") as out:
+    while True:
+        out.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+        out.flush()
+PY
+python3 "$work/notify.py" "$work/notify.sock" "$work/notify.log" &
+notify_pid=$!
+wait_until 10 test -S "$work/notify.sock" || give_up "notify socket not made"
+
+NOTIFY_SOCKET=$work/notify.sock ip netns exec "$NS" "$LIGHTSOUT" watch -c "$work/watch.yaml" --for 600s >"$work/watch.log" 2>&1 &
 watch_pid=$!
 wait_until 30 logged "watching 3 networks" || give_up "watch did not start: $(tail -5 "$work/watch.log")"
 wait_until 30 bash -c "[ \$(sqlite3 '$work/store.db' \"SELECT count(*) FROM latest WHERE state = 'up'\" 2>/dev/null || echo 0) -ge 1005 ]" ||
@@ -122,13 +138,18 @@ config 2
 t1=$(now_ms)
 kill -HUP "$watch_pid"
 check "the reload is logged with its counts" wait_until 10 logged "reload: 1 targets added, 1 removed, 1 changed, 1003 unchanged"
+check "systemd is told RELOADING=1, then READY=1" wait_until 5 bash -c "grep -A5 '^RELOADING=1' '$work/notify.log' | grep -q '^READY=1'"
 check "the added target is probed" wait_until 10 bash -c "[ \$(sqlite3 -cmd '.timeout 5000' '$work/store.db' \"SELECT count(*) FROM measurements m JOIN targets t ON t.id = m.target WHERE t.name = 'web2'\") -ge 2 ]"
 sleep 6
 t2=$(now_ms)
-self_after=$(rounds_after self $((t1 + 1500)))
+# when the reload was done, by watch's own stamp
+t1r=$(date -d "$(grep 'reload: 1 targets added' "$work/watch.log" | cut -d' ' -f1)" +%s%3N)
+self_after=$(rounds_after self "$t1r")
 check "the removed target is not probed any more ($self_after rounds after the reload)" test "$self_after" = 0
-web_rounds=$(rounds_after web $((t1 + 1500)))
-check "the changed interval is in effect (web: $web_rounds rounds in about 4.5 s at 2 s)" test "$web_rounds" -ge 1 -a "$web_rounds" -le 3
+# a round number counts the target's own interval from the epoch
+web_slot=$(q "SELECT m.round * 2000 <= m.at_ms AND m.at_ms < (m.round + 1) * 2000 FROM measurements m
+	JOIN targets t ON t.id = m.target WHERE t.name = 'web' ORDER BY m.at_ms DESC LIMIT 1")
+check "the changed interval is in effect (web's last round is on the 2 s schedule)" test "$web_slot" = 1
 check "watch is alive after the reload" kill -0 "$watch_pid"
 check "unchanged targets kept their state: no new state change" test "$(bulk_changes)" = "$changes_before"
 check "every bulk target was measured across the reload" test "$(spanning "$t1")" = 1000
@@ -150,12 +171,18 @@ check "watch is alive after the refusal" kill -0 "$watch_pid"
 
 # ---- SIGHUP under load, twice in a row, with the same file
 cp "$work/good.yaml" "$work/watch.yaml"
+# the dashboard is read throughout: its threads switch to the new state under a lock
+ip netns exec "$NS" bash -c 'while :; do for p in /api/v1/status / /metrics /network/bulk; do
+	curl -s --max-time 5 -o /dev/null http://127.0.0.1:9470$p; done; done' &
+readers=$!
 t3=$(now_ms)
 kill -HUP "$watch_pid"
 sleep 0.3
 kill -HUP "$watch_pid"
 check "both reloads are logged" wait_until 10 bash -c "[ \$(grep -c 'reload: 0 targets added, 0 removed, 0 changed, 1005 unchanged' '$work/watch.log') = 2 ]"
 sleep 4
+kill "$readers"
+wait "$readers" 2>/dev/null
 check "every bulk target was measured across the quick reloads" test "$(spanning "$t3")" = 1000
 check "still no bulk target lost or repeated a round" test "$(gaps)" = 0
 check "still no new state change of a bulk target" test "$(bulk_changes)" = "$changes_before"
@@ -171,6 +198,7 @@ check "still one incident for the dark network" test "$(q "SELECT count(*) FROM 
 kill -TERM "$watch_pid"
 wait "$watch_pid"
 rc=$?
+kill "$notify_pid" 2>/dev/null
 check "SIGTERM still stops cleanly (exit $rc)" test "$rc" = 0
 check "no sanitizer report" bash -c "! grep -E 'AddressSanitizer|LeakSanitizer|runtime error' '$work/watch.log'"
 [ "$fail" = 0 ] || { echo "# log tail:"; tail -20 "$work/watch.log" | sed 's/^/# /'; }
