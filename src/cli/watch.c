@@ -672,6 +672,7 @@ static void reload(struct watch *w)
 
 	if (serve_live_load(nl, w->store, wall_now_ms(), err, sizeof(err)) < 0)
 		log_warnx("dashboard: %s", err);
+	serve_live_carry(nl, ol, df.from);
 	for (size_t i = 0; i < w->ncaptured; i++)
 		resume_one(w->captured_id[i], w->captured[i], w);
 	free_captured(w);

@@ -65,6 +65,21 @@ struct serve_live {
 	int64_t backfill_until;
 };
 
+void serve_live_carry(struct serve_live *to, struct serve_live *from, const uint32_t *target_from)
+{
+	pthread_mutex_lock(&from->mu);
+	pthread_mutex_lock(&to->mu);
+	memcpy(to->probes, from->probes, sizeof(to->probes));
+	to->last_measurement_ms = from->last_measurement_ms;
+	to->store_depth = from->store_depth;
+	to->store_dropped = from->store_dropped;
+	for (size_t i = 0; i < to->cfg->ntargets; i++)
+		if (target_from[i] < from->cfg->ntargets)
+			to->targets[i] = from->targets[target_from[i]];
+	pthread_mutex_unlock(&to->mu);
+	pthread_mutex_unlock(&from->mu);
+}
+
 const struct config *serve_live_config(const struct serve_live *l)
 {
 	return l->cfg;

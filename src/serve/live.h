@@ -45,6 +45,11 @@ void serve_live_store(struct serve_live *l, size_t queue_depth, uint64_t dropped
 void serve_live_bgp(struct serve_live *l, size_t network, unsigned expected, unsigned visible);
 /* A BGP peer (index in cfg->bgp.peers) changed state ("established", ...). */
 void serve_live_bgp_peer(struct serve_live *l, size_t peer, const char *state);
+/* Reload: to takes over from's probe and store counters (/metrics
+ * counters never go back) and, for its target i, the state and last round
+ * of from's target_from[i] (UINT32_MAX: a new target).  After
+ * serve_live_load, before the HTTP threads read to. */
+void serve_live_carry(struct serve_live *to, struct serve_live *from, const uint32_t *target_from);
 /* Probing runs (true after the engine started, false when stopping). */
 void serve_live_running(struct serve_live *l, bool running);
 

@@ -133,11 +133,18 @@ inc_before=$(q "SELECT id || ' ' || start_ms FROM incidents WHERE network = 'dar
 changes_before=$(bulk_changes)
 check "each bulk target came up once ($changes_before state changes)" test "$changes_before" = 1000
 
+# completed icmp rounds that answered, as /metrics counts them
+icmp_ok() { ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:9470/metrics |
+	awk '/^lightsout_probes_total\{kind="icmp",outcome="ok"\}/ { print $2 }'; }
+
 # ---- add, remove, change
 config 2
+ok_before=$(icmp_ok)
 t1=$(now_ms)
 kill -HUP "$watch_pid"
 check "the reload is logged with its counts" wait_until 10 logged "reload: 1 targets added, 1 removed, 1 changed, 1003 unchanged"
+ok_after=$(icmp_ok)
+check "/metrics counters go on from where they were ($ok_before, then $ok_after)" test "${ok_after:-0}" -ge "${ok_before:-0}"
 check "systemd is told RELOADING=1, then READY=1" wait_until 5 bash -c "grep -A5 '^RELOADING=1' '$work/notify.log' | grep -q '^READY=1'"
 check "the added target is probed" wait_until 10 bash -c "[ \$(sqlite3 -cmd '.timeout 5000' '$work/store.db' \"SELECT count(*) FROM measurements m JOIN targets t ON t.id = m.target WHERE t.name = 'web2'\") -ge 2 ]"
 sleep 6
