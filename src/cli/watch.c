@@ -109,6 +109,45 @@ static void on_state_change(void *arg, uint32_t target, int64_t at_ms, uint32_t 
 	serve_live_state(w->live, target, at_ms, to);
 }
 
+/* While the old detector finishes (reload): the open incidents as it
+ * reports them last, for the new one to continue. */
+static void capture_incident(struct watch *w, int64_t id, bool open, const char *json)
+{
+	size_t i = 0;
+
+	while (i < w->ncaptured && w->captured_id[i] != id)
+		i++;
+	if (i < w->ncaptured) {
+		free(w->captured[i]);
+		if (!open) { /* it closed after all */
+			w->ncaptured--;
+			w->captured[i] = w->captured[w->ncaptured];
+			w->captured_id[i] = w->captured_id[w->ncaptured];
+			return;
+		}
+	} else if (open) {
+		char **c = realloc(w->captured, (i + 1) * sizeof(*c));
+		if (c != NULL)
+			w->captured = c;
+		int64_t *ids = c ? realloc(w->captured_id, (i + 1) * sizeof(*ids)) : NULL;
+		if (ids == NULL) {
+			log_warnx("incident %lld cannot be continued: out of memory", (long long)id);
+			return;
+		}
+		w->captured_id = ids;
+		w->ncaptured++;
+	} else {
+		return;
+	}
+	w->captured_id[i] = id;
+	if ((w->captured[i] = strdup(json)) == NULL) {
+		log_warnx("incident %lld cannot be continued: out of memory", (long long)id);
+		w->ncaptured--;
+		w->captured[i] = w->captured[w->ncaptured];
+		w->captured_id[i] = w->captured_id[w->ncaptured];
+	}
+}
+
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
 			const char *cause, const char *json)
 {
@@ -123,29 +162,8 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(w->live, id, network, open, cause, json);
 	alert_incident(w->alert, id, network, open, cause, json);
-	if (w->capturing && open) {
-		/* one document per incident: the last one is current */
-		for (size_t i = 0; i < w->ncaptured; i++)
-			if (w->captured_id[i] == id) {
-				char *j = strdup(json);
-				if (j != NULL) {
-					free(w->captured[i]);
-					w->captured[i] = j;
-				}
-				return;
-			}
-		char **c = realloc(w->captured, (w->ncaptured + 1) * sizeof(*c));
-		int64_t *ids = c ? realloc(w->captured_id, (w->ncaptured + 1) * sizeof(*ids)) : NULL;
-		if (c != NULL)
-			w->captured = c;
-		if (ids != NULL)
-			w->captured_id = ids;
-		if (ids == NULL || (c[w->ncaptured] = strdup(json)) == NULL) {
-			log_warnx("incident %lld cannot be continued: out of memory", (long long)id);
-			return;
-		}
-		ids[w->ncaptured++] = id;
-	}
+	if (w->capturing)
+		capture_incident(w, id, open, json);
 }
 
 /* Incidents left open by the previous run are continued, not reopened. */
