@@ -10,6 +10,7 @@
 # ends every process in the namespaces and deletes them.
 
 PL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$PL_DIR/lib.bash"
 PL_REPO=$(cd "$PL_DIR/../.." && pwd)
 : "${LIGHTSOUT:=$PL_REPO/build/lightsout}"
 PL=${PL:-lopr}
@@ -27,22 +28,9 @@ pl_exec() {
 pl_msg() { printf '[%s] %s\n' "$PL" "$*" >&2; }
 
 pl_down() {
-	local ns pid
-	for ns in $PL_NS; do
-		ip netns list 2>/dev/null | grep -qw "$(pl_ns "$ns")" || continue
-		for pid in $(ip netns pids "$(pl_ns "$ns")" 2>/dev/null); do
-			kill "$pid" 2>/dev/null
-		done
-	done
-	sleep 0.3
-	for ns in $PL_NS; do
-		ip netns list 2>/dev/null | grep -qw "$(pl_ns "$ns")" || continue
-		for pid in $(ip netns pids "$(pl_ns "$ns")" 2>/dev/null); do
-			kill -9 "$pid" 2>/dev/null
-		done
-		ip netns del "$(pl_ns "$ns")" 2>/dev/null
-		rm -rf "/etc/netns/$(pl_ns "$ns")"
-	done
+	local ns all=()
+	for ns in $PL_NS; do all+=("$(pl_ns "$ns")"); done
+	ns_teardown "${all[@]}"
 	[ -n "$PL_RUN" ] && rm -rf "$PL_RUN"
 	PL_RUN=
 }
@@ -105,11 +93,7 @@ pl_up() {
 	pl_exec s ip route add default via 203.0.113.1
 	pl_exec s ip -6 route add default via 2001:db8:3::1
 	# the path works end to end before any test starts
-	local i
-	for i in $(seq 1 50); do
-		pl_exec v ping -c1 -W1 203.0.113.10 >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_until 10 pl_exec v ping -c1 -W1 203.0.113.10 >/dev/null 2>&1 || pl_msg "no path from v to s"
 }
 
 # Starts a daemon in a namespace in the background (its pid ends with pl_down).
@@ -121,21 +105,14 @@ pl_bg() {
 
 # Waits until a TCP port answers inside s (at most 20 s).
 pl_wait_tcp() {
-	local i
-	for i in $(seq 1 200); do
-		pl_exec s bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_until 20 pl_exec s bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
 	pl_msg "nothing listens on $1:$2"
 	return 1
 }
 
+# Waits until a DNS server answers SOA ADDR [NAME] inside s (at most 10 s).
 pl_wait_udp53() {
-	local i
-	for i in $(seq 1 100); do
-		pl_exec s dig +time=1 +tries=1 +norec @"$1" "${2:-lab.test}" SOA >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
+	wait_until 10 pl_exec s dig +time=1 +tries=1 +norec @"$1" "${2:-lab.test}" SOA >/dev/null 2>&1 && return 0
 	pl_msg "no DNS on $1"
 	return 1
 }
