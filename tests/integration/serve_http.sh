@@ -24,6 +24,7 @@ set -u
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 LIGHTSOUT=$(realpath "$LIGHTSOUT")
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.bash"
 P=lo7h
 V=$P-v R=$P-r S=$P-s
 work=$(mktemp -d /tmp/lightsout-serve-http.XXXXXX)
@@ -32,17 +33,8 @@ pass=0 fail=0
 t0=$(date +%s)
 
 cleanup() {
-	local ns pid
 	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-	done
-	sleep 0.3
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-		rm -rf "/etc/netns/$ns"
-	done
+	ns_teardown $V $R $S
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,8 +53,6 @@ watchdog=$!
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD...: polls every 0.25 s
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
 vx() { ip netns exec "$V" "$@"; }
 sx() { ip netns exec "$S" "$@"; }
 base=http://127.0.0.1:9470
@@ -74,7 +64,7 @@ give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
 
 # ---- the lab
-for ns in $V $R $S; do ip netns del "$ns" 2>/dev/null; done
+ns_teardown $V $R $S # what an interrupted run left
 for ns in $V $R $S; do
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
@@ -184,6 +174,12 @@ d = json.load(sys.stdin)
 print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 all_up() { [ "$(states)" = "north-korea:up=5 other:up=1" ]; }
 check "every lab target comes up" wait_until 20 all_up
+# promql_is QUERY VALUE: the query has one series, of that value now
+promql_is() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = d["data"]["result"]
+assert d["status"] == "success" and len(r) == 1 and r[0]["value"][1] == sys.argv[1], d' "$2" 2>/dev/null; }
 # Prometheus scrapes before the outage starts, so it sees it
 prom_scraping() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode 'query=lightsout_up' | grep -q '"1"\]'; }
 check "Prometheus scrapes watch" wait_until 30 prom_scraping
@@ -209,7 +205,9 @@ check "outage: the incident opens" wait_until 30 opened
 check "outage: /metrics shows kcna down" wait_until 10 metric_is 'lightsout_target_up{network="north-korea",target="kcna",role="web",kind="tcp"} 0'
 check "outage: /metrics shows the open incident" bash -c "ip netns exec $V curl -s --max-time 10 $base/metrics | grep -Eq '^lightsout_incident_open\\{network=\"north-korea\",cause=\"[a-z]+\"\\} 1$'"
 check "outage: the other network stays up" metric_is 'lightsout_target_up{network="other",target="www",role="web",kind="tcp"} 1'
-sleep 3 # Prometheus scrapes the dark targets a few times
+# Prometheus has scraped the dark target before the heal (checked below)
+wait_until 15 promql_is 'min_over_time(lightsout_target_up{network="north-korea",target="kcna"}[10m])' 0 ||
+	echo "# Prometheus has not scraped kcna down"
 sx nft delete table inet lo7drop
 echo "# outage healed ($(($(date +%s) - t0)) s)"
 closed() { [ "$(incident_state)" = "north-korea:closed" ]; }
@@ -299,12 +297,6 @@ strip=lambda d: [(n[\"name\"], [(t[\"name\"], t[\"state\"]) for t in n[\"targets
 assert strip(a) == strip(b), (strip(a), strip(b))' '$work/status.json'"
 
 # ---- a real Prometheus scraped it all along
-# promql_is QUERY VALUE: the query has one series, of that value now
-promql_is() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode "query=$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-r = d["data"]["result"]
-assert d["status"] == "success" and len(r) == 1 and r[0]["value"][1] == sys.argv[1], d' "$2" 2>/dev/null; }
 check "Prometheus scraped lightsout_target_up (PromQL via its API)" \
 	wait_until 10 promql_is 'lightsout_target_up{network="north-korea",target="kcna",role="web",kind="tcp"}' 1
 check "Prometheus sees the target healthy" promql_is 'up{job="lightsout"}' 1
