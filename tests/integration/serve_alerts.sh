@@ -20,6 +20,7 @@ set -u
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 LIGHTSOUT=$(realpath "$LIGHTSOUT")
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.bash"
 P=lo7a
 V=$P-v R=$P-r S=$P-s
 work=$(mktemp -d /tmp/lightsout-serve-alerts.XXXXXX)
@@ -28,17 +29,8 @@ pass=0 fail=0
 t0=$(date +%s)
 
 cleanup() {
-	local ns pid
 	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-	done
-	sleep 0.3
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-		rm -rf "/etc/netns/$ns"
-	done
+	ns_teardown $V $R $S
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,8 +49,6 @@ watchdog=$!
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD...: polls every 0.25 s
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
 vx() { ip netns exec "$V" "$@"; }
 sx() { ip netns exec "$S" "$@"; }
 elapsed() { echo "$(($(date +%s) - t0)) s"; }
@@ -70,7 +60,7 @@ give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
 
 # ---- the lab
-for ns in $V $R $S; do ip netns del "$ns" 2>/dev/null; done
+ns_teardown $V $R $S # what an interrupted run left
 for ns in $V $R $S; do
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
@@ -196,7 +186,7 @@ check "/metrics shows the open incident" bash -c "ip netns exec $V curl -s --max
 check "webhook receiver is down: failures are counted" wait_until 15 hook_failures
 down_since=$(date +%s)
 check "the failure is logged" wait_until 5 grep -q 'alert receiver 1: POST failed' "$work/watch.log"
-sleep 2 # the alert stays firing a while
+sleep 2 # the scenario: the alert stays firing a while before the heal
 sx nft delete table inet lo7drop
 echo "# outage healed, webhook receiver still down ($(elapsed))"
 resolved_before=$(am_received resolved)
