@@ -6,6 +6,7 @@
 # and ASan do not mix): VALGRIND_LIGHTSOUT, default build/lightsout.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/integration/lib.bash"
 bin=${VALGRIND_LIGHTSOUT:-$here/build/lightsout}
 command -v valgrind >/dev/null || { echo "valgrind not installed"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$bin" ] || { echo "no $bin: build first"; echo "0 passed, 1 failed"; exit 1; }
@@ -45,7 +46,7 @@ open(os.path.join(sys.argv[1], "ports"), "w").write(" ".join(map(str, ports)))
 threading.Event().wait(120)
 PY
 pids+=($!)
-for _ in $(seq 50); do [ -s "$work/ports" ] && break; sleep 0.1; done
+wait_until 10 test -s "$work/ports" || { echo "no test servers"; echo "0 passed, 1 failed"; exit 1; }
 read -r http_port smtp_port <"$work/ports"
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
@@ -72,10 +73,14 @@ valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=d
 	--show-leak-kinds=definite --track-fds=no --log-file="$work/vg.log" \
 	"$bin" watch -c "$work/w.yaml" --for 10s 2>"$work/watch.log" &
 vg=$!
-sleep 6
+# scraped while watch runs: once /healthz answers (start-up under valgrind
+# takes seconds) and a round has been probed
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$api_port$1"; }
+serving() { [ "$(code /healthz)" = 200 ] && curl -s --max-time 5 "http://127.0.0.1:$api_port/metrics" | grep -q '^lightsout_target_up{'; }
+wait_until 9 serving || bad "watch under valgrind did not serve /healthz and /metrics with targets within 9 s"
 for path in /metrics / /api/v1/status /api/v1/incidents /network/loop /healthz; do
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$api_port$path")
-	if [ "$code" = 200 ]; then ok "GET $path answered under valgrind"; else bad "GET $path: $code"; fi
+	c=$(code "$path")
+	if [ "$c" = 200 ]; then ok "GET $path answered under valgrind"; else bad "GET $path: $c"; fi
 done
 wait $vg
 rc=$?
