@@ -25,8 +25,6 @@ command -v bird >/dev/null || { echo "bird2 not installed (apt-get install -y bi
 C=lobgp-col
 R=lobgp-r1
 work=$(mktemp -d /tmp/lightsout-bgp-bird.XXXXXX)
-pass=0
-fail=0
 driver_pid=
 bird_pid=
 
@@ -38,8 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 # wait_for PATTERN SECONDS: waits (bounded) for a line in the driver log.
 wait_for() { wait_until "$2" grep -q -E "$1" "$work/driver.log"; }
 count() { grep -c -E "$1" "$work/driver.log"; }
@@ -107,20 +103,20 @@ ip netns exec $C "$driver" "$work/lightsout.yaml" 150 > "$work/driver.log" 2> "$
 driver_pid=$!
 
 # 1. sessions
-if wait_for "^peer 192.0.2.1 OpenConfirm Established" 15; then ok "IPv4 session established (we connect out)"; else ko "IPv4 session"; fi
-if wait_for "^peer 2001:db8:1::1 OpenConfirm Established" 15; then ok "IPv6 session established (BIRD connects in)"; else ko "IPv6 session"; fi
+if wait_for "^peer 192.0.2.1 OpenConfirm Established" 15; then ok "IPv4 session established (we connect out)"; else bad "IPv4 session"; fi
+if wait_for "^peer 2001:db8:1::1 OpenConfirm Established" 15; then ok "IPv6 session established (BIRD connects in)"; else bad "IPv6 session"; fi
 # 2. routes
-if wait_for "^route 192.0.2.1 \+ 198.51.100.0/24 64500" 5; then ok "IPv4 route learned with its AS path"; else ko "IPv4 route"; fi
-if wait_for "^route 2001:db8:1::1 \+ 2001:db8:100::/48 64500" 5; then ok "IPv6 route learned over MP-BGP"; else ko "IPv6 route"; fi
-if grep -q "203.0.113.0/25" "$work/driver.log"; then ko "unwatched route stored"; else ok "unwatched 203.0.113.0/25 not reported"; fi
+if wait_for "^route 192.0.2.1 \+ 198.51.100.0/24 64500" 5; then ok "IPv4 route learned with its AS path"; else bad "IPv4 route"; fi
+if wait_for "^route 2001:db8:1::1 \+ 2001:db8:100::/48 64500" 5; then ok "IPv6 route learned over MP-BGP"; else bad "IPv6 route"; fi
+if grep -q "203.0.113.0/25" "$work/driver.log"; then bad "unwatched route stored"; else ok "unwatched 203.0.113.0/25 not reported"; fi
 # 3. both peers counted (End-of-RIB or 5 s grace): the prefixes are visible
-if wait_for "^visibility 0 visible=2/2" 10; then ok "both prefixes visible"; else ko "visibility"; fi
+if wait_for "^visibility 0 visible=2/2" 10; then ok "both prefixes visible"; else bad "visibility"; fi
 # 4. withdrawal within 1 s of birdc disable
 birdc -s "$work/bird.ctl" disable s4 >/dev/null
-if wait_for "^withdrawn lab 198.51.100.0/24" 1; then ok "birdc disable seen as bgp_withdrawn within 1 s"; else ko "withdrawal within 1 s"; fi
-if wait_for "^route 192.0.2.1 - 198.51.100.0/24" 1; then ok "withdrawal event stored"; else ko "withdraw route event"; fi
+if wait_for "^withdrawn lab 198.51.100.0/24" 1; then ok "birdc disable seen as bgp_withdrawn within 1 s"; else bad "withdrawal within 1 s"; fi
+if wait_for "^route 192.0.2.1 - 198.51.100.0/24" 1; then ok "withdrawal event stored"; else bad "withdraw route event"; fi
 birdc -s "$work/bird.ctl" enable s4 >/dev/null
-if wait_for "^restored lab 198.51.100.0/24" 2; then ok "birdc enable seen as bgp_restored"; else ko "restoration"; fi
+if wait_for "^restored lab 198.51.100.0/24" 2; then ok "birdc enable seen as bgp_restored"; else bad "restoration"; fi
 # 5. frozen peer: hold timer expiry (hold 9 s)
 before=$(count "^withdrawn")
 kill -STOP "$bird_pid"
@@ -128,9 +124,9 @@ if wait_for "^peer 192.0.2.1 Established Idle hold timer expired" 15 &&
 	wait_for "^peer 2001:db8:1::1 Established Idle hold timer expired" 15; then
 	ok "SIGSTOP'ed BIRD: hold timer expiry detected on both sessions"
 else
-	ko "hold timer expiry"
+	bad "hold timer expiry"
 fi
-if [ "$(count '^withdrawn')" = "$before" ]; then ok "a lost session is not a prefix withdrawal"; else ko "session loss counted as withdrawal"; fi
+if [ "$(count '^withdrawn')" = "$before" ]; then ok "a lost session is not a prefix withdrawal"; else bad "session loss counted as withdrawal"; fi
 # 6. recovery
 kill -CONT "$bird_pid"
 n4=$(count "^peer 192.0.2.1 OpenConfirm Established")
@@ -139,7 +135,7 @@ recovered() {
 	[ "$(count '^peer 192.0.2.1 OpenConfirm Established')" -gt "$n4" ] &&
 		[ "$(count '^peer 2001:db8:1::1 OpenConfirm Established')" -gt "$n6" ]
 }
-if wait_until 30 recovered; then ok "sessions recover after the reset"; else ko "recovery"; fi
+if wait_until 30 recovered; then ok "sessions recover after the reset"; else bad "recovery"; fi
 # 7. malformed UPDATE from a peer: NOTIFICATION back, then it may reconnect
 cat > "$work/fake.py" <<'PY'
 import socket, struct, sys, time
@@ -186,9 +182,8 @@ while True:
 print(r)
 PY
 res=$(ip netns exec $R timeout 20 python3 "$work/fake.py" 2>&1)
-if echo "$res" | head -1 | grep -q "^notification 3/"; then ok "malformed UPDATE answered with NOTIFICATION ($(echo "$res" | head -1))"; else ko "malformed UPDATE: $res"; fi
-if echo "$res" | tail -1 | grep -q "^established"; then ok "peer reconnects after the NOTIFICATION"; else ko "reconnect after NOTIFICATION: $res"; fi
-if kill -0 "$driver_pid" 2>/dev/null; then ok "collector still running"; else ko "collector died"; fi
+if echo "$res" | head -1 | grep -q "^notification 3/"; then ok "malformed UPDATE answered with NOTIFICATION ($(echo "$res" | head -1))"; else bad "malformed UPDATE: $res"; fi
+if echo "$res" | tail -1 | grep -q "^established"; then ok "peer reconnects after the NOTIFICATION"; else bad "reconnect after NOTIFICATION: $res"; fi
+if kill -0 "$driver_pid" 2>/dev/null; then ok "collector still running"; else bad "collector died"; fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+it_summary

@@ -35,8 +35,6 @@ C=lofrr-col
 R=lofrr-r1
 AS=4200000010
 work=$(mktemp -d /tmp/lightsout-bgp-frr.XXXXXX)
-pass=0
-fail=0
 driver_pid=
 zebra_pid=
 bgpd_pid=
@@ -49,8 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # wait_for PATTERN SECONDS: waits (bounded) for a line in the driver log.
 wait_for() { wait_until "$2" grep -q -E "$1" "$work/driver.log"; }
@@ -168,10 +164,10 @@ driver_pid=$!
 t0=$(now_ms)
 if wait_for "^peer 192.0.2.1 OpenConfirm Established" 15; then
 	ok "IPv4 session established, we connect out ($(($(now_ms) - t0)) ms)"
-else ko "IPv4 session"; fi
+else bad "IPv4 session"; fi
 if wait_for "^peer 2001:db8:1::1 OpenConfirm Established" 15; then
 	ok "IPv6 session established, FRR connects in ($(($(now_ms) - t0)) ms)"
-else ko "IPv6 session"; fi
+else bad "IPv6 session"; fi
 n4='d["192.0.2.2"]'
 n6='d["2001:db8:1::2"]'
 caps4="$n4[\"neighborCapabilities\"]"
@@ -180,46 +176,46 @@ if frr_check "show bgp neighbors" "$n4['bgpState'] == 'Established' and $n6['bgp
 	and $n4['bgpTimerHoldTimeMsecs'] == 9000 and $n6['bgpTimerHoldTimeMsecs'] == 9000 \
 	and $n4['bgpTimerKeepAliveIntervalMsecs'] == 3000"; then
 	ok "FRR: both neighbors Established, hold 9 s, keepalive 3 s"
-else ko "FRR's view of the sessions"; fi
+else bad "FRR's view of the sessions"; fi
 if frr_check "show bgp neighbors" "$caps4['4byteAs'] == 'advertisedAndReceived' \
 	and $caps6['4byteAs'] == 'advertisedAndReceived' \
 	and $caps4['multiprotocolExtensions']['ipv4Unicast'].get('advertisedAndReceived') \
 	and $caps6['multiprotocolExtensions']['ipv6Unicast'].get('advertisedAndReceived') \
 	and $caps4['routeRefresh'].startswith('advertisedAndReceived')"; then
 	ok "FRR: 4-octet AS, MP IPv4/IPv6 unicast and route refresh negotiated with us"
-else ko "capabilities seen by FRR"; fi
+else bad "capabilities seen by FRR"; fi
 # 2. routes
 if wait_for "^route 192.0.2.1 \+ 198.51.100.0/24 $AS 4200000099\$" 6; then
 	ok "IPv4 route learned with its 4-octet AS_PATH"
-else ko "IPv4 route: $(grep '^route 192.0.2.1' "$work/driver.log" | head -1)"; fi
+else bad "IPv4 route: $(grep '^route 192.0.2.1' "$work/driver.log" | head -1)"; fi
 if wait_for "^route 2001:db8:1::1 \+ 2001:db8:100::/48 $AS\$" 6; then
 	ok "IPv6 route learned over MP-BGP"
-else ko "IPv6 route: $(grep '^route 2001' "$work/driver.log" | head -1)"; fi
+else bad "IPv6 route: $(grep '^route 2001' "$work/driver.log" | head -1)"; fi
 if grep -q "send UPDATE w/ mp_nexthops 2001:db8:1::1, fe80::" "$work/bgpd.log"; then
 	ok "FRR sent the IPv6 route with a global + link-local (32-byte) next hop"
-else ko "FRR's IPv6 next hop: $(grep -m1 mp_nexthop "$work/bgpd.log")"; fi
-if grep -q -E "203.0.113.0/25|2001:db8:200::/48" "$work/driver.log"; then ko "unwatched route stored"
+else bad "FRR's IPv6 next hop: $(grep -m1 mp_nexthop "$work/bgpd.log")"; fi
+if grep -q -E "203.0.113.0/25|2001:db8:200::/48" "$work/driver.log"; then bad "unwatched route stored"
 else ok "unwatched 203.0.113.0/25 and 2001:db8:200::/48 not reported"; fi
 # 3. both peers counted (FRR sends no End-of-RIB to us: 5 s grace)
-if wait_vis "visible=2/2 peers=2" 12; then ok "both prefixes visible"; else ko "visibility"; fi
+if wait_vis "visible=2/2 peers=2" 12; then ok "both prefixes visible"; else bad "visibility"; fi
 if frr_check "show bgp summary" "d['ipv4Unicast']['peers']['192.0.2.2']['pfxRcd'] == 0 \
 	and d['ipv6Unicast']['peers']['2001:db8:1::2']['pfxRcd'] == 0" &&
 	frr_check "show bgp neighbors" "$n4['messageStats']['updatesRecv'] == 0 and $n6['messageStats']['updatesRecv'] == 0"; then
 	ok "FRR received no UPDATE from us"
-else ko "we announced something to FRR"; fi
+else bad "we announced something to FRR"; fi
 # 4. withdrawals: IPv4 (withdrawn routes field) and IPv6 (MP_UNREACH)
 t0=$(now_ms)
 frr_conf "address-family ipv4 unicast" "no network 198.51.100.0/24"
 if wait_for "^withdrawn lab 198.51.100.0/24" 1; then
 	ok "no network 198.51.100.0/24 seen as bgp_withdrawn within 1 s ($(($(now_ms) - t0)) ms)"
-else ko "IPv4 withdrawal within 1 s"; fi
-if wait_for "^route 192.0.2.1 - 198.51.100.0/24" 1; then ok "IPv4 withdraw event stored"; else ko "IPv4 withdraw route event"; fi
+else bad "IPv4 withdrawal within 1 s"; fi
+if wait_for "^route 192.0.2.1 - 198.51.100.0/24" 1; then ok "IPv4 withdraw event stored"; else bad "IPv4 withdraw route event"; fi
 t0=$(now_ms)
 frr_conf "address-family ipv6 unicast" "no network 2001:db8:100::/48"
 if wait_for "^withdrawn lab 2001:db8:100::/48" 1; then
 	ok "no network 2001:db8:100::/48 seen as bgp_withdrawn within 1 s ($(($(now_ms) - t0)) ms)"
-else ko "IPv6 withdrawal within 1 s"; fi
-if wait_for "^route 2001:db8:1::1 - 2001:db8:100::/48" 1; then ok "IPv6 withdraw event stored"; else ko "IPv6 withdraw route event"; fi
+else bad "IPv6 withdrawal within 1 s"; fi
+if wait_for "^route 2001:db8:1::1 - 2001:db8:100::/48" 1; then ok "IPv6 withdraw event stored"; else bad "IPv6 withdraw route event"; fi
 s4=$(count "^restored lab .*198.51.100.0/24")
 s6=$(count "^restored lab .*2001:db8:100::/48")
 t0=$(now_ms)
@@ -227,7 +223,7 @@ frr_conf "address-family ipv4 unicast" "network 198.51.100.0/24" "exit-address-f
 	"address-family ipv6 unicast" "network 2001:db8:100::/48"
 if wait_count "^restored lab .*198.51.100.0/24" "$s4" 3 && wait_count "^restored lab .*2001:db8:100::/48" "$s6" 3; then
 	ok "network re-added seen as bgp_restored ($(($(now_ms) - t0)) ms)"
-else ko "restoration"; fi
+else bad "restoration"; fi
 # 5. ROUTE-REFRESH from FRR: accepted, the session stays
 p4=$(count "^peer 192.0.2.1 ")
 ka=$(vty -c "show bgp neighbors json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["192.0.2.2"]["messageStats"]["keepalivesRecv"])')
@@ -239,7 +235,7 @@ wait_until 15 frr_check "show bgp neighbors" "$n4['messageStats']['routeRefreshS
 if frr_check "show bgp neighbors" "$n4['messageStats']['routeRefreshSent'] >= 1 and $n4['bgpState'] == 'Established'" &&
 	[ "$(count "^peer 192.0.2.1 ")" = "$p4" ]; then
 	ok "ROUTE-REFRESH from FRR accepted, session stays up"
-else ko "route refresh"; fi
+else bad "route refresh"; fi
 # 6. session reset by FRR (Cease): we reconnect, no prefix withdrawal
 before=$(count "^withdrawn")
 e4=$(count "^peer 192.0.2.1 OpenConfirm Established")
@@ -248,14 +244,14 @@ t0=$(now_ms)
 vty -c "clear bgp 192.0.2.2" >/dev/null
 if wait_for "^peer 192.0.2.1 Established Idle NOTIFICATION 6/4 from peer" 3; then
 	ok "clear bgp: Cease/Administrative Reset (6/4) received"
-else ko "Cease from FRR: $(grep '^peer 192.0.2.1 Established Idle' "$work/driver.log" | tail -1)"; fi
+else bad "Cease from FRR: $(grep '^peer 192.0.2.1 Established Idle' "$work/driver.log" | tail -1)"; fi
 if wait_count "^peer 192.0.2.1 OpenConfirm Established" "$e4" 10 &&
 	wait_count "^route 192.0.2.1 \+ 198.51.100.0/24" "$r4" 6; then
 	ok "reconnected after the Cease and route learned again ($(($(now_ms) - t0)) ms)"
-else ko "reconnect after Cease"; fi
-if [ "$(count '^withdrawn')" = "$before" ]; then ok "a reset session is not a prefix withdrawal"; else ko "reset counted as withdrawal"; fi
+else bad "reconnect after Cease"; fi
+if [ "$(count '^withdrawn')" = "$before" ]; then ok "a reset session is not a prefix withdrawal"; else bad "reset counted as withdrawal"; fi
 # 7. frozen bgpd: hold timer expiry (hold 9 s), once both peers count again
-wait_vis "visible=2/2 peers=2" 10 || ko "visibility after the reset: $(grep '^visibility' "$work/driver.log" | tail -1)"
+wait_vis "visible=2/2 peers=2" 10 || bad "visibility after the reset: $(grep '^visibility' "$work/driver.log" | tail -1)"
 before=$(count "^withdrawn")
 e4=$(count "^peer 192.0.2.1 OpenConfirm Established")
 e6=$(count "^peer 2001:db8:1::1 OpenConfirm Established")
@@ -269,27 +265,26 @@ if wait_count "^peer 192.0.2.1 Established Idle hold timer expired" "$h4" 15 &&
 	wait_count "^peer 2001:db8:1::1 Established Idle hold timer expired" "$h6" 15; then
 	ok "SIGSTOP'ed bgpd: hold timer expiry detected on both sessions ($(($(now_ms) - t0)) ms)"
 else
-	ko "hold timer expiry"
+	bad "hold timer expiry"
 fi
-if [ "$(count '^withdrawn')" = "$before" ]; then ok "a lost session is not a prefix withdrawal"; else ko "session loss counted as withdrawal"; fi
+if [ "$(count '^withdrawn')" = "$before" ]; then ok "a lost session is not a prefix withdrawal"; else bad "session loss counted as withdrawal"; fi
 # 8. recovery
 t0=$(now_ms)
 kill -CONT "$bgpd_pid"
 if wait_count "^peer 192.0.2.1 OpenConfirm Established" "$e4" 30 &&
 	wait_count "^peer 2001:db8:1::1 OpenConfirm Established" "$e6" 30; then
 	ok "sessions recover after SIGCONT ($(($(now_ms) - t0)) ms)"
-else ko "recovery"; fi
+else bad "recovery"; fi
 if wait_count "^route 192.0.2.1 \+ 198.51.100.0/24" "$r4" 6 &&
 	wait_count "^route 2001:db8:1::1 \+ 2001:db8:100::/48" "$r6" 6; then
 	ok "routes learned again after the recovery ($(($(now_ms) - t0)) ms)"
-else ko "routes after recovery"; fi
+else bad "routes after recovery"; fi
 if frr_check "show bgp neighbors" "$n4['bgpState'] == 'Established' and $n6['bgpState'] == 'Established'"; then
 	ok "FRR: both neighbors Established again"
-else ko "FRR's view after recovery"; fi
-if [ "$(count '^withdrawn')" = "$before" ]; then ok "no withdrawal through the freeze and recovery"; else ko "withdrawal after recovery"; fi
-if kill -0 "$driver_pid" 2>/dev/null; then ok "collector still running"; else ko "collector died"; fi
-if grep -q -E "runtime error|Sanitizer" "$work/driver-stderr.log"; then ko "sanitizer report: $(grep -m1 -E "runtime error|Sanitizer" "$work/driver-stderr.log")"
+else bad "FRR's view after recovery"; fi
+if [ "$(count '^withdrawn')" = "$before" ]; then ok "no withdrawal through the freeze and recovery"; else bad "withdrawal after recovery"; fi
+if kill -0 "$driver_pid" 2>/dev/null; then ok "collector still running"; else bad "collector died"; fi
+if grep -q -E "runtime error|Sanitizer" "$work/driver-stderr.log"; then bad "sanitizer report: $(grep -m1 -E "runtime error|Sanitizer" "$work/driver-stderr.log")"
 else ok "no sanitizer report from the collector"; fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+it_summary

@@ -12,7 +12,6 @@ set -u
 P=lo2w
 V=$P-v R=$P-r T=$P-t
 work=$(mktemp -d /tmp/lightsout-core-watch.XXXXXX)
-pass=0 fail=0
 
 cleanup() {
 	ns_teardown $V $R $T
@@ -22,9 +21,6 @@ trap cleanup EXIT INT TERM
 ns_teardown $V $R $T # what an interrupted run left
 mkdir -p "$work"
 
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 for ns in $V $R $T; do ip netns add $ns; ip -n $ns link set lo up; done
 ip link add $P-vr type veth peer name $P-rv
@@ -146,5 +142,4 @@ check "state changes logged once each" test "$(grep -c 't-icmp.*-> down' "$work/
 $LIGHTSOUT status -c "$work/watch.yaml" --format json >"$work/status.json"
 check "status --format json shows t-closed down" test "$(jq -r '.networks[0].targets[] | select(.name=="t-closed") | .state' "$work/status.json")" = down
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

@@ -58,3 +58,26 @@ ns_teardown() {
 	done
 	return 0
 }
+
+# Counted checks: one line each, and the closing "N passed, N failed" that
+# run.sh and people read.
+pass=0
+fail=0
+ok() {
+	echo "ok - $*"
+	pass=$((pass + 1))
+}
+bad() {
+	echo "FAIL - $*"
+	fail=$((fail + 1))
+}
+# check WHAT CMD...: ok when CMD succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what"; fi
+}
+it_summary() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}

@@ -54,8 +54,8 @@ pl_expect "name that does not resolve" error '^dns: resolve failed' http://no-su
 
 # the endless body and the silent server do not hold up a good check run with them
 out=$(pl_probe --timeout 2s http://203.0.113.12/ http://203.0.113.13/ http://203.0.113.10/)
-pl_check "good check completes beside the bad ones" grep -q '"target":"http://203.0.113.10/".*"outcome":"ok"' <<<"$out"
-pl_check "three results for three targets" test "$(grep -c '"target"' <<<"$out")" -eq 3
+check "good check completes beside the bad ones" grep -q '"target":"http://203.0.113.10/".*"outcome":"ok"' <<<"$out"
+check "three results for three targets" test "$(grep -c '"target"' <<<"$out")" -eq 3
 # our User-Agent reaches the server
 pl_exec s bash -c "cat > $PL_RUN/ua.conf" <<CONF
 daemon on; pid $PL_RUN/ua.pid; error_log $PL_RUN/ua.err; events {}
@@ -67,5 +67,5 @@ CONF
 pl_exec s nginx -e "$PL_RUN/ua.err" -c "$PL_RUN/ua.conf"
 pl_wait_tcp 203.0.113.25 80
 pl_probe http://203.0.113.25/ >/dev/null
-pl_check "User-Agent is lightsout/VERSION" grep -q '^lightsout/[0-9]' "$PL_RUN/ua.log"
+check "User-Agent is lightsout/VERSION" grep -q '^lightsout/[0-9]' "$PL_RUN/ua.log"
 pl_summary

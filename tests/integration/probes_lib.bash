@@ -15,8 +15,6 @@ PL_REPO=$(cd "$PL_DIR/../.." && pwd)
 : "${LIGHTSOUT:=$PL_REPO/build/lightsout}"
 PL=${PL:-lopr}
 PL_RUN=
-PL_PASS=0
-PL_FAIL=0
 PL_NS="v r1 r2 s"
 
 pl_ns() { printf '%s-%s' "$PL" "$1"; }
@@ -139,34 +137,17 @@ except ValueError:
 ok = o.get("outcome") == want and re.search(rx, o.get("detail", "")) is not None
 sys.exit(0 if ok else 1)
 EOF
-		PL_PASS=$((PL_PASS + 1))
-		echo "ok   $name: $line"
+		ok "$name: $line"
 	else
-		PL_FAIL=$((PL_FAIL + 1))
-		echo "FAIL $name: want $outcome /$re/, got: ${line:-<nothing>}"
-	fi
-}
-
-# pl_check NAME COMMAND...: a plain assertion.
-pl_check() {
-	local name=$1
-	shift
-	if "$@"; then
-		PL_PASS=$((PL_PASS + 1))
-		echo "ok   $name"
-	else
-		PL_FAIL=$((PL_FAIL + 1))
-		echo "FAIL $name"
+		bad "$name: want $outcome /$re/, got: ${line:-<nothing>}"
 	fi
 }
 
 pl_summary() {
 	# a sanitizer build must have stayed silent through every probe run
 	if grep -qE 'Sanitizer|runtime error:' "$PL_RUN/probe.err" 2>/dev/null; then
-		PL_FAIL=$((PL_FAIL + 1))
-		echo "FAIL sanitizer report:"
+		bad "sanitizer report:"
 		grep -m 5 -E 'Sanitizer|runtime error:' "$PL_RUN/probe.err"
 	fi
-	echo "$PL_PASS passed, $PL_FAIL failed"
-	[ "$PL_FAIL" -eq 0 ]
+	it_summary
 }

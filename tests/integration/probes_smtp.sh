@@ -53,5 +53,5 @@ pl_expect "no host behind the router" unreachable '^connect: No route to host fr
 
 # the slow and the silent servers do not hold up a good check run with them
 out=$(pl_probe --timeout 2s smtp://203.0.113.27 smtp://203.0.113.29 smtp://203.0.113.30)
-pl_check "good check completes beside the bad ones" grep -q '"target":"smtp://203.0.113.30","kind":"smtp","outcome":"ok"' <<<"$out"
+check "good check completes beside the bad ones" grep -q '"target":"smtp://203.0.113.30","kind":"smtp","outcome":"ok"' <<<"$out"
 pl_summary

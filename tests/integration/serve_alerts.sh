@@ -17,74 +17,14 @@
 # The outage is made on the wire: nftables in s drops everything to
 # 198.18.10.0/24; deleting the table heals it.  The router r is the control.
 set -u
-: "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
-LIGHTSOUT=$(realpath "$LIGHTSOUT")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.bash"
 P=lo7a
-V=$P-v R=$P-r S=$P-s
-work=$(mktemp -d /tmp/lightsout-serve-alerts.XXXXXX)
-chmod 755 "$work"
-pass=0 fail=0
-t0=$(date +%s)
-
-cleanup() {
-	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	ns_teardown $V $R $S
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "# interrupted or out of time ($(($(date +%s) - t0)) s)"; echo "$pass passed, $((fail + 1)) failed"; exit 1' INT TERM
-# the whole script is bounded: past 140 s it is ended (every step below
-# is bounded too, so the TERM is handled within seconds)
-watchdog=
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 140 &
-	s=$!
-	wait $s && kill -TERM $$
-) >/dev/null 2>&1 &
-watchdog=$!
-
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-vx() { ip netns exec "$V" "$@"; }
-sx() { ip netns exec "$S" "$@"; }
-elapsed() { echo "$(($(date +%s) - t0)) s"; }
-base=http://127.0.0.1:9470
+. "$here/serve_lib.bash"
+sl_begin serve-alerts 140
 ambase=http://127.0.0.1:9093
-get() { vx curl -s --max-time 10 "$@"; }
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
-
-[ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
 
 # ---- the lab
-ns_teardown $V $R $S # what an interrupted run left
-for ns in $V $R $S; do
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	# never the host's resolver
-	mkdir -p "/etc/netns/$ns"
-	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-done
-ip link add v0 netns $V type veth peer name rv netns $R
-ip link add rs netns $R type veth peer name s0 netns $S
-ip -n $V addr add 192.0.2.2/24 dev v0
-ip -n $R addr add 192.0.2.1/24 dev rv
-ip -n $R addr add 198.51.100.1/24 dev rs
-ip -n $S addr add 198.51.100.2/24 dev s0
-for a in 198.18.10.1 198.18.10.70 198.18.10.71 198.18.20.1; do
-	ip -n $S addr add $a/32 dev s0
-done
-ip -n $V link set v0 up
-ip -n $R link set rv up
-ip -n $R link set rs up
-ip -n $S link set s0 up
-ip -n $V route add default via 192.0.2.1
-ip -n $R route add 198.18.0.0/15 via 198.51.100.2
-ip -n $S route add default via 198.51.100.1
-ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+sl_lab_up 198.18.10.1 198.18.10.70 198.18.10.71 198.18.20.1
 
 # ---- the servers
 sx python3 "$here/serve_lab.py" smtp 198.18.10.70 25 "mail.north-korea.lab ESMTP" >>"$work/servers.log" 2>&1 &
@@ -242,5 +182,4 @@ check "watch stops cleanly on SIGTERM (exit $rc)" test $rc -eq 0
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -25 "$work/watch.log" | sed 's/^/#   /'; }
 echo "# $(elapsed)"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary
