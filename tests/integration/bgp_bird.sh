@@ -40,14 +40,8 @@ trap cleanup EXIT INT TERM
 wait_for() { wait_until "$2" grep -q -E "$1" "$work/driver.log"; }
 count() { grep -c -E "$1" "$work/driver.log"; }
 
-ns_teardown $C $R # what an interrupted run left
-ip netns add $C
-ip netns add $R
-ip link add lobgp-c type veth peer name lobgp-r
-ip link set lobgp-c netns $C
-ip link set lobgp-r netns $R
-ip -n $C link set lo up
-ip -n $R link set lo up
+ns_add $C $R
+ip link add lobgp-c netns $C type veth peer name lobgp-r netns $R
 ip -n $C addr add 192.0.2.2/24 dev lobgp-c
 ip -n $C addr add 2001:db8:1::2/64 dev lobgp-c nodad
 ip -n $R addr add 192.0.2.1/24 dev lobgp-r

@@ -71,14 +71,8 @@ d = json.load(sys.stdin)
 sys.exit(0 if ($2) else 1)" 2>/dev/null
 }
 
-ns_teardown $C $R # what an interrupted run left
-ip netns add $C
-ip netns add $R
-ip link add lofrr-c type veth peer name lofrr-r
-ip link set lofrr-c netns $C
-ip link set lofrr-r netns $R
-ip -n $C link set lo up
-ip -n $R link set lo up
+ns_add $C $R
+ip link add lofrr-c netns $C type veth peer name lofrr-r netns $R
 ip -n $C addr add 192.0.2.2/24 dev lofrr-c
 ip -n $C addr add 2001:db8:1::2/64 dev lofrr-c nodad
 ip -n $R addr add 192.0.2.1/24 dev lofrr-r

@@ -18,15 +18,12 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ns_teardown $V $R $T # what an interrupted run left
 mkdir -p "$work"
 
 
-for ns in $V $R $T; do ip netns add $ns; ip -n $ns link set lo up; done
-ip link add $P-vr type veth peer name $P-rv
-ip link set $P-vr netns $V; ip link set $P-rv netns $R
-ip link add $P-rt type veth peer name $P-tr
-ip link set $P-rt netns $R; ip link set $P-tr netns $T
+ns_add $V $R $T
+ip link add $P-vr netns $V type veth peer name $P-rv netns $R
+ip link add $P-rt netns $R type veth peer name $P-tr netns $T
 ip -n $V addr add 198.18.1.1/30 dev $P-vr; ip -n $V link set $P-vr up
 ip -n $R addr add 198.18.1.2/30 dev $P-rv; ip -n $R link set $P-rv up
 ip -n $R addr add 198.18.2.1/30 dev $P-rt; ip -n $R link set $P-rt up

@@ -28,6 +28,21 @@ wait_until() {
 	done
 }
 
+# ns_add NS...: fresh namespaces (any left by an interrupted run go first),
+# loopback up, and a resolv.conf of their own: never the host's resolver,
+# lookups fail at once (port unreachable on the namespace's loopback)
+# instead of stalling daemons or leaving the lab.
+ns_add() {
+	local ns
+	ns_teardown "$@"
+	for ns in "$@"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		mkdir -p "/etc/netns/$ns"
+		echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
+	done
+}
+
 # ns_empty NS...: no process runs in any of the namespaces.
 ns_empty() {
 	local ns

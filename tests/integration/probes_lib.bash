@@ -51,14 +51,10 @@ pl_up() {
 	pl_down
 	PL_RUN=$(mktemp -d "/tmp/$PL.XXXXXX")
 	chmod 755 "$PL_RUN" # daemons that drop privileges read their files here
-	local ns
+	local ns all=()
+	for ns in $PL_NS; do all+=("$(pl_ns "$ns")"); done
+	ns_add "${all[@]}"
 	for ns in $PL_NS; do
-		ip netns add "$(pl_ns "$ns")"
-		pl_exec "$ns" ip link set lo up
-		# never the host's resolver: lookups fail at once (port unreachable
-		# on the namespace's loopback) instead of stalling daemons
-		mkdir -p "/etc/netns/$(pl_ns "$ns")"
-		echo "nameserver ${PL_RESOLVER:-127.0.0.1}" >"/etc/netns/$(pl_ns "$ns")/resolv.conf"
 		pl_exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
 	pl_link v v0 r1 r1v

@@ -54,15 +54,8 @@ sl_begin() {
 
 # sl_lab_up ADDR...: the three namespaces, ADDR.../32 on s.
 sl_lab_up() {
-	local ns a
-	ns_teardown "$V" "$R" "$S" # what an interrupted run left
-	for ns in "$V" "$R" "$S"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		# never the host's resolver
-		mkdir -p "/etc/netns/$ns"
-		echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-	done
+	local a
+	ns_add "$V" "$R" "$S"
 	ip link add v0 netns "$V" type veth peer name rv netns "$R"
 	ip link add rs netns "$R" type veth peer name s0 netns "$S"
 	ip -n "$V" addr add 192.0.2.2/24 dev v0
