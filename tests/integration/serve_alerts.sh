@@ -74,12 +74,7 @@ check "check-config accepts the lab configuration" "$LIGHTSOUT" check-config -c 
 # not through vx: $! must be watch itself (ip netns exec execs it)
 ip netns exec $V "$LIGHTSOUT" watch -c "$work/al.yaml" >"$work/watch.log" 2>&1 &
 watch_pid=$!
-healthy() { [ "$(get $base/healthz)" = ok ]; }
 wait_until 20 healthy || give_up "watch does not serve /healthz: $(tail -5 "$work/watch.log")"
-states() { get $base/api/v1/status | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 all_up() { [ "$(states)" = "north-korea:up=3 other:up=1" ]; }
 check "every lab target comes up" wait_until 20 all_up
 echo "# watch up, states: $(states) ($(elapsed))"

@@ -105,14 +105,8 @@ YAML
 vx prometheus --config.file="$work/prom.yml" --storage.tsdb.path="$work/prom-data" \
 	--web.listen-address=127.0.0.1:9090 --log.level=warn >"$work/prom.log" 2>&1 &
 
-healthy() { [ "$(get $base/healthz)" = ok ]; }
 wait_until 20 healthy || give_up "watch does not serve /healthz: $(tail -5 "$work/watch.log")"
 echo "# watch serving on $base in $V ($(($(date +%s) - t0)) s)"
-# the count of targets in a state, from /api/v1/status
-states() { get $base/api/v1/status | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 all_up() { [ "$(states)" = "north-korea:up=5 other:up=1" ]; }
 check "every lab target comes up" wait_until 20 all_up
 # promql_is QUERY VALUE: the query has one series, of that value now

@@ -21,6 +21,12 @@ vx() { ip netns exec "$V" "$@"; }
 sx() { ip netns exec "$S" "$@"; }
 get() { vx curl -s --max-time 10 "$@"; }
 elapsed() { echo "$(($(date +%s) - t0)) s"; }
+healthy() { [ "$(get $base/healthz)" = ok ]; }
+# states: "network:state=count,..." per network, from /api/v1/status
+states() { get $base/api/v1/status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 give_up() {
 	echo "# $*"
 	echo "$pass passed, $((fail + 1)) failed"
