@@ -7,17 +7,20 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 # Debian 12 packages: to build, to test, and the real components the tests start.
 BUILD_PKGS = build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev \
 	libyaml-dev libsqlite3-dev libcurl4-openssl-dev libldns-dev libjansson-dev \
-	libmicrohttpd-dev libcmocka-dev zlib1g-dev libbz2-dev
+	libmicrohttpd-dev libcmocka-dev zlib1g-dev libbz2-dev libsystemd-dev scdoc
 TEST_PKGS  = iproute2 nftables iputils-ping procps psmisc sqlite3 python3 openssl curl dnsutils \
 	netcat-openbsd bird2 frr nginx-light nsd opensmtpd hping3 bgpdump fping zmap valgrind jq time bc \
-	prometheus prometheus-alertmanager chromium
+	prometheus prometheus-alertmanager chromium \
+	man-db systemd debhelper lintian dpkg-dev
 PKGS = $(BUILD_PKGS) $(TEST_PKGS)
 
-.PHONY: all deps build asan fuzz check unit integration lab fuzz-smoke format format-check demo clean
+.PHONY: all deps build asan fuzz check unit integration lab fuzz-smoke format format-check demo clean install deb
 
 all: build
 
@@ -57,6 +60,17 @@ integration: asan build
 
 lab: build
 	LIGHTSOUT=$(CURDIR)/$(BUILD)/lightsout tests/lab/run-all.sh
+
+# Lays out bin/, share/man/, lib/systemd/system/ and share/doc/lightsout/
+# under $(DESTDIR)$(PREFIX).
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
+
+# The Debian package, built from this tree into ../ (dpkg-buildpackage).
+deb:
+	dpkg-buildpackage -us -uc -b
 
 fuzz-smoke: fuzz
 	tests/fuzz/smoke.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

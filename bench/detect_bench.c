@@ -14,7 +14,7 @@
 #include "config/config.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "store/store.h"
 
 #define PER_NET 20

@@ -169,7 +169,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	t1 = now_s();
-	if (store_prune(st, base + (int64_t)(rows / ntargets / 2) * interval, err, sizeof(err)) < 0) {
+	/* Queued for the writer: the flush waits for it. */
+	if (store_prune(st, base + (int64_t)(rows / ntargets / 2) * interval, err, sizeof(err)) < 0 ||
+	    store_flush(st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench-store: %s\n", err);
 		goto out;
 	}

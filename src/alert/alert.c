@@ -14,11 +14,10 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "detect/render.h"
-#include "serve/live.h"
-#include "serve/render.h"
+#include "render/render.h"
 
 #define MAX_KNOWN 4096 /* incidents tracked (open ones, in practice) */
 
@@ -51,7 +50,7 @@ struct known {
 
 struct alert {
 	const struct config *cfg;
-	struct serve_live *live;
+	struct alert_clock clock;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	CURLM *multi;
@@ -101,27 +100,27 @@ json_t *alert_webhook_body(const char *vantage, enum alert_event ev, json_t *inc
 json_t *alert_am_alert(const char *vantage, json_t *incident, const char *cause, const char *text, bool resolved,
 		       int64_t now_ms, const char *generator_url)
 {
-	const char *net = json_string_value(json_object_get(incident, "network"));
-	const char *start = json_string_value(json_object_get(incident, "start"));
-	const char *end = json_string_value(json_object_get(incident, "end"));
+	const char *net = jfield_str(incident, "network"); /* "" for the vantage */
+	const char *start = jfield_str(incident, "start");
+	const char *end = jfield_str(incident, "end");
 	char ends[RFC3339_LEN], id[32], summary[256];
 	json_t *labels, *ann, *o;
 
-	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(incident, "id")));
-	if (resolved && end) {
+	snprintf(id, sizeof(id), "%lld", (long long)jfield_int(incident, "id", 0));
+	if (resolved && *end) {
 		snprintf(ends, sizeof(ends), "%s", end);
 	} else {
 		rfc3339_format(resolved ? now_ms : now_ms + 4 * ALERT_RESEND_MS, ends, sizeof(ends));
 	}
-	if (net)
+	if (*net)
 		snprintf(summary, sizeof(summary), "%s: outage (%s)%s", net, cause, resolved ? ", resolved" : "");
 	else
 		snprintf(summary, sizeof(summary), "vantage point %s lost sight (%s)%s", vantage ? vantage : "", cause,
 			 resolved ? ", resolved" : "");
-	labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "alertname", "LightsoutIncident", "network", net ? net : "",
-			   "cause", cause, "vantage", vantage ? vantage : "", "incident", id);
+	labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "alertname", "LightsoutIncident", "network", net, "cause",
+			   cause, "vantage", vantage ? vantage : "", "incident", id);
 	ann = json_pack("{s:s, s:s}", "summary", summary, "description", text ? text : "");
-	o = json_pack("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", ann, "startsAt", start ? start : ends,
+	o = json_pack("{s:o, s:o, s:s, s:s}", "labels", labels, "annotations", ann, "startsAt", *start ? start : ends,
 		      "endsAt", ends);
 	if (o && generator_url)
 		json_object_set_new(o, "generatorURL", json_string(generator_url));
@@ -130,9 +129,15 @@ json_t *alert_am_alert(const char *vantage, json_t *incident, const char *cause,
 
 /* ---------- queue (mutex held) ---------- */
 
-static void publish(struct alert *a, struct receiver *r)
+static int64_t wall_clock(void *arg)
 {
-	serve_live_alert_stats(a->live, r->index, r->sent, r->failures, r->dropped, r->qlen);
+	(void)arg;
+	return wall_now_ms();
+}
+
+static int64_t now_ms(const struct alert *a)
+{
+	return a->clock.now_ms(a->clock.arg);
 }
 
 static void drop_head(struct receiver *r)
@@ -147,7 +152,7 @@ static void drop_head(struct receiver *r)
 	free(d);
 }
 
-static void enqueue(struct alert *a, struct receiver *r, int64_t incident, char *body, int64_t now)
+static void enqueue(struct receiver *r, int64_t incident, char *body, int64_t now)
 {
 	struct delivery *d = calloc(1, sizeof(*d));
 
@@ -181,7 +186,6 @@ static void enqueue(struct alert *a, struct receiver *r, int64_t incident, char 
 		r->head = d;
 	r->tail = d;
 	r->qlen++;
-	publish(a, r);
 }
 
 static struct known *find_known(struct alert *a, int64_t id)
@@ -206,38 +210,26 @@ static char *dump(json_t *o)
 	return s;
 }
 
-static char *full_text(json_t *inc)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	render_incident_text(f, inc);
-	fclose(f);
-	return buf;
-}
-
 void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const char *json)
 {
 	json_t *inc;
 	struct known *k;
 	enum alert_event ev;
 	char old_cause[16] = "", gen[192] = "", *story = NULL, *text = NULL;
-	int64_t now = wall_now_ms();
+	int64_t now;
 	bool send = true;
 
 	(void)network;
 	if (!a || !json || !cause)
 		return;
-	inc = json_loads(json, 0, NULL);
+	now = now_ms(a);
+	inc = jfield_parse(json);
 	if (!inc) {
 		log_warnx("alert: incident %lld: unreadable document", (long long)id);
 		return;
 	}
-	story = serve_incident_story(inc);
-	text = full_text(inc);
+	story = render_incident_string(inc, true);
+	text = render_incident_string(inc, false);
 	if (a->generator_base[0])
 		snprintf(gen, sizeof(gen), "%s%lld", a->generator_base, (long long)id);
 	pthread_mutex_lock(&a->mu);
@@ -284,7 +276,7 @@ void alert_incident(struct alert *a, int64_t id, const char *network, bool open,
 		}
 		char *s = dump(body);
 		if (s)
-			enqueue(a, r, id, s, now);
+			enqueue(r, id, s, now);
 		else
 			r->dropped++;
 	}
@@ -371,7 +363,6 @@ static int64_t start_due(struct alert *a, int64_t now)
 			    r->index, (long long)r->head->incident, r->head->attempts);
 			drop_head(r);
 			r->dropped++;
-			publish(a, r);
 		}
 		if (r->head) {
 			if (r->head->next_ms <= now) {
@@ -428,7 +419,6 @@ static void finished(struct alert *a, CURL *e, CURLcode res, int64_t now)
 		}
 	}
 	r->inflight_resend = false;
-	publish(a, r);
 }
 
 static bool all_idle(struct alert *a)
@@ -444,7 +434,7 @@ static void *worker(void *arg)
 	struct alert *a = arg;
 
 	for (;;) {
-		int64_t now = wall_now_ms(), wait;
+		int64_t now = now_ms(a), wait;
 		int running = 0, left;
 		CURLMsg *m;
 
@@ -462,14 +452,14 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&a->mu);
 		while ((m = curl_multi_info_read(a->multi, &left)) != NULL)
 			if (m->msg == CURLMSG_DONE)
-				finished(a, m->easy_handle, m->data.result, wall_now_ms());
+				finished(a, m->easy_handle, m->data.result, now_ms(a));
 		pthread_mutex_unlock(&a->mu);
 		curl_multi_poll(a->multi, NULL, 0, (int)(wait > 1000 ? 1000 : wait), NULL);
 	}
 	return NULL;
 }
 
-int alert_new(const struct config *cfg, struct serve_live *live, struct alert **out, char *err, size_t errlen)
+int alert_new(const struct config *cfg, const struct alert_clock *clock, struct alert **out, char *err, size_t errlen)
 {
 	struct alert *a;
 	sigset_t all, old;
@@ -489,15 +479,11 @@ int alert_new(const struct config *cfg, struct serve_live *live, struct alert **
 			return -1;
 		}
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "alerts: libcurl cannot start");
-		return -1;
-	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		goto nomem;
 	a->cfg = cfg;
-	a->live = live;
+	a->clock = clock && clock->now_ms ? *clock : (struct alert_clock){wall_clock, NULL};
 	pthread_mutex_init(&a->mu, NULL);
 	a->rx = calloc(cfg->nalerts, sizeof(*a->rx));
 	a->known = calloc(MAX_KNOWN, sizeof(*a->known));
@@ -510,8 +496,7 @@ int alert_new(const struct config *cfg, struct serve_live *live, struct alert **
 		a->rx[i].index = i;
 		a->rx[i].cfg = &cfg->alerts[i];
 		a->rx[i].am = cfg->alerts[i].format && strcmp(cfg->alerts[i].format, "alertmanager") == 0;
-		a->rx[i].next_resend_ms = wall_now_ms() + ALERT_RESEND_MS;
-		publish(a, &a->rx[i]);
+		a->rx[i].next_resend_ms = now_ms(a) + ALERT_RESEND_MS;
 	}
 	if (cfg->listen && strcmp(cfg->listen, "off") != 0)
 		snprintf(a->generator_base, sizeof(a->generator_base), "http://%s/incident/", cfg->listen);
@@ -541,15 +526,32 @@ fail:
 	return -1;
 }
 
-void alert_stop(struct alert *a, int64_t flush_ms)
+void alert_stats(struct alert *a, size_t receiver, struct alert_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!a || receiver >= a->nrx)
+		return;
+	pthread_mutex_lock(&a->mu);
+	const struct receiver *r = &a->rx[receiver];
+	*st = (struct alert_stats){r->sent, r->failures, r->dropped, r->qlen};
+	pthread_mutex_unlock(&a->mu);
+}
+
+void alert_wake(struct alert *a)
+{
+	if (a)
+		curl_multi_wakeup(a->multi);
+}
+
+size_t alert_stop(struct alert *a, int64_t flush_ms)
 {
 	size_t undelivered = 0;
 
 	if (!a)
-		return;
+		return 0;
 	pthread_mutex_lock(&a->mu);
 	a->stop = true;
-	a->flush_deadline_ms = wall_now_ms() + (flush_ms > 0 ? flush_ms : 0);
+	a->flush_deadline_ms = now_ms(a) + (flush_ms > 0 ? flush_ms : 0);
 	pthread_mutex_unlock(&a->mu);
 	curl_multi_wakeup(a->multi);
 	pthread_join(a->thread, NULL);
@@ -564,7 +566,6 @@ void alert_stop(struct alert *a, int64_t flush_ms)
 			r->dropped++;
 			undelivered++;
 		}
-		publish(a, r);
 		free(r->resend_body);
 	}
 	if (undelivered)
@@ -577,4 +578,5 @@ void alert_stop(struct alert *a, int64_t flush_ms)
 	free(a->known);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
+	return undelivered;
 }

@@ -8,7 +8,7 @@
  * slow or dead receiver never stalls probing.  Per receiver a bounded FIFO
  * keeps the events in order; a failed POST is retried with exponential
  * back-off until it is older than the receiver's max_age, then dropped and
- * counted.  Counters go to the live state (/metrics). */
+ * counted.  /metrics reads the counters with alert_stats. */
 #ifndef LIGHTSOUT_ALERT_H
 #define LIGHTSOUT_ALERT_H
 
@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 struct config;
-struct serve_live;
 struct alert;
 
 #define ALERT_QUEUE_MAX        1024        /* events waiting per receiver */
@@ -27,19 +26,40 @@ struct alert;
 #define ALERT_BACKOFF_MAX_MS   (60 * 1000)
 #define ALERT_POST_TIMEOUT_MS  10000
 
+/* The time the worker goes by (retries, re-sends, flush deadline, "sent"
+ * stamps), in wall-clock ms: tests inject theirs to drive back-off
+ * without sleeping; NULL (or now_ms NULL) means wall_now_ms.  Called from
+ * the worker and from alert_incident's thread, so it must be thread-safe. */
+struct alert_clock {
+	int64_t (*now_ms)(void *arg);
+	void *arg;
+};
+
 /* Starts the worker when cfg has alerts (else *out = NULL, returns 0).
- * live may be NULL.  cfg and live must outlive the alert.  -1 with err
- * filled on a bad receiver or a failure to start. */
-int alert_new(const struct config *cfg, struct serve_live *live, struct alert **out, char *err, size_t errlen);
+ * cfg must outlive the alert; libcurl must be initialised (main does it
+ * before any thread).  -1 with err filled on a bad receiver or a failure
+ * to start. */
+int alert_new(const struct config *cfg, const struct alert_clock *clock, struct alert **out, char *err, size_t errlen);
 
 /* The detector's on_incident, as is: sends on open, cause change and
  * close, and keeps firing alerts' text current for re-sends.  Called from
  * one thread (watch's loop). */
 void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const char *json);
 
+/* Delivery counters of receiver i (cfg->alerts[i]), for /metrics; zeros
+ * for a NULL alert or an unknown receiver.  Any thread, until alert_stop. */
+struct alert_stats {
+	uint64_t sent, failures, dropped;
+	size_t queued;
+};
+void alert_stats(struct alert *a, size_t receiver, struct alert_stats *st);
+
+/* Makes the worker look at its clock again (after an injected one moved). */
+void alert_wake(struct alert *a);
+
 /* Stops after delivering what is queued, waiting at most flush_ms; what
- * is still undelivered then is counted as dropped and logged.  Frees. */
-void alert_stop(struct alert *a, int64_t flush_ms);
+ * is still undelivered then is logged, and its count returned.  Frees. */
+size_t alert_stop(struct alert *a, int64_t flush_ms);
 
 /* ---- pure parts (tested) ---- */
 

@@ -81,6 +81,11 @@ struct bgp_peer_status {
 	uint16_t hold_time;     /* negotiated, seconds */
 	const char *last_error; /* "" if none */
 };
+/* The monotonic clock (ns) the session timers (hold, keepalive, retry)
+ * go by; NULL restores CLOCK_MONOTONIC.  Tests move theirs to expire
+ * timers without waiting.  Set before bgp_start. */
+void bgp_set_clock(struct bgp *b, int64_t (*now_ns)(void *arg), void *arg);
+
 size_t bgp_npeers(const struct bgp *b);
 int bgp_peer_status(const struct bgp *b, size_t i, struct bgp_peer_status *st);
 const struct bgp_vis *bgp_visibility(const struct bgp *b);

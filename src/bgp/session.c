@@ -21,9 +21,11 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 
-#define RBUF_CAP    (2 * BGP_MSG_MAX)
-#define BGP_TICK_MS 100
-#define WBUF_CAP    (4 * BGP_MSG_MAX)
+#define RBUF_CAP                (2 * BGP_MSG_MAX)
+#define BGP_TICK_MS             100
+#define WBUF_CAP                (4 * BGP_MSG_MAX)
+#define BGP_STATE_LOG_BURST     20 /* state changes logged per peer per window */
+#define BGP_STATE_LOG_WINDOW_MS 60000
 
 struct peer {
 	struct bgp *b;
@@ -31,6 +33,7 @@ struct peer {
 	struct sockaddr_storage addr;
 	char name[INET6_ADDRSTRLEN];
 	enum bgp_state state;
+	struct log_limit state_log; /* a reconnect storm logs a count, not every change */
 	int fd;
 	uint8_t rbuf[RBUF_CAP];
 	size_t rlen;
@@ -62,6 +65,8 @@ struct bgp {
 	uint64_t t_tick;
 	int64_t last_vis_tick;
 	uint32_t bgp_id;
+	int64_t (*now_ns)(void *arg); /* the timers' monotonic clock */
+	void *now_arg;
 	/* UPDATE being parsed, for the route callback */
 	struct peer *cur;
 	int64_t cur_at_ms;
@@ -93,8 +98,14 @@ static void set_state(struct peer *p, enum bgp_state s, const char *reason)
 			       .old_state = p->state,
 			       .new_state = s,
 			       .reason = reason ? reason : ""};
-	log_info("bgp %s: %s -> %s%s%s", p->name, bgp_state_name(p->state), bgp_state_name(s), reason ? ": " : "",
-		 reason ? reason : "");
+	unsigned long long unlogged;
+	if (log_limit_pass(&p->state_log, ev.at_ms, BGP_STATE_LOG_BURST, BGP_STATE_LOG_WINDOW_MS, &unlogged)) {
+		if (unlogged)
+			log_info("bgp %s: %llu state changes not logged (more than %d a minute)", p->name, unlogged,
+				 BGP_STATE_LOG_BURST);
+		log_info("bgp %s: %s -> %s%s%s", p->name, bgp_state_name(p->state), bgp_state_name(s),
+			 reason ? ": " : "", reason ? reason : "");
+	}
 	p->state = s;
 	emit(p->b, &ev);
 }
@@ -120,9 +131,20 @@ static void del_timer(struct bgp *b, int64_t *deadline)
 	*deadline = 0;
 }
 
-static int64_t deadline_in(int64_t ms)
+static int64_t mono_clock(void *arg)
 {
-	int64_t t = mono_now_ns() + ms * NS_PER_MS;
+	(void)arg;
+	return mono_now_ns();
+}
+
+static int64_t peer_now(const struct peer *p)
+{
+	return p->b->now_ns(p->b->now_arg);
+}
+
+static int64_t deadline_in(const struct peer *p, int64_t ms)
+{
+	int64_t t = peer_now(p) + ms * NS_PER_MS;
 	return t ? t : 1;
 }
 
@@ -167,7 +189,7 @@ static void send_notification(struct peer *p, uint8_t code, uint8_t subcode)
 
 static void reset_hold(struct peer *p, int64_t ms)
 {
-	p->t_hold = ms > 0 ? deadline_in(ms) : 0;
+	p->t_hold = ms > 0 ? deadline_in(p, ms) : 0;
 }
 
 static void send_keepalive(struct peer *p)
@@ -177,7 +199,7 @@ static void send_keepalive(struct peer *p)
 		peer_close(p, "cannot send KEEPALIVE");
 		return;
 	}
-	p->t_keep = deadline_in(p->keep_ms);
+	p->t_keep = deadline_in(p, p->keep_ms);
 }
 
 static void start_connect(struct peer *p);
@@ -187,14 +209,14 @@ static void schedule_retry(struct peer *p)
 	p->t_retry = 0;
 	if (p->cfg->passive)
 		return; /* wait for the peer to come to us */
-	p->t_retry = deadline_in(p->backoff_ms);
+	p->t_retry = deadline_in(p, p->backoff_ms);
 	p->backoff_ms = p->backoff_ms * 2 > BGP_BACKOFF_MAX_MS ? BGP_BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
 /* Runs every peer's due timers. */
 static void run_timers(struct bgp *b)
 {
-	int64_t now = mono_now_ns();
+	int64_t now = b->now_ns(b->now_arg);
 	for (size_t i = 0; i < b->npeers; i++) {
 		struct peer *p = &b->peers[i];
 		if (p->t_hold && now >= p->t_hold) {
@@ -293,8 +315,7 @@ static void on_route(const struct bgp_route *r, const struct bgp_attrs *a, void 
 		return;
 	b->cur_any = true;
 	int kept = bgp_vis_route(b->vis, p->vis_peer, &r->prefix, r->path_id, a->origin_as, r->announce);
-	bool store = r->announce ? (kept & BGP_VIS_KEPT) : (kept & BGP_VIS_REMOVED);
-	if (!store)
+	if (!bgp_vis_route_watched(b->vis, &r->prefix, r->announce, kept))
 		return;
 	char path[1024] = "";
 	if (r->announce)
@@ -371,7 +392,7 @@ static void handle_open(struct peer *p, const uint8_t *body, size_t len)
 	}
 	set_state(p, BGP_STATE_OPENCONFIRM, NULL);
 	reset_hold(p, p->hold_ms);
-	p->t_keep = p->keep_ms > 0 ? deadline_in(p->keep_ms) : 0;
+	p->t_keep = p->keep_ms > 0 ? deadline_in(p, p->keep_ms) : 0;
 }
 
 static void established(struct peer *p)
@@ -562,7 +583,7 @@ static int64_t tick(struct ev_loop *loop, uint64_t id, void *arg)
 	(void)id;
 	struct bgp *b = arg;
 	run_timers(b);
-	int64_t now = mono_now_ns();
+	int64_t now = b->now_ns(b->now_arg);
 	if (now - b->last_vis_tick >= NS_PER_S) {
 		b->last_vis_tick = now;
 		bgp_vis_tick(b->vis, wall_now_ms());
@@ -585,6 +606,7 @@ struct bgp *bgp_new(struct ev_loop *loop, const struct config *cfg, bgp_event_fn
 	b->fn = fn;
 	b->arg = arg;
 	b->lfd = -1;
+	b->now_ns = mono_clock;
 	b->vis = bgp_vis_new(cfg, false, vis_events, b);
 	b->peers = calloc(cfg->bgp.npeers ? cfg->bgp.npeers : 1, sizeof(*b->peers));
 	if (!b->vis || !b->peers) {
@@ -618,6 +640,12 @@ struct bgp *bgp_new(struct ev_loop *loop, const struct config *cfg, bgp_event_fn
 fail:
 	bgp_free(b);
 	return NULL;
+}
+
+void bgp_set_clock(struct bgp *b, int64_t (*now_ns)(void *arg), void *arg)
+{
+	b->now_ns = now_ns ? now_ns : mono_clock;
+	b->now_arg = arg;
 }
 
 static int open_listener(struct bgp *b, char *err, size_t errlen)
@@ -683,24 +711,14 @@ static void replay_vis_event(const struct bgp_vis_event *ve, void *arg)
 static void replay_event(const struct mrt_event *ev, void *arg)
 {
 	struct replay *r = arg;
-	if (ev->kind == MRT_EV_STATE) {
-		bgp_vis_feed_mrt(r->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
+	int kept = bgp_vis_feed_mrt(r->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
+	if (ev->kind == MRT_EV_STATE)
 		return;
-	}
-	int peer = bgp_vis_peer(r->vis, ev->peer);
-	if (peer < 0)
-		return;
-	struct bgp_vis_peer_info pi;
-	bgp_vis_peer_info(r->vis, peer, &pi);
-	int64_t at_ms = ev->at_us / 1000;
-	if (!pi.up)
-		bgp_vis_peer_up(r->vis, peer, at_ms, false, 0);
 	bool announce = ev->kind != MRT_EV_WITHDRAW;
 	uint32_t origin = ev->attrs ? ev->attrs->origin_as : 0;
-	int kept = bgp_vis_route(r->vis, peer, &ev->prefix, ev->path_id, origin, announce);
-	/* Stored if watched: it was kept, or a kept route was withdrawn. */
-	if (!(announce ? (kept & BGP_VIS_KEPT) : (kept & BGP_VIS_REMOVED)))
+	if (!bgp_vis_route_watched(r->vis, &ev->prefix, announce, kept))
 		return;
+	int64_t at_ms = ev->at_us / 1000;
 	char path[1024] = "";
 	if (announce && ev->attrs)
 		bgp_aspath_format(&ev->attrs->aspath, path, sizeof(path));

@@ -336,6 +336,17 @@ int bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t 
 	return ret | BGP_VIS_KEPT;
 }
 
+bool bgp_vis_route_watched(const struct bgp_vis *v, const struct prefix *p, bool announce, int kept)
+{
+	if (kept & (BGP_VIS_KEPT | BGP_VIS_REMOVED))
+		return true;
+	for (size_t i = 0; !announce && i < v->nexp; i++) {
+		if (prefix_overlaps(&v->exp[i].p, p))
+			return true;
+	}
+	return false;
+}
+
 void bgp_vis_peer_down(struct bgp_vis *v, int peer, int64_t at_ms)
 {
 	(void)at_ms;
@@ -502,23 +513,23 @@ size_t bgp_vis_table_bytes(const struct bgp_vis *v)
 	return v->cap * sizeof(struct vroute);
 }
 
-void bgp_vis_feed_mrt(struct bgp_vis *v, const struct mrt_event *ev, int64_t grace_ms)
+int bgp_vis_feed_mrt(struct bgp_vis *v, const struct mrt_event *ev, int64_t grace_ms)
 {
 	/* RFC 6396 BGP FSM numbers: 6 is Established. */
 	enum { ESTABLISHED = 6 };
 	int peer = bgp_vis_peer(v, ev->peer);
 	if (peer < 0)
-		return;
+		return 0;
 	int64_t at_ms = ev->at_us / 1000;
 	if (ev->kind == MRT_EV_STATE) {
 		if (ev->new_state == ESTABLISHED)
 			bgp_vis_peer_up(v, peer, at_ms, true, grace_ms);
 		else if (ev->old_state == ESTABLISHED || v->peers[peer].up)
 			bgp_vis_peer_down(v, peer, at_ms);
-		return;
+		return 0;
 	}
 	if (!v->peers[peer].up)
 		bgp_vis_peer_up(v, peer, at_ms, false, 0);
 	uint32_t origin = ev->attrs ? ev->attrs->origin_as : 0;
-	bgp_vis_route(v, peer, &ev->prefix, ev->path_id, origin, ev->kind != MRT_EV_WITHDRAW);
+	return bgp_vis_route(v, peer, &ev->prefix, ev->path_id, origin, ev->kind != MRT_EV_WITHDRAW);
 }

@@ -62,6 +62,12 @@ void bgp_vis_peer_down(struct bgp_vis *v, int peer, int64_t at_ms);
 #define BGP_VIS_REMOVED 2
 int bgp_vis_route(struct bgp_vis *v, int peer, const struct prefix *p, uint32_t path_id, uint32_t origin_as,
 		  bool announce);
+/* The one rule for which route changes concern a watched network (and are
+ * stored), the same for live sessions, configured MRT files and `import
+ * mrt`: the route before or after the change is watched (kept, from
+ * bgp_vis_route), or it withdraws a prefix overlapping an expected one —
+ * an archive may hold the withdrawal without the announcement before it. */
+bool bgp_vis_route_watched(const struct bgp_vis *v, const struct prefix *p, bool announce, int kept);
 /* Re-evaluates what changed since the last flush and emits events stamped
  * at_ms.  Call after each UPDATE (or MRT record). */
 void bgp_vis_flush(struct bgp_vis *v, int64_t at_ms);
@@ -86,7 +92,8 @@ struct mrt_event;
 /* A peer re-established in an archive counts again once its table is in,
  * or after this much archive time. */
 #define BGP_ARCHIVE_SYNC_GRACE_MS 60000
-void bgp_vis_feed_mrt(struct bgp_vis *v, const struct mrt_event *ev, int64_t grace_ms);
+/* Returns bgp_vis_route's answer for a route (0 for a state change). */
+int bgp_vis_feed_mrt(struct bgp_vis *v, const struct mrt_event *ev, int64_t grace_ms);
 
 struct bgp_vis_peer_info {
 	const char *name;

@@ -18,7 +18,6 @@ int cli_check_config(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *path = DEFAULT_CONFIG;
 	int opt, verbose = 0;
-	char err[1024];
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
@@ -29,20 +28,16 @@ int cli_check_config(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
-		case 'h':
-			fputs(check_usage, stdout);
-			return 0;
 		default:
-			return cli_usage_error("check-config", "bad option");
+			if ((opt = cli_other_option("check-config", opt, check_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("check-config", "unexpected argument \"%s\"", argv[optind]);
-	struct config *cfg = config_load(path, err, sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "%s\n", err);
+	if ((opt = cli_no_arguments("check-config", argc, argv)) >= 0)
+		return opt;
+	struct config *cfg = cli_load_config(path);
+	if (cfg == NULL)
 		return EXIT_USAGE;
-	}
 	if (verbose) {
 		config_print(cfg, stdout);
 	} else {

@@ -3,7 +3,12 @@
 #ifndef LIGHTSOUT_CLI_H
 #define LIGHTSOUT_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+struct config;
+struct store;
 
 #define EXIT_RUNTIME   1
 #define EXIT_USAGE     2
@@ -18,6 +23,18 @@ int cli_check_config(int argc, char **argv);
 int cli_common_option(int opt);
 /* "lightsout VERB: message" on stderr, then EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The rest of a verb's getopt switch: --help prints usage (returns 0),
+ * -v/-q are handled (returns -1: go on), anything else is a usage error. */
+int cli_other_option(const char *verb, int opt, const char *usage);
+/* After the options of a verb that takes no arguments: a usage error if
+ * some are left, else -1. */
+int cli_no_arguments(const char *verb, int argc, char **argv);
+/* The configuration at path, or NULL after printing why as
+ * "lightsout: FILE:LINE:COL: ..." (the verb exits EXIT_USAGE). */
+struct config *cli_load_config(const char *path);
+/* cfg's store (write: with its writer thread), or NULL after printing why
+ * (the verb exits EXIT_RUNTIME). */
+struct store *cli_open_store(const struct config *cfg, bool write);
 /* Parses --format text|json (html where allowed); -1 if bad. */
 enum cli_format { CLI_FORMAT_TEXT, CLI_FORMAT_JSON, CLI_FORMAT_HTML };
 int cli_parse_format(const char *s, int allow_html);

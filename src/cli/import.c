@@ -13,13 +13,11 @@
 
 #include "bgp/mrt.h"
 #include "bgp/visibility.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/timeutil.h"
 #include "store/store.h"
-
-#define IMPORT_EXIT_RUNTIME 1
-#define IMPORT_EXIT_USAGE   2
 
 static const char import_usage[] = "usage: lightsout import mrt [--format text|json] [-c FILE] FILE...\n"
 				   "\n"
@@ -33,104 +31,12 @@ static const char import_usage[] = "usage: lightsout import mrt [--format text|j
 				   "      --format text|json  output (json: one object per line)\n"
 				   "  -h, --help\n";
 
-/* Prefixes announced by a watched origin AS during this import, so their
- * later withdrawals (which carry no path) are kept too. */
-struct pset {
-	struct prefix *v;
-	size_t cap, n;
-};
-
-static uint64_t pset_hash(const struct prefix *p)
-{
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)p->family ^ ((uint64_t)p->len << 8);
-	for (size_t i = 0; i < 16; i++) {
-		h ^= p->addr[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static bool pset_eq(const struct prefix *a, const struct prefix *b)
-{
-	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
-}
-
-static bool pset_has(const struct pset *s, const struct prefix *p)
-{
-	if (!s->cap)
-		return false;
-	for (size_t i = pset_hash(p) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		if (s->v[i].family == 0)
-			return false;
-		if (pset_eq(&s->v[i], p))
-			return true;
-	}
-}
-
-static int pset_add(struct pset *s, const struct prefix *p)
-{
-	if (pset_has(s, p))
-		return 0;
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 256;
-		struct prefix *nv = calloc(ncap, sizeof(*nv));
-		if (!nv)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (s->v[i].family == 0)
-				continue;
-			size_t j = pset_hash(&s->v[i]) & (ncap - 1);
-			while (nv[j].family != 0)
-				j = (j + 1) & (ncap - 1);
-			nv[j] = s->v[i];
-		}
-		free(s->v);
-		s->v = nv;
-		s->cap = ncap;
-	}
-	size_t j = pset_hash(p) & (s->cap - 1);
-	while (s->v[j].family != 0)
-		j = (j + 1) & (s->cap - 1);
-	s->v[j] = *p;
-	s->n++;
-	return 0;
-}
-
 struct import_ctx {
-	const struct config *cfg;
 	struct store *st;
 	struct bgp_vis *vis; /* the networks' visibility, as watch judges it live */
-	struct pset by_origin;
 	uint64_t stored;
 	uint64_t dropped;
 };
-
-static bool watched_prefix(const struct config *cfg, const struct prefix *p)
-{
-	for (size_t i = 0; i < cfg->nnetworks; i++) {
-		const struct network_cfg *n = &cfg->networks[i];
-		for (size_t j = 0; j < n->nprefixes; j++) {
-			/* A route covering the network or a more-specific inside it. */
-			if (prefix_overlaps(&n->prefixes[j], p))
-				return true;
-		}
-	}
-	return false;
-}
-
-static bool watched_asn(const struct config *cfg, uint32_t as)
-{
-	if (as == 0)
-		return false;
-	for (size_t i = 0; i < cfg->nnetworks; i++) {
-		const struct network_cfg *n = &cfg->networks[i];
-		for (size_t j = 0; j < n->nasn; j++) {
-			if (n->asn[j] == as)
-				return true;
-		}
-	}
-	return false;
-}
 
 static void put_event(struct import_ctx *c, const struct mrt_event *ev, bool announce)
 {
@@ -170,15 +76,12 @@ static void on_vis_event(const struct bgp_vis_event *ve, void *arg)
 static void on_event(const struct mrt_event *ev, void *arg)
 {
 	struct import_ctx *c = arg;
-	if (c->vis)
-		bgp_vis_feed_mrt(c->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
-	if (!c->st || ev->kind == MRT_EV_STATE)
-		return;
+	if (!c->vis)
+		return; /* counts only */
+	/* watch's rule for its sessions and MRT files: one place, src/bgp */
+	int kept = bgp_vis_feed_mrt(c->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
 	bool announce = ev->kind != MRT_EV_WITHDRAW;
-	bool by_origin = announce && ev->attrs && watched_asn(c->cfg, ev->attrs->origin_as);
-	if (by_origin)
-		pset_add(&c->by_origin, &ev->prefix);
-	if (by_origin || watched_prefix(c->cfg, &ev->prefix) || (!announce && pset_has(&c->by_origin, &ev->prefix)))
+	if (ev->kind != MRT_EV_STATE && bgp_vis_route_watched(c->vis, &ev->prefix, announce, kept))
 		put_event(c, ev, announce);
 }
 
@@ -279,7 +182,7 @@ int cli_import(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct import_ctx c = {0};
 	char err[512];
-	int ret = IMPORT_EXIT_USAGE;
+	int ret = EXIT_USAGE;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(import_usage, stdout);
@@ -287,7 +190,7 @@ int cli_import(int argc, char **argv)
 	}
 	if (argc < 2 || strcmp(argv[1], "mrt") != 0) {
 		fprintf(stderr, "lightsout: import: the only kind is \"mrt\" (see lightsout import --help)\n");
-		return IMPORT_EXIT_USAGE;
+		return EXIT_USAGE;
 	}
 	argc--;
 	argv++;
@@ -309,44 +212,34 @@ int cli_import(int argc, char **argv)
 				fprintf(
 				    stderr,
 				    "lightsout: import: --format must be text or json (see lightsout import --help)\n");
-				return IMPORT_EXIT_USAGE;
+				return EXIT_USAGE;
 			}
 			break;
-		case 'h':
-			fputs(import_usage, stdout);
-			return 0;
-		case 'v':
-		case 'q':
-			break;
 		default:
-			fprintf(stderr, "lightsout: import: bad option (see lightsout import --help)\n");
-			return IMPORT_EXIT_USAGE;
+			if ((o = cli_other_option("import", o, import_usage)) >= 0)
+				return o;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "lightsout: import: no MRT file given (see lightsout import --help)\n");
-		return IMPORT_EXIT_USAGE;
+		return EXIT_USAGE;
 	}
 	/* Without -c the default configuration is optional: counts only. */
-	if (!cfg_path && access("lightsout.yaml", F_OK) == 0)
-		cfg_path = "lightsout.yaml";
+	if (!cfg_path && access(DEFAULT_CONFIG, F_OK) == 0)
+		cfg_path = DEFAULT_CONFIG;
 	if (cfg_path) {
-		cfg = config_load(cfg_path, err, sizeof(err));
-		if (!cfg) {
-			fprintf(stderr, "lightsout: %s\n", err);
-			return IMPORT_EXIT_USAGE;
-		}
-		c.cfg = cfg;
-		c.st = store_open(cfg, true, 0, err, sizeof(err));
+		cfg = cli_load_config(cfg_path);
+		if (!cfg)
+			return EXIT_USAGE;
+		c.st = cli_open_store(cfg, true);
 		if (!c.st) {
-			fprintf(stderr, "lightsout: import: %s\n", err);
-			ret = IMPORT_EXIT_RUNTIME;
+			ret = EXIT_RUNTIME;
 			goto out;
 		}
 		c.vis = bgp_vis_new(cfg, false, on_vis_event, &c);
 		if (!c.vis) {
 			fprintf(stderr, "lightsout: import: out of memory\n");
-			ret = IMPORT_EXIT_RUNTIME;
+			ret = EXIT_RUNTIME;
 			goto out;
 		}
 	}
@@ -354,7 +247,7 @@ int cli_import(int argc, char **argv)
 	bool progress = isatty(STDERR_FILENO);
 	for (int i = optind; i < argc; i++) {
 		if (import_file(argv[i], &c, json, progress) < 0)
-			ret = IMPORT_EXIT_RUNTIME;
+			ret = EXIT_RUNTIME;
 	}
 	if (c.dropped)
 		fprintf(stderr, "lightsout: import: %" PRIu64 " BGP events could not be queued to the store\n",
@@ -362,10 +255,9 @@ int cli_import(int argc, char **argv)
 out:
 	if (c.st && store_close(c.st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: import: %s\n", err);
-		ret = IMPORT_EXIT_RUNTIME;
+		ret = EXIT_RUNTIME;
 	}
 	bgp_vis_free(c.vis);
-	free(c.by_origin.v);
 	config_free(cfg);
 	return ret;
 }

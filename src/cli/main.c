@@ -1,5 +1,5 @@
+#include <curl/curl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,42 +20,9 @@ static const char usage[] =
     "  check-config [-c FILE] [-v]                    validate the configuration\n"
     "  import mrt [--format text|json] FILE...        read MRT files into the store\n"
     "\n"
+    "  version                                        print the version (as --version)\n"
+    "\n"
     "  lightsout --version | --help ; every verb takes --help\n";
-
-int cli_common_option(int opt)
-{
-	if (opt == 'v') {
-		log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
-		return 1;
-	}
-	if (opt == 'q') {
-		log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
-		return 1;
-	}
-	return 0;
-}
-
-int cli_usage_error(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "lightsout: %s: ", verb);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see lightsout %s --help)\n", verb);
-	return EXIT_USAGE;
-}
-
-int cli_parse_format(const char *s, int allow_html)
-{
-	if (strcmp(s, "text") == 0)
-		return CLI_FORMAT_TEXT;
-	if (strcmp(s, "json") == 0)
-		return CLI_FORMAT_JSON;
-	if (allow_html && strcmp(s, "html") == 0)
-		return CLI_FORMAT_HTML;
-	return -1;
-}
 
 struct verb {
 	const char *name;
@@ -74,7 +41,7 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("lightsout %s\n", LIGHTSOUT_VERSION);
 		return 0;
 	}
@@ -82,9 +49,19 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		/* Not thread-safe, so once here before any verb starts a thread
+		 * (alert worker, resolver); HTTP probes and alerts rely on it. */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fprintf(stderr, "lightsout: libcurl cannot start\n");
+			return EXIT_RUNTIME;
+		}
+		int rc = verbs[i].fn(argc - 1, argv + 1);
+		curl_global_cleanup();
+		return rc;
+	}
 	fprintf(stderr, "lightsout: unknown verb \"%s\"\n%s", argv[1], usage);
 	return EXIT_USAGE;
 }

@@ -249,12 +249,9 @@ int cli_probe(int argc, char **argv)
 			if ((int)(run.format = (enum cli_format)cli_parse_format(optarg, 0)) < 0)
 				return cli_usage_error("probe", "--format is text or json");
 			break;
-		case 'h':
-			fputs(probe_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("probe", "bad option");
+			if ((opt = cli_other_option("probe", opt, probe_usage)) >= 0)
+				return opt;
 		}
 	}
 	if (optind >= argc)
@@ -287,12 +284,10 @@ int cli_probe(int argc, char **argv)
 	} else {
 		ev_run(loop);
 		for (int k = 0; k < KIND_COUNT; k++) {
-			const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
 			char line[512];
-			if (ops != NULL && ops->stats != NULL && log_get_level() >= LOG_LEVEL_DEBUG) {
-				ops->stats(e, line, sizeof(line));
+			if (log_get_level() >= LOG_LEVEL_DEBUG &&
+			    probe_engine_stats(e, (enum probe_kind)k, line, sizeof(line)))
 				log_debug("%s", line);
-			}
 		}
 		probe_engine_stop(e);
 		rc = run.failed == 0 && run.total > 0 ? 0 : 1;

@@ -11,128 +11,20 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "core/addr.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "detect/detect.h"
-#include "detect/render.h"
+#include "detect/detect_replay.h"
+#include "render/render.h"
 #include "store/store.h"
 
 /* rounds of context around an incident in the HTML timeline */
 #define SERIES_PAD_ROUNDS 10
-/* --rejudge starts this long before --since so baselines are learnt */
-#define REJUDGE_WARMUP_MS (INT64_C(24) * 3600 * 1000)
 
 static const char report_usage[] = "usage: lightsout report [-c FILE] [--network NAME] [--since T] [--until T]\n"
 				   "                        [--format text|json|html] [-o FILE] [--rejudge]\n"
 				   "  T is an RFC 3339 time or a duration back from now (6h).\n"
 				   "  --rejudge recomputes the incidents from the stored measurements.\n";
-
-struct rejudge {
-	const struct config *cfg;
-	struct detector *d;
-	json_t *byid; /* id (string) -> latest document */
-	struct store_bgp_event *bgp;
-	size_t nbgp, nextbgp;
-	int64_t bgp_until;
-};
-
-static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
-{
-	struct rejudge *r = arg;
-	char key[32];
-	json_t *o = json_loads(json, 0, NULL);
-
-	(void)network;
-	(void)start_ms;
-	(void)end_ms;
-	(void)open;
-	(void)cause;
-	if (!o)
-		return;
-	snprintf(key, sizeof(key), "%020lld", (long long)id);
-	json_object_set_new(r->byid, key, o);
-}
-
-static void feed_bgp_until(struct rejudge *r, int64_t at_ms)
-{
-	while (r->nextbgp < r->nbgp && r->bgp[r->nextbgp].at_ms <= at_ms) {
-		const struct store_bgp_event *e = &r->bgp[r->nextbgp++];
-		struct prefix p;
-		if (prefix_parse(e->prefix, &p) != 0)
-			continue;
-		for (size_t n = 0; n < r->cfg->nnetworks; n++) {
-			const struct network_cfg *nc = &r->cfg->networks[n];
-			for (size_t k = 0; k < nc->nprefixes; k++) {
-				if (prefix_covers(&nc->prefixes[k], &p)) {
-					detect_bgp(r->d, n, e->at_ms, !e->announce, &p, 1);
-					break;
-				}
-			}
-		}
-	}
-}
-
-static int on_bgp(const struct store_bgp_event *e, void *arg)
-{
-	struct rejudge *r = arg;
-
-	/* the live detector judged visibility, not single routes */
-	if (strcmp(e->peer, STORE_BGP_VISIBILITY) != 0)
-		return 0;
-	if (r->nbgp % 256 == 0) {
-		void *p = realloc(r->bgp, (r->nbgp + 256) * sizeof(*r->bgp));
-		if (!p)
-			return -1;
-		r->bgp = p;
-	}
-	r->bgp[r->nbgp++] = *e;
-	return 0;
-}
-
-static int on_measurement(const struct measurement *m, void *arg)
-{
-	struct rejudge *r = arg;
-
-	feed_bgp_until(r, m->at_ms);
-	detect_feed(r->d, m);
-	return 0;
-}
-
-/* Replays measurements (and BGP events) through a fresh detector. */
-static json_t *rejudge(struct store *st, const struct config *cfg, int64_t since, int64_t until, char *err,
-		       size_t errlen)
-{
-	struct rejudge r = {.cfg = cfg};
-	int64_t from = since > REJUDGE_WARMUP_MS ? since - REJUDGE_WARMUP_MS : 0;
-	json_t *out = NULL;
-	const char *key;
-	json_t *v;
-
-	r.byid = json_object();
-	/* visibility from the start of the store: whether a network has BGP
-	 * data at all (first sight) may be older than the warm-up */
-	if (store_each_bgp_event(st, 0, until, on_bgp, &r, err, errlen) != 0)
-		goto out;
-	r.d = detect_new(cfg, &(struct detect_hooks){.on_incident = on_incident}, &r);
-	if (store_each_measurement(st, cfg, from, until, on_measurement, &r, err, errlen) != 0)
-		goto out;
-	feed_bgp_until(&r, INT64_MAX);
-	detect_finish(r.d);
-	out = json_array();
-	/* keys are zero-padded ids: sorted order is id order */
-	json_object_foreach(r.byid, key, v)
-	{
-		(void)key;
-		json_array_append(out, v);
-	}
-out:
-	detect_free(r.d);
-	free(r.bgp);
-	json_decref(r.byid);
-	return out;
-}
 
 struct collect {
 	json_t *arr;
@@ -141,7 +33,7 @@ struct collect {
 static int on_stored(int64_t id, const char *json, void *arg)
 {
 	struct collect *c = arg;
-	json_t *o = json_loads(json, 0, NULL);
+	json_t *o = jfield_parse(json);
 
 	(void)id;
 	if (o)
@@ -152,13 +44,11 @@ static int on_stored(int64_t id, const char *json, void *arg)
 static int by_start(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(
-	    json_string_value(json_object_get(x, "start")) ? json_string_value(json_object_get(x, "start")) : "",
-	    json_string_value(json_object_get(y, "start")) ? json_string_value(json_object_get(y, "start")) : "");
+	int c = strcmp(jfield_str(x, "start"), jfield_str(y, "start"));
 
 	if (c)
 		return c;
-	return json_integer_value(json_object_get(x, "id")) < json_integer_value(json_object_get(y, "id")) ? -1 : 1;
+	return jfield_int(x, "id", 0) < jfield_int(y, "id", 0) ? -1 : 1;
 }
 
 /* Keeps the incidents of network (NULL = all) overlapping [since, until),
@@ -173,14 +63,9 @@ static json_t *filter(json_t *in, const char *network, int64_t since, int64_t un
 		return out;
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(in, i);
-		const char *net = json_string_value(json_object_get(o, "network"));
-		int64_t s = -1, e = -1;
-		if (network && (!net || strcmp(net, network) != 0))
+		int64_t s = jfield_time(o, "start"), e = jfield_time(o, "end");
+		if (network && strcmp(jfield_str(o, "network"), network) != 0)
 			continue;
-		if (json_is_string(json_object_get(o, "start")))
-			rfc3339_parse(json_string_value(json_object_get(o, "start")), &s);
-		if (json_is_string(json_object_get(o, "end")))
-			rfc3339_parse(json_string_value(json_object_get(o, "end")), &e);
 		if (until >= 0 && s >= until)
 			continue;
 		if (e >= 0 && e < since)
@@ -210,24 +95,22 @@ static int on_series(const struct measurement *m, void *arg)
 
 static struct render_series *series_for(struct store *st, const struct config *cfg, json_t *inc, int64_t now)
 {
-	const char *net = json_string_value(json_object_get(inc, "network"));
+	const char *net = jfield_str(inc, "network");
 	struct series_ctx c = {.cfg = cfg};
 	int64_t start = -1, end = -1, pad = SERIES_PAD_ROUNDS * (cfg->interval_ms > 0 ? cfg->interval_ms : 60000);
 	char err[256];
 
-	if (!net)
-		return NULL;
+	if (!*net)
+		return NULL; /* the vantage's own incident: no network timeline */
 	for (c.network = 0; c.network < cfg->nnetworks; c.network++)
 		if (strcmp(cfg->networks[c.network].name, net) == 0)
 			break;
 	if (c.network == cfg->nnetworks)
 		return NULL;
-	if (!json_is_string(json_object_get(inc, "start")) ||
-	    rfc3339_parse(json_string_value(json_object_get(inc, "start")), &start) != 0)
+	if ((start = jfield_time(inc, "start")) < 0)
 		return NULL;
-	if (!json_is_string(json_object_get(inc, "end")) ||
-	    rfc3339_parse(json_string_value(json_object_get(inc, "end")), &end) != 0)
-		end = start + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+	if ((end = jfield_time(inc, "end")) < 0)
+		end = start + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 	if (end > now)
 		end = now;
 	c.s = render_series_new(cfg, c.network, start - pad, end + pad);
@@ -287,24 +170,13 @@ int cli_report(int argc, char **argv)
 		case 'r':
 			rejudge_flag = true;
 			break;
-		case 'h':
-			fputs(report_usage, stdout);
-			return 0;
-		case 'v':
-			log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
-			break;
-		case 'q':
-			log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
-			break;
 		default:
-			fputs(report_usage, stderr);
-			return EXIT_USAGE;
+			if ((opt = cli_other_option("report", opt, report_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "lightsout: report: unexpected argument \"%s\"\n%s", argv[optind], report_usage);
-		return EXIT_USAGE;
-	}
+	if ((opt = cli_no_arguments("report", argc, argv)) >= 0)
+		return opt;
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 && strcmp(format, "html") != 0) {
 		fprintf(stderr, "lightsout: report: --format must be text, json or html, not \"%s\"\n", format);
 		return EXIT_USAGE;
@@ -319,11 +191,15 @@ int cli_report(int argc, char **argv)
 			until_s);
 		return EXIT_USAGE;
 	}
-	cfg = config_load(path, err, sizeof(err));
-	if (!cfg) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	/* the store's bounds start at 1970; an earlier one must not read as "no bound" */
+	if ((since_s && since < 0) || (until_s && until < 0)) {
+		fprintf(stderr, "lightsout: report: --%s \"%s\" is before 1970; nothing stored is that old\n",
+			since_s && since < 0 ? "since" : "until", since_s && since < 0 ? since_s : until_s);
 		return EXIT_USAGE;
 	}
+	cfg = cli_load_config(path);
+	if (!cfg)
+		return EXIT_USAGE;
 	render_set_round(cfg->interval_ms, cfg->detect.abrupt_rounds);
 	if (network) {
 		size_t i;
@@ -336,13 +212,11 @@ int cli_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	st = store_open(cfg, false, 0, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	st = cli_open_store(cfg, false);
+	if (!st)
 		goto out;
-	}
 	if (rejudge_flag) {
-		all = rejudge(st, cfg, since, until < 0 ? INT64_MAX : until, err, sizeof(err));
+		all = detect_replay(st, cfg, since, until < 0 ? INT64_MAX : until, err, sizeof(err));
 	} else {
 		struct collect c = {.arr = json_array()};
 		if (store_each_incident(st, network, since, until, on_stored, &c, err, sizeof(err)) != 0) {

@@ -45,7 +45,7 @@ static int on_target(const struct store_target_row *r, void *arg)
 static void print_bgp(struct store *st)
 {
 	char *text = store_get_meta(st, "bgp");
-	json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *doc = jfield_parse(text);
 	json_t *v;
 	size_t i;
 
@@ -56,18 +56,16 @@ static void print_bgp(struct store *st)
 	json_array_foreach(json_object_get(doc, "peers"), i, v)
 	{
 		printf("  peer %-20s AS%-10lld %-12s up %8.0f s  %6lld prefixes  %lld flaps%s%s\n",
-		       jfield_str(v, "address"), (long long)json_integer_value(json_object_get(v, "remote_as")),
-		       jfield_str(v, "state"), json_number_value(json_object_get(v, "uptime_s")),
-		       (long long)json_integer_value(json_object_get(v, "prefixes")),
-		       (long long)json_integer_value(json_object_get(v, "flaps")),
-		       *jfield_str(v, "last_error") ? "; last error: " : "", jfield_str(v, "last_error"));
+		       jfield_str(v, "address"), (long long)jfield_int(v, "remote_as", 0), jfield_str(v, "state"),
+		       jfield_num(v, "uptime_s", 0), (long long)jfield_int(v, "prefixes", 0),
+		       (long long)jfield_int(v, "flaps", 0), *jfield_str(v, "last_error") ? "; last error: " : "",
+		       jfield_str(v, "last_error"));
 	}
 	json_array_foreach(json_object_get(doc, "networks"), i, v)
 	{
 		printf("  %-16s %lld of %lld prefixes visible (%lld peers counted)\n", jfield_str(v, "name"),
-		       (long long)json_integer_value(json_object_get(v, "visible")),
-		       (long long)json_integer_value(json_object_get(v, "prefixes")),
-		       (long long)json_integer_value(json_object_get(v, "counted_peers")));
+		       (long long)jfield_int(v, "visible", 0), (long long)jfield_int(v, "prefixes", 0),
+		       (long long)jfield_int(v, "counted_peers", 0));
 	}
 	json_decref(doc);
 }
@@ -94,27 +92,20 @@ int cli_status(int argc, char **argv)
 			if ((int)(c.format = (enum cli_format)cli_parse_format(optarg, 0)) < 0)
 				return cli_usage_error("status", "--format is text or json");
 			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("status", "bad option");
+			if ((opt = cli_other_option("status", opt, status_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
-	struct config *cfg = config_load(path, err, sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "%s\n", err);
+	if ((opt = cli_no_arguments("status", argc, argv)) >= 0)
+		return opt;
+	struct config *cfg = cli_load_config(path);
+	if (cfg == NULL)
 		return EXIT_USAGE;
-	}
 	c.cfg = cfg;
-	st = store_open(cfg, false, 0, err, sizeof(err));
-	if (st == NULL) {
-		fprintf(stderr, "lightsout: %s\n", err);
+	st = cli_open_store(cfg, false);
+	if (st == NULL)
 		goto out;
-	}
 	if (c.format == CLI_FORMAT_JSON) {
 		/* the same document as GET /api/v1/status */
 		json_t *doc = serve_status_document(cfg, st, NULL, wall_now_ms(), err, sizeof(err));

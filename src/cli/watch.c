@@ -12,20 +12,23 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "alert/alert.h"
 #include "bgp/bgp.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/ev.h"
+#include "core/jfield.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "probe/probe.h"
 #include "serve/http.h"
 #include "serve/live.h"
+#include "serve/status_doc.h"
 #include "store/store.h"
 
 static const char watch_usage[] = "usage: lightsout watch [-c FILE] [--for DURATION] [--user NAME] [-v|-q]\n"
@@ -47,6 +50,7 @@ struct watch {
 	uint64_t dropped_reported;
 	int sigfd;
 	bool stopping;
+	uint64_t watchdog_ns; /* half of systemd's WatchdogSec, 0 without one */
 };
 
 static void target_label(const struct config *cfg, const struct target_cfg *t, char *buf, size_t len)
@@ -105,7 +109,7 @@ static int resume_one(int64_t id, const char *json, void *arg)
 {
 	struct watch *w = arg;
 	char err[256];
-	json_t *doc = json_loads(json, 0, NULL);
+	json_t *doc = jfield_parse(json);
 	bool open = doc != NULL && json_is_null(json_object_get(doc, "end"));
 	if (!open) {
 		json_decref(doc);
@@ -116,8 +120,8 @@ static int resume_one(int64_t id, const char *json, void *arg)
 	} else {
 		log_info("continuing open incident %lld", (long long)id);
 		/* shown as open on the dashboard; alerted already by the run that opened it */
-		serve_live_incident(w->live, id, json_string_value(json_object_get(doc, "network")), true,
-				    json_string_value(json_object_get(doc, "cause")), json);
+		const char *net = jfield_str(doc, "network");
+		serve_live_incident(w->live, id, *net ? net : NULL, true, jfield_str(doc, "cause"), json);
 	}
 	json_decref(doc);
 	return 0;
@@ -145,6 +149,17 @@ static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	ev_stop(loop);
 }
 
+/* The systemd watchdog is fed from the loop itself: a loop that stalls
+ * stops feeding it, and systemd restarts the service. */
+static int64_t on_watchdog(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct watch *w = arg;
+	sd_notify(0, "WATCHDOG=1");
+	return (int64_t)w->watchdog_ns;
+}
+
 static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)id;
@@ -155,47 +170,20 @@ static int64_t on_for_elapsed(struct ev_loop *loop, uint64_t id, void *arg)
 	return EV_TIMER_DONE;
 }
 
-/* The store's counters for /metrics, every few seconds. */
 /* The collector's peers and the networks' visibility, for `status` and
  * the API (which may run in another process: it goes through the store). */
 static void publish_bgp_status(struct watch *w)
 {
-	json_t *peers = json_array(), *nets = json_array();
-	char now[RFC3339_LEN];
-
-	if (w->bgp == NULL || peers == NULL || nets == NULL)
-		goto out;
-	for (size_t i = 0; i < bgp_npeers(w->bgp); i++) {
-		struct bgp_peer_status ps;
-		if (bgp_peer_status(w->bgp, i, &ps) < 0)
-			continue;
-		json_array_append_new(peers, json_pack("{s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:i, s:s}", "address",
-						       ps.address, "remote_as", (json_int_t)ps.remote_as, "state",
-						       ps.state_name, "uptime_s", (double)ps.uptime_ms / 1000.0,
-						       "prefixes", (json_int_t)ps.prefixes, "updates",
-						       (json_int_t)ps.updates, "flaps", (json_int_t)ps.flaps,
-						       "hold_time", (int)ps.hold_time, "last_error", ps.last_error));
-	}
-	for (size_t n = 0; n < w->cfg->nnetworks; n++) {
-		struct bgp_vis_status vs;
-		bgp_vis_network_status(bgp_visibility(w->bgp), n, &vs);
-		json_array_append_new(nets,
-				      json_pack("{s:s, s:I, s:I, s:I}", "name", w->cfg->networks[n].name, "prefixes",
-						(json_int_t)vs.expected, "visible", (json_int_t)vs.visible,
-						"counted_peers", (json_int_t)vs.counted_peers));
-	}
-	rfc3339_format(wall_now_ms(), now, sizeof(now));
-	json_t *doc = json_pack("{s:s, s:O, s:O}", "updated", now, "peers", peers, "networks", nets);
+	json_t *doc = w->bgp ? serve_bgp_status_document(w->cfg, w->bgp, wall_now_ms()) : NULL;
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
 	if (text != NULL)
 		store_put_meta(w->store, "bgp", text);
 	free(text);
 	json_decref(doc);
-out:
-	json_decref(peers);
-	json_decref(nets);
 }
 
+/* The store's counters for /metrics, every few seconds. */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -220,20 +208,17 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 		log_warnx("store queue overflowed: %llu measurements dropped so far", (unsigned long long)dropped);
 		w->dropped_reported = dropped;
 	}
+	/* queued for the store's writer; an error is the previous prune's */
 	if (store_prune(w->store, wall_now_ms() - w->cfg->retention_ms, err, sizeof(err)) < 0)
 		log_warnx("retention: %s", err);
 	for (int k = 0; k < KIND_COUNT; k++) {
-		const struct probe_ops *ops = probe_ops_for((enum probe_kind)k);
 		char line[512];
-		if (ops != NULL && ops->stats != NULL && log_get_level() >= LOG_LEVEL_DEBUG) {
-			ops->stats(w->engine, line, sizeof(line));
+		if (log_get_level() >= LOG_LEVEL_DEBUG &&
+		    probe_engine_stats(w->engine, (enum probe_kind)k, line, sizeof(line)))
 			log_debug("%s", line);
-		}
 	}
 	return 60 * NS_PER_S;
 }
-
-static void publish_bgp_status(struct watch *w);
 
 static size_t peer_index(const struct config *cfg, const char *address)
 {
@@ -275,8 +260,7 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 		size_t i = peer_index(w->cfg, ev->peer);
 		if (i != SIZE_MAX)
 			serve_live_bgp_peer(w->live, i, bgp_state_name(ev->new_state));
-		log_info("bgp peer %s: %s -> %s%s%s", ev->peer, bgp_state_name(ev->old_state),
-			 bgp_state_name(ev->new_state), ev->reason[0] ? ": " : "", ev->reason);
+		/* the session logs its own changes, rate-limited */
 		publish_bgp_status(w);
 		break;
 	}
@@ -325,20 +309,19 @@ int cli_watch(int argc, char **argv)
 		case 'u':
 			user = optarg;
 			break;
-		case 'h':
-			fputs(watch_usage, stdout);
-			return 0;
 		default:
-			if (!cli_common_option(opt))
-				return cli_usage_error("watch", "bad option");
+			if ((opt = cli_other_option("watch", opt, watch_usage)) >= 0)
+				return opt;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("watch", "unexpected argument \"%s\"", argv[optind]);
+	if ((opt = cli_no_arguments("watch", argc, argv)) >= 0)
+		return opt;
 
 	/* Blocked before any thread starts (store writer, HTTP, alerts), so
 	 * every thread inherits the mask and SIGINT/SIGTERM reach only the
 	 * loop's signalfd: watch always flushes before it exits. */
+	/* a service's log: every line stamped, or prioritised for the journal */
+	log_set_daemon(1);
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -346,11 +329,9 @@ int cli_watch(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	w.cfg = config_load(path, err, sizeof(err));
-	if (w.cfg == NULL) {
-		fprintf(stderr, "%s\n", err);
+	w.cfg = cli_load_config(path);
+	if (w.cfg == NULL)
 		return EXIT_USAGE;
-	}
 	render_set_round(w.cfg->interval_ms, w.cfg->detect.abrupt_rounds);
 	/* parsing a large configuration leaves freed heap behind: give it back */
 	malloc_trim(0);
@@ -367,8 +348,10 @@ int cli_watch(int argc, char **argv)
 		goto out;
 	}
 
-	w.store = store_open(w.cfg, true, 0, err, sizeof(err));
-	if (w.store == NULL) {
+	w.store = cli_open_store(w.cfg, true);
+	if (w.store == NULL)
+		goto out;
+	if (store_lock_watch(w.store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: %s\n", err);
 		goto out;
 	}
@@ -384,11 +367,12 @@ int cli_watch(int argc, char **argv)
 	/* current state from the store now, timelines backfilled in the background */
 	if (serve_live_load(w.live, w.store, wall_now_ms(), err, sizeof(err)) < 0)
 		log_warnx("dashboard: %s", err);
-	if (alert_new(w.cfg, w.live, &w.alert, err, sizeof(err)) < 0 ||
+	if (alert_new(w.cfg, NULL, &w.alert, err, sizeof(err)) < 0 ||
 	    serve_http_start(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
+	serve_live_set_alert(w.live, w.alert); /* /metrics reads its counters */
 	if (w.http != NULL)
 		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
@@ -433,6 +417,16 @@ int cli_watch(int argc, char **argv)
 	serve_live_running(w.live, true);
 	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks, w.cfg->ntargets,
 		 (long long)w.cfg->interval_ms, w.cfg->vantage);
+	/* under systemd (Type=notify): ready now, and fed at half the watchdog period */
+	{
+		uint64_t wd_usec = 0;
+		if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+			w.watchdog_ns = wd_usec * 1000 / 2;
+			ev_add_timer(w.loop, w.watchdog_ns, on_watchdog, &w);
+		}
+		sd_notifyf(0, "READY=1\nSTATUS=watching %zu targets of %zu networks", w.cfg->ntargets,
+			   w.cfg->nnetworks);
+	}
 
 	if (ev_run(w.loop) < 0) {
 		log_warn("event loop");
@@ -440,6 +434,7 @@ int cli_watch(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	sd_notify(0, "STOPPING=1\nSTATUS=flushing the store");
 	serve_live_running(w.live, false); /* /healthz says so while we flush */
 	if (w.engine != NULL) {
 		probe_engine_stop(w.engine); /* completes open rounds into the store */
@@ -454,6 +449,7 @@ out:
 	/* the HTTP threads and the timeline backfill read the store and the
 	 * live state: both go before the store closes */
 	serve_http_stop(w.http);
+	serve_live_set_alert(w.live, NULL);
 	alert_stop(w.alert, 5000); /* bounded flush of queued notifications */
 	serve_live_free(w.live);
 	if (w.store != NULL) {

@@ -5,6 +5,22 @@
 static const char *const kind_names[KIND_COUNT] = {"icmp", "tcp", "http", "smtp", "dns", "trace"};
 static const char *const role_names[ROLE_COUNT] = {"web", "mail", "dns", "router", "host", "control"};
 static const char *const outcome_names[OUTCOME_COUNT] = {"ok", "timeout", "refused", "unreachable", "error"};
+static const char *const failure_names[FAILURE_COUNT] = {
+    [FAILURE_NONE] = "none",
+    [FAILURE_TIMEOUT] = "timeout",
+    [FAILURE_REFUSED] = "refused",
+    [FAILURE_NET_UNREACH] = "net-unreachable",
+    [FAILURE_HOST_UNREACH] = "host-unreachable",
+    [FAILURE_PORT_UNREACH] = "port-unreachable",
+    [FAILURE_ADMIN] = "admin-prohibited",
+    [FAILURE_TTL_EXCEEDED] = "ttl-exceeded",
+    [FAILURE_UNREACH_OTHER] = "unreachable",
+    [FAILURE_RESOLVE] = "resolve",
+    [FAILURE_PROTOCOL] = "protocol",
+    [FAILURE_CHECK] = "check",
+    [FAILURE_TLS] = "tls",
+    [FAILURE_LOCAL] = "local",
+};
 static const char *const state_names[STATE_COUNT] = {"unknown", "up", "degraded", "down"};
 
 static int lookup(const char *const *names, int n, const char *s)
@@ -44,6 +60,37 @@ const char *outcome_name(enum outcome o)
 int outcome_from_name(const char *s)
 {
 	return lookup(outcome_names, OUTCOME_COUNT, s);
+}
+
+const char *failure_name(enum failure f)
+{
+	return (unsigned)f < FAILURE_COUNT ? failure_names[f] : "?";
+}
+
+int failure_from_name(const char *s)
+{
+	return lookup(failure_names, FAILURE_COUNT, s);
+}
+
+enum outcome failure_outcome(enum failure f)
+{
+	switch (f) {
+	case FAILURE_NONE:
+		return OUTCOME_OK;
+	case FAILURE_TIMEOUT:
+		return OUTCOME_TIMEOUT;
+	case FAILURE_REFUSED:
+		return OUTCOME_REFUSED;
+	case FAILURE_NET_UNREACH:
+	case FAILURE_HOST_UNREACH:
+	case FAILURE_PORT_UNREACH:
+	case FAILURE_ADMIN:
+	case FAILURE_TTL_EXCEEDED:
+	case FAILURE_UNREACH_OTHER:
+		return OUTCOME_UNREACHABLE;
+	default:
+		return OUTCOME_ERROR;
+	}
 }
 
 const char *state_name(enum target_state s)

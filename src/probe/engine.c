@@ -1,6 +1,7 @@
 /* The probe engine: schedule, rate cap, name resolution, completion point. */
 #include "probe/probe.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -10,8 +11,10 @@
 #include <sys/random.h>
 
 #include "core/ev.h"
-#include "core/siphash.h"
+#include "core/log.h"
 #include "core/timeutil.h"
+#include "probe/engine_round.h"
+#include "probe/schedule.h"
 
 /* Names (not literals) are re-resolved in a thread, since getaddrinfo
  * blocks, every RESOLVE_EVERY_ROUNDS intervals and at least every
@@ -45,7 +48,10 @@ struct schedule_slot {
 	struct probe_engine *engine;
 	int32_t name; /* index in the resolver's list, -1 for literals */
 	uint32_t target;
-	uint32_t round; /* next round to start */
+	uint32_t round;     /* next round to start */
+	uint32_t last_done; /* the last round completed, when any_done */
+	bool any_done;
+	struct probe_round *open; /* the kind's round not completed yet, if any */
 	unsigned started_rounds;
 	unsigned done_rounds;
 	int64_t interval_ns;
@@ -66,11 +72,11 @@ struct probe_engine {
 	size_t ntargets;
 	size_t finished; /* targets that completed opts.rounds */
 	const struct probe_ops *active[KIND_COUNT];
+	void *ctx[KIND_COUNT]; /* each active kind's state */
 	bool started, stopping;
 	struct resolver resolver;
-	/* token bucket for the global packets-per-second cap */
-	double tokens;
-	int64_t tokens_at_ns;
+	struct probe_bucket bucket; /* the global packets-per-second cap */
+	unsigned long refused_completions;
 };
 
 extern const struct probe_ops probe_icmp_ops;
@@ -140,6 +146,10 @@ void probe_engine_free(struct probe_engine *e)
 {
 	if (e == NULL)
 		return;
+	/* a start that failed half way leaves kinds to close */
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (e->active[k] != NULL)
+			probe_engine_stop(e);
 	resolver_stop(&e->resolver);
 	free(e->targets);
 	free(e->slots);
@@ -178,59 +188,86 @@ bool probe_engine_done(const struct probe_engine *e)
 
 /* ---- rate cap ---- */
 
-static void refill(struct probe_engine *e)
-{
-	int64_t now = ev_now(e->loop);
-	double cap = e->opts.max_pps;
-	/* a burst of at most 1/50 s worth keeps sends smooth yet batchable */
-	double burst = cap / 50 > 64 ? cap / 50 : 64;
-	e->tokens += (double)(now - e->tokens_at_ns) * cap / (double)NS_PER_S;
-	if (e->tokens > burst)
-		e->tokens = burst;
-	e->tokens_at_ns = now;
-}
-
 bool probe_engine_take_token(struct probe_engine *e)
 {
-	if (e->opts.max_pps == 0)
-		return true;
-	refill(e);
-	if (e->tokens < 1)
-		return false;
-	e->tokens -= 1;
-	return true;
+	return probe_bucket_take(&e->bucket, ev_now(e->loop));
 }
 
 int64_t probe_engine_next_token_ns(struct probe_engine *e)
 {
-	if (e->opts.max_pps == 0)
-		return ev_now(e->loop);
-	refill(e);
-	double missing = e->tokens >= 1 ? 0 : 1 - e->tokens;
-	return ev_now(e->loop) + (int64_t)(missing * (double)NS_PER_S / e->opts.max_pps) + 1;
+	return probe_bucket_next_ns(&e->bucket, ev_now(e->loop));
+}
+
+bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char *buf, size_t len)
+{
+	const struct probe_ops *ops = probe_ops_for(kind);
+
+	if (ops == NULL || ops->stats == NULL)
+		return false;
+	if (e->active[kind] != NULL)
+		ops->stats(e->ctx[kind], buf, len);
+	else
+		snprintf(buf, len, "%s: idle", kind_name(kind));
+	return true;
 }
 
 /* ---- completion ---- */
 
-void probe_measurement_init(struct measurement *m, const struct probe_target *t, uint32_t round, int64_t at_ms)
+void probe_measurement_set_from(struct measurement *m, const struct sockaddr_storage *ss)
 {
-	memset(m, 0, sizeof(*m));
-	m->target = t->index;
-	m->round = round;
-	m->at_ms = at_ms;
-	m->rtt_ms = -1;
-	m->sent = 1;
+	memset(&m->from_ip, 0, sizeof(m->from_ip));
+	if (ss->ss_family == AF_INET) {
+		m->from_ip.family = AF_INET;
+		memcpy(m->from_ip.bytes, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		m->from_ip.family = AF_INET6;
+		memcpy(m->from_ip.bytes, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
 }
 
-void probe_complete(struct probe_engine *e, const struct measurement *m)
+unsigned long probe_engine_refused_completions(const struct probe_engine *e)
+{
+	return e->refused_completions;
+}
+
+void probe_engine_round_opened(struct probe_engine *e, struct probe_round *r)
+{
+	if (r->target < e->ntargets)
+		e->slots[r->target].open = r;
+}
+
+/* The first completion of a round that started; rounds of one target
+ * complete in order, as a kind completes the old round before it starts
+ * the next one. */
+static bool first_completion(struct schedule_slot *s, uint32_t round)
+{
+	if (round >= s->round || (s->any_done && round <= s->last_done))
+		return false;
+	s->any_done = true;
+	s->last_done = round;
+	return true;
+}
+
+void probe_complete(struct probe_engine *e, struct measurement *m)
 {
 	if (m->target >= e->ntargets)
 		return;
 	struct schedule_slot *s = &e->slots[m->target];
+	if (s->open != NULL && s->open->round == m->round)
+		s->open = NULL;
+	if (!first_completion(s, m->round)) {
+		e->refused_completions++;
+		log_warnx("probe: %s round %u of target %u completed twice or never started: ignored",
+			  kind_name(e->targets[m->target].cfg->kind), m->round, m->target);
+		return;
+	}
 	/* A round cut short by the stop has no verdict yet: silence so far
 	 * is not a timeout, so only what did answer is kept. */
 	if (e->stopping && m->outcome != OUTCOME_OK)
 		return;
+	m->from[0] = '\0';
+	if (m->from_ip.family != 0)
+		inet_ntop(m->from_ip.family, m->from_ip.bytes, m->from, sizeof(m->from));
 	if (e->opts.rounds > 0 && ++s->done_rounds == e->opts.rounds)
 		e->finished++;
 	if (e->sink != NULL)
@@ -245,11 +282,13 @@ void probe_complete(struct probe_engine *e, const struct measurement *m)
  * once with the resolver's reason. */
 static void complete_unresolved(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms)
 {
-	struct measurement m;
-	probe_measurement_init(&m, t, round, at_ms);
-	m.outcome = OUTCOME_ERROR;
-	m.loss = 1;
-	m.sent = 0;
+	struct measurement m = {.target = t->index,
+				.round = round,
+				.at_ms = at_ms,
+				.outcome = failure_outcome(FAILURE_RESOLVE),
+				.failure = FAILURE_RESOLVE,
+				.rtt_ms = -1,
+				.loss = 1};
 	snprintf(m.detail, sizeof(m.detail), "resolve failed: %s", t->resolve_error);
 	probe_complete(e, &m);
 }
@@ -291,7 +330,8 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	if (t->cfg->kind != KIND_HTTP && !t->resolved)
 		complete_unresolved(e, t, round, at_ms);
 	else
-		e->active[t->cfg->kind]->start(e, t, round, at_ms, ev_now(loop) + t->cfg->timeout_ms * NS_PER_MS);
+		e->active[t->cfg->kind]->start(e, e->ctx[t->cfg->kind], t, round, at_ms,
+					       ev_now(loop) + t->cfg->timeout_ms * NS_PER_MS);
 	if (e->opts.rounds > 0 && ++s->started_rounds >= e->opts.rounds) {
 		s->timer = 0;
 		return EV_TIMER_DONE; /* every round this run wants has started */
@@ -342,8 +382,7 @@ static void *resolver_main(void *arg)
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += (time_t)(r->every_ms / 1000);
+		probe_wait_deadline(&until, r->every_ms);
 		while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
 			;
 		for (size_t k = 0; k < r->n && !r->stop; k++) {
@@ -390,7 +429,7 @@ static int resolver_start(struct probe_engine *e, char *err, size_t errlen)
 	if (r->every_ms < RESOLVE_MIN_MS)
 		r->every_ms = RESOLVE_MIN_MS;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	probe_wait_init(&r->cv);
 	if (pthread_create(&r->thread, NULL, resolver_main, e) != 0) {
 		snprintf(err, errlen, "cannot start the resolver thread");
 		return -1;
@@ -442,41 +481,36 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 			snprintf(err, errlen, "probe kind %s is not yet supported", kind_name((enum probe_kind)k));
 			goto out;
 		}
-		if (ops->init(e, bykind, n, err, errlen) < 0)
+		if (errlen > 0)
+			err[0] = '\0';
+		if ((e->ctx[k] = calloc(1, ops->ctx_size + e->ntargets * ops->slot_size)) == NULL) {
+			snprintf(err, errlen, "out of memory");
 			goto out;
-		e->active[k] = ops;
+		}
+		e->active[k] = ops; /* from here on stop finishes it */
+		if (ops->init != NULL && ops->init(e, e->ctx[k], bykind, n, err, errlen) < 0) {
+			if (errlen > 0 && err[0] == '\0')
+				snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 	}
 	e->started = true;
 	ev_set_before_sleep(e->loop, before_sleep, e);
-	e->tokens_at_ns = ev_now(e->loop);
+	probe_bucket_init(&e->bucket, e->opts.max_pps, ev_now(e->loop));
 
-	/* Wall-clock aligned rounds: round r of a target with interval I runs
-	 * in the slot [r*I, (r+1)*I) at a pseudo-random offset within it, so
-	 * every vantage and every restart agrees on round numbers and no
-	 * network gets a burst. */
+	/* wall-clock aligned rounds (schedule.h) */
 	int64_t now_ns = ev_now(e->loop), now_ms = wall_now_ms();
 	for (size_t i = 0; i < e->ntargets; i++) {
 		struct schedule_slot *s = &e->slots[i];
 		int64_t interval_ms = e->targets[i].cfg->interval_ms;
-		uint32_t idx = (uint32_t)i;
-		uint8_t hkey[16];
-		memcpy(hkey, &e->opts.seed, sizeof(e->opts.seed));
-		memset(hkey + 8, 0, 8);
-		int64_t offset_ms = (int64_t)(siphash24(hkey, &idx, sizeof(idx)) % (uint64_t)interval_ms);
-		int64_t slot_ms = now_ms - now_ms % interval_ms;
-		int64_t start_ms = slot_ms + offset_ms;
-		if (e->opts.align_first_round)
-			start_ms = now_ms;
-		else if (start_ms < now_ms)
-			start_ms += interval_ms;
+		struct probe_first_round first =
+		    probe_schedule_first(now_ms, interval_ms, e->opts.seed, (uint32_t)i, e->opts.align_first_round);
 		s->engine = e;
-		s->target = idx;
+		s->target = (uint32_t)i;
 		s->interval_ns = interval_ms * NS_PER_MS;
-		s->round = (uint32_t)((start_ms - offset_ms) / interval_ms);
-		if (e->opts.align_first_round)
-			s->round = (uint32_t)(now_ms / interval_ms);
-		s->next_start_ms = start_ms;
-		s->next_start_ns = now_ns + (start_ms - now_ms) * NS_PER_MS;
+		s->round = first.round;
+		s->next_start_ms = first.start_ms;
+		s->next_start_ns = now_ns + (first.start_ms - now_ms) * NS_PER_MS;
 		s->timer = ev_add_timer(e->loop, s->next_start_ns - now_ns, on_round_timer, s);
 		if (s->timer == 0) {
 			snprintf(err, errlen, "out of memory");
@@ -498,9 +532,24 @@ void probe_engine_stop(struct probe_engine *e)
 	for (size_t i = 0; i < e->ntargets; i++)
 		if (e->slots[i].timer != 0)
 			ev_del_timer(e->loop, e->slots[i].timer);
+	for (size_t i = 0; i < e->ntargets; i++) {
+		struct probe_round *r = e->slots[i].open;
+		if (r == NULL)
+			continue;
+		if (r->hooks != NULL && r->hooks->stop != NULL)
+			r->hooks->stop(r);
+		else
+			probe_round_end(r, FAILURE_TIMEOUT, NULL, "stopped before an answer");
+		e->slots[i].open = NULL;
+	}
 	for (int k = 0; k < KIND_COUNT; k++)
-		if (e->active[k] != NULL)
-			e->active[k]->fini(e);
+		if (e->active[k] != NULL) {
+			if (e->active[k]->fini != NULL)
+				e->active[k]->fini(e->ctx[k]);
+			free(e->ctx[k]);
+			e->active[k] = NULL;
+			e->ctx[k] = NULL;
+		}
 	/* no sink calls after this point */
 	e->sink = NULL;
 	ev_set_before_sleep(e->loop, NULL, NULL);
@@ -512,5 +561,5 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 	struct probe_engine *e = arg;
 	for (int k = 0; k < KIND_COUNT; k++)
 		if (e->active[k] != NULL && e->active[k]->flush != NULL)
-			e->active[k]->flush(e);
+			e->active[k]->flush(e->ctx[k]);
 }

@@ -1,5 +1,6 @@
 #include "probe/errqueue.h"
 
+#include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
@@ -53,46 +54,76 @@ int probe_read_icmp_error(int fd, uint8_t *buf, size_t buflen, struct probe_icmp
 	return 0;
 }
 
+/* What each ICMP and ICMPv6 error says, first match wins; -1 matches any
+ * type or code. */
+static const struct icmp_meaning {
+	int family;
+	int type, code;
+	const char *text;
+	enum failure failure;
+} icmp_meanings[] = {
+    {AF_INET, ICMP_TIME_EXCEEDED, -1, "TTL exceeded", FAILURE_TTL_EXCEEDED},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, "net unreachable", FAILURE_NET_UNREACH},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, "host unreachable", FAILURE_HOST_UNREACH},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, "protocol unreachable", FAILURE_PORT_UNREACH},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, "port unreachable", FAILURE_PORT_UNREACH},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_NET_ANO, "administratively prohibited", FAILURE_ADMIN},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_HOST_ANO, "administratively prohibited", FAILURE_ADMIN},
+    {AF_INET, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, "administratively prohibited", FAILURE_ADMIN},
+    {AF_INET, ICMP_DEST_UNREACH, -1, "destination unreachable", FAILURE_UNREACH_OTHER},
+    {AF_INET, -1, -1, "ICMP error", FAILURE_UNREACH_OTHER},
+    {AF_INET6, ICMP6_TIME_EXCEEDED, -1, "hop limit exceeded", FAILURE_TTL_EXCEEDED},
+    {AF_INET6, ICMP6_PACKET_TOO_BIG, -1, "packet too big", FAILURE_UNREACH_OTHER},
+    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, "no route", FAILURE_NET_UNREACH},
+    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN, "administratively prohibited", FAILURE_ADMIN},
+    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, "address unreachable", FAILURE_HOST_UNREACH},
+    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, "port unreachable", FAILURE_PORT_UNREACH},
+    {AF_INET6, ICMP6_DST_UNREACH, -1, "destination unreachable", FAILURE_UNREACH_OTHER},
+    {-1, -1, -1, "ICMPv6 error", FAILURE_UNREACH_OTHER},
+};
+
+static const struct icmp_meaning *icmp_meaning(int family, uint8_t type, uint8_t code)
+{
+	const struct icmp_meaning *m = icmp_meanings;
+
+	/* the last entry matches anything */
+	while (!((m->family == -1 || m->family == family) && (m->type == -1 || m->type == type) &&
+		 (m->code == -1 || m->code == code)))
+		m++;
+	return m;
+}
+
 const char *icmp_error_text(int family, uint8_t type, uint8_t code)
 {
-	if (family == AF_INET) {
-		if (type == ICMP_TIME_EXCEEDED)
-			return "TTL exceeded";
-		if (type != ICMP_DEST_UNREACH)
-			return "ICMP error";
-		switch (code) {
-		case ICMP_NET_UNREACH:
-			return "net unreachable";
-		case ICMP_HOST_UNREACH:
-			return "host unreachable";
-		case ICMP_PROT_UNREACH:
-			return "protocol unreachable";
-		case ICMP_PORT_UNREACH:
-			return "port unreachable";
-		case ICMP_NET_ANO:
-		case ICMP_HOST_ANO:
-		case ICMP_PKT_FILTERED:
-			return "administratively prohibited";
-		default:
-			return "destination unreachable";
-		}
-	}
-	if (type == ICMP6_TIME_EXCEEDED)
-		return "hop limit exceeded";
-	if (type == ICMP6_PACKET_TOO_BIG)
-		return "packet too big";
-	if (type != ICMP6_DST_UNREACH)
-		return "ICMPv6 error";
-	switch (code) {
-	case ICMP6_DST_UNREACH_NOROUTE:
-		return "no route";
-	case ICMP6_DST_UNREACH_ADMIN:
-		return "administratively prohibited";
-	case ICMP6_DST_UNREACH_ADDR:
-		return "address unreachable";
-	case ICMP6_DST_UNREACH_NOPORT:
-		return "port unreachable";
+	return icmp_meaning(family, type, code)->text;
+}
+
+enum failure icmp_failure(int family, uint8_t type, uint8_t code)
+{
+	return icmp_meaning(family, type, code)->failure;
+}
+
+enum failure errno_failure(int err)
+{
+	switch (err) {
+	case 0:
+		return FAILURE_NONE;
+	case ETIMEDOUT:
+		return FAILURE_TIMEOUT;
+	case ECONNREFUSED:
+		return FAILURE_REFUSED;
+	case ENETUNREACH:
+	case ENONET:
+		return FAILURE_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return FAILURE_HOST_UNREACH;
+	case EACCES: /* ICMPv6 administratively prohibited, or a filter of ours */
+	case EPERM:
+		return FAILURE_ADMIN;
+	case EPROTO: /* ICMPv6 parameter problem */
+		return FAILURE_UNREACH_OTHER;
 	default:
-		return "destination unreachable";
+		return FAILURE_LOCAL;
 	}
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/model.h"
+
 struct probe_icmp_error {
 	int family; /* AF_INET (ICMP) or AF_INET6 (ICMPv6) */
 	uint8_t type, code;
@@ -25,5 +27,11 @@ int probe_read_icmp_error(int fd, uint8_t *buf, size_t buflen, struct probe_icmp
 /* "net unreachable", "administratively prohibited", ... for an ICMP or
  * ICMPv6 error type and code. */
 const char *icmp_error_text(int family, uint8_t type, uint8_t code);
+
+/* The failure an ICMP or ICMPv6 error stands for (an unreachable kind). */
+enum failure icmp_failure(int family, uint8_t type, uint8_t code);
+/* The failure the kernel reports as errno err, from a connect, a send or
+ * SO_ERROR (the errno an ICMP error becomes); FAILURE_LOCAL if none fits. */
+enum failure errno_failure(int err);
 
 #endif

@@ -7,11 +7,11 @@
  * HTTP_BODY_CAP bytes of body and then cuts the transfer, and reports
  * which phase failed: name resolution, connect, TLS handshake, HTTP
  * status, body check or timeout, with the time of each phase. */
+#include "probe/errqueue.h"
 #include "probe/probe.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +29,11 @@
 #define HTTP_MAX_REDIRS   5
 
 struct http_slot {
+	struct probe_round r; /* no timer or fd of its own: curl has those */
 	struct http_state *st;
 	uint32_t index;
-	uint32_t round;
-	int64_t at_ms;
-	bool open;
 	bool https;
+	double rtt_ms; /* of a completed request, else -1 */
 	CURL *easy;
 	struct curl_slist *resolve;
 	size_t body;   /* bytes of body seen */
@@ -50,16 +49,11 @@ struct http_state {
 	struct ev_loop *loop;
 	CURLM *multi;
 	uint64_t timer;
-	struct http_slot *slots;
-	size_t nslots;
 	unsigned long started, ok, failed, cut;
+	struct http_slot slots[]; /* by target index */
 };
 
-static struct http_state *state;
 static const char user_agent[] = "lightsout/" LIGHTSOUT_VERSION;
-
-static void http_finish(struct http_slot *s, enum outcome outcome, double rtt_ms, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 static void release(struct http_slot *s)
 {
@@ -72,30 +66,19 @@ static void release(struct http_slot *s)
 	s->resolve = NULL;
 }
 
-static void http_finish(struct http_slot *s, enum outcome outcome, double rtt_ms, const char *fmt, ...)
+static void http_fill(struct probe_round *r, struct measurement *m)
 {
-	struct http_state *st = s->st;
-	struct measurement m;
-	va_list ap;
+	struct http_slot *s = PROBE_SLOT(r, struct http_slot);
 
-	if (!s->open)
-		return;
-	s->open = false;
 	release(s);
-	probe_measurement_init(&m, probe_engine_target(st->engine, s->index), s->round, s->at_ms);
-	m.outcome = outcome;
-	m.received = outcome == OUTCOME_OK;
-	m.loss = outcome == OUTCOME_OK ? 0 : 1;
-	m.rtt_ms = rtt_ms;
-	if (outcome == OUTCOME_OK)
-		st->ok++;
+	m->rtt_ms = s->rtt_ms;
+	if (m->failure == FAILURE_NONE)
+		s->st->ok++;
 	else
-		st->failed++;
-	va_start(ap, fmt);
-	vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
-	va_end(ap);
-	probe_complete(st->engine, &m);
+		s->st->failed++;
 }
+
+static const struct probe_round_hooks http_hooks = {.fill = http_fill};
 
 /* ---- body ---- */
 
@@ -197,6 +180,7 @@ static void on_done(struct http_slot *s, CURLcode rc)
 	char phases[96], cert[40] = "", expiry[16];
 	const char *why = s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(rc);
 	bool expired = false;
+	enum failure f;
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(s->easy, CURLINFO_OS_ERRNO, &oserr);
@@ -209,6 +193,8 @@ static void on_done(struct http_slot *s, CURLcode rc)
 		s->st->cut++;
 		rc = CURLE_OK;
 	}
+	if (rc == CURLE_OK)
+		s->rtt_ms = us_to_ms(t_total); /* a completed request, whatever it said */
 	if (s->https)
 		snprintf(phases, sizeof(phases), "dns %.1f, connect %.1f, tls %.1f, ttfb %.1f", us_to_ms(t_dns),
 			 us_to_ms(t_conn), us_to_ms(t_tls), us_to_ms(t_fb));
@@ -224,48 +210,57 @@ static void on_done(struct http_slot *s, CURLcode rc)
 	switch (rc) {
 	case CURLE_OK:
 		if (!status_ok(cfg, code)) {
-			http_finish(s, OUTCOME_ERROR, us_to_ms(t_total), "HTTP %ld (%s)%s", code, phases, cert);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "HTTP %ld (%s)%s", code, phases, cert);
 		} else if (s->carry != NULL && !s->found) {
-			http_finish(s, OUTCOME_ERROR, us_to_ms(t_total),
-				    "body check failed: HTTP %ld, text not in first %d KiB", code,
-				    HTTP_BODY_CAP / 1024);
+			probe_round_end(&s->r, FAILURE_CHECK, NULL,
+					"body check failed: HTTP %ld, text not in first %d KiB", code,
+					HTTP_BODY_CAP / 1024);
 		} else {
-			http_finish(s, OUTCOME_OK, us_to_ms(t_total), "HTTP %ld in %.1f ms (%s)%s%s", code,
-				    us_to_ms(t_total), phases, cert, s->cut ? "; body cut" : "");
+			probe_round_end(&s->r, FAILURE_NONE, NULL, "HTTP %ld in %.1f ms (%s)%s%s", code,
+					us_to_ms(t_total), phases, cert, s->cut ? "; body cut" : "");
 		}
 		return;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		http_finish(s, OUTCOME_ERROR, -1, "dns: resolve failed: %.80s", why);
+		probe_round_end(&s->r, FAILURE_RESOLVE, NULL, "dns: resolve failed: %.80s", why);
 		return;
 	case CURLE_COULDNT_CONNECT:
-		if (oserr == ECONNREFUSED)
-			http_finish(s, OUTCOME_REFUSED, -1, "connect refused");
-		else if (oserr == EHOSTUNREACH || oserr == ENETUNREACH)
-			http_finish(s, OUTCOME_UNREACHABLE, -1, "connect: %s", strerror((int)oserr));
-		else if (oserr == ETIMEDOUT)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "connect timeout");
-		else
-			http_finish(s, OUTCOME_ERROR, -1, "connect failed: %.80s", why);
+		/* curl may not know the errno: then its text says what it knows */
+		f = oserr != 0 ? errno_failure((int)oserr) : FAILURE_LOCAL;
+		switch (f) {
+		case FAILURE_REFUSED:
+			probe_round_end(&s->r, FAILURE_REFUSED, NULL, "connect refused");
+			break;
+		case FAILURE_TIMEOUT:
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "connect timeout");
+			break;
+		case FAILURE_LOCAL:
+			probe_round_end(&s->r, FAILURE_LOCAL, NULL, "connect failed: %.80s", why);
+			break;
+		default:
+			probe_round_end(&s->r, f, NULL, "connect: %s", strerror((int)oserr));
+			break;
+		}
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
 		if (t_conn == 0)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "connect timeout");
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "connect timeout");
 		else if (s->https && t_tls == 0)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "TLS handshake timeout (connect %.1f ms)",
-				    us_to_ms(t_conn));
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "TLS handshake timeout (connect %.1f ms)",
+					us_to_ms(t_conn));
 		else if (code == 0)
-			http_finish(s, OUTCOME_TIMEOUT, -1, "no response (%s)", phases);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no response (%s)", phases);
 		else
-			http_finish(s, OUTCOME_TIMEOUT, -1, "timeout reading body after HTTP %ld (%s)", code, phases);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "timeout reading body after HTTP %ld (%s)", code,
+					phases);
 		return;
 	case CURLE_GOT_NOTHING:
-		http_finish(s, OUTCOME_ERROR, -1, "empty reply (%s)", phases);
+		probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "empty reply (%s)", phases);
 		return;
 	default:
 		if (tls_error(rc))
-			http_finish(s, OUTCOME_ERROR, -1, "TLS handshake failed: %.90s", why);
+			probe_round_end(&s->r, FAILURE_TLS, NULL, "TLS handshake failed: %.90s", why);
 		else
-			http_finish(s, OUTCOME_ERROR, -1, "%.110s", why);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "%.110s", why);
 		return;
 	}
 }
@@ -284,7 +279,7 @@ static void check_done(struct http_state *st)
 		void *p = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
 		struct http_slot *s = p;
-		if (s != NULL && s->open && s->easy == msg->easy_handle)
+		if (s != NULL && s->r.open && s->easy == msg->easy_handle)
 			on_done(s, msg->data.result);
 	}
 }
@@ -402,18 +397,16 @@ static int setup(struct http_slot *s, const struct probe_target *t, int64_t time
 	return rc == 0 ? 0 : -1;
 }
 
-static void http_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+static void http_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		       int64_t deadline_ns)
 {
-	struct http_state *st = state;
+	struct http_state *st = ctx;
 	struct http_slot *s = &st->slots[t->index];
 	int64_t timeout_ms = (deadline_ns - ev_now(st->loop)) / NS_PER_MS;
 
-	if (s->open)
-		http_finish(s, OUTCOME_TIMEOUT, -1, "no answer before the next round");
-	s->round = round;
-	s->at_ms = at_ms;
-	s->open = true;
+	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
+	probe_round_open(&s->r, st->engine, t, round, at_ms, &http_hooks);
+	s->rtt_ms = -1;
 	s->body = 0;
 	s->cut = false;
 	s->found = false;
@@ -426,51 +419,26 @@ static void http_start(struct probe_engine *e, struct probe_target *t, uint32_t 
 		timeout_ms = 1;
 	s->easy = curl_easy_init();
 	if (s->easy == NULL || setup(s, t, timeout_ms) < 0) {
-		http_finish(s, OUTCOME_ERROR, -1, "cannot set up the request");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot set up the request");
 		return;
 	}
 	if (curl_multi_add_handle(st->multi, s->easy) != CURLM_OK) {
 		curl_easy_cleanup(s->easy);
 		s->easy = NULL;
-		http_finish(s, OUTCOME_ERROR, -1, "cannot start the request");
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot start the request");
 	}
 }
 
-static void http_free(struct http_state *st)
+static int http_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
+		     size_t errlen)
 {
-	if (st == NULL)
-		return;
-	for (size_t i = 0; st->slots != NULL && i < st->nslots; i++) {
-		release(&st->slots[i]);
-		free(st->slots[i].carry);
-	}
-	if (st->multi != NULL)
-		curl_multi_cleanup(st->multi);
-	if (st->timer != 0)
-		ev_del_timer(st->loop, st->timer);
-	free(st->slots);
-	free(st);
-}
+	struct http_state *st = ctx;
 
-static int http_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
-{
-	struct http_state *st;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "http: libcurl initialisation failed");
-		return -1;
-	}
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		goto nomem;
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	st->nslots = probe_engine_target_count(e);
-	st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	st->multi = curl_multi_init();
-	if (st->slots == NULL || st->multi == NULL)
-		goto nomem;
-	for (size_t i = 0; i < st->nslots; i++) {
+	if ((st->multi = curl_multi_init()) == NULL)
+		return -1;
+	for (size_t i = 0; i < probe_engine_target_count(e); i++) {
 		st->slots[i].st = st;
 		st->slots[i].index = (uint32_t)i;
 	}
@@ -478,60 +446,44 @@ static int http_init(struct probe_engine *e, struct probe_target **targets, size
 		const struct target_cfg *c = targets[i]->cfg;
 		if (c->url == NULL) {
 			snprintf(err, errlen, "target %s: http needs a url", c->name);
-			goto fail;
+			return -1;
 		}
 		if (c->contains != NULL && strlen(c->contains) > 0) {
 			if (strlen(c->contains) > HTTP_CONTAINS_MAX) {
 				snprintf(err, errlen, "target %s: contains longer than %d bytes", c->name,
 					 HTTP_CONTAINS_MAX);
-				goto fail;
+				return -1;
 			}
 			st->slots[targets[i]->index].carry = malloc(2 * HTTP_CONTAINS_MAX);
 			if (st->slots[targets[i]->index].carry == NULL)
-				goto nomem;
+				return -1;
 		}
 	}
 	curl_multi_setopt(st->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(st->multi, CURLMOPT_SOCKETDATA, (void *)st);
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, (void *)st);
-	state = st;
 	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
-fail:
-	http_free(st);
-	return -1;
 }
 
-static void http_fini(struct probe_engine *e)
+static void http_fini(void *ctx)
 {
-	(void)e;
-	struct http_state *st = state;
-	if (st == NULL)
-		return;
-	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].open)
-			http_finish(&st->slots[i], OUTCOME_TIMEOUT, -1, "stopped before an answer");
-	http_free(st);
-	state = NULL;
+	struct http_state *st = ctx;
+
+	for (size_t i = 0; i < probe_engine_target_count(st->engine); i++)
+		free(st->slots[i].carry);
+	if (st->multi != NULL)
+		curl_multi_cleanup(st->multi);
+	if (st->timer != 0)
+		ev_del_timer(st->loop, st->timer);
 }
 
-static void http_stats(struct probe_engine *e, char *buf, size_t len)
+static void http_stats(const void *ctx, char *buf, size_t len)
 {
-	(void)e;
-	struct http_state *st = state;
-	if (st == NULL)
-		snprintf(buf, len, "http: idle");
-	else
-		snprintf(buf, len, "http: started %lu, ok %lu, failed %lu, bodies cut %lu", st->started, st->ok,
-			 st->failed, st->cut);
+	const struct http_state *st = ctx;
+	snprintf(buf, len, "http: started %lu, ok %lu, failed %lu, bodies cut %lu", st->started, st->ok, st->failed,
+		 st->cut);
 }
 
-const struct probe_ops probe_http_ops = {
-    .kind = KIND_HTTP,
-    .init = http_init,
-    .start = http_start,
-    .fini = http_fini,
-    .stats = http_stats,
-};
+const struct probe_ops probe_http_ops =
+    PROBE_OPS(sizeof(struct http_state), sizeof(struct http_slot), http_init, http_start, http_fini, http_stats, NULL);

@@ -34,17 +34,17 @@
 #define RECV_BUF        1280
 
 struct icmp_slot {
-	int64_t at_ms;         /* wall clock of the round's start */
+	struct probe_round r; /* r.timer: next echo or the deadline */
+	struct icmp_state *st;
+	uint32_t index;
 	int64_t first_send_ns; /* monotonic, when echo 0 was queued */
 	int64_t spacing_ns;
 	double rtt_sum_ms;
-	uint64_t timer; /* next echo or the deadline */
-	struct icmp_round r;
-	uint16_t next_echo;         /* echoes queued so far this round */
-	uint8_t err_type, err_code; /* first ICMP error this round, 0/0 = none */
-	uint8_t has_err;
-	int send_errno; /* local send failure this round */
-	struct sockaddr_storage err_from;
+	struct icmp_round echoes; /* which echoes answered; open and round as r's */
+	uint16_t next_echo;       /* echoes queued so far this round */
+	bool has_err;
+	struct probe_icmp_error err; /* the first ICMP error this round */
+	int send_errno;              /* local send failure this round */
 };
 
 struct icmp_sock {
@@ -63,21 +63,17 @@ struct icmp_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
 	struct icmp_sock v4, v6;
-	struct icmp_slot *slots; /* by target index; NULL if not icmp */
 	size_t nslots;
 	/* send queue, a ring */
 	struct icmp_out *out;
 	size_t out_cap, out_head, out_len;
 	uint64_t flush_timer;
 	struct icmp_counters counters;
+	/* scratch for one batch each way */
+	uint8_t rbufs[RECV_BATCH][RECV_BUF];
+	uint8_t pkts[SEND_BATCH][ICMP_PACKET_LEN];
+	struct icmp_slot slots[]; /* by target index */
 };
-
-static struct icmp_state *state;
-
-const struct icmp_counters *probe_icmp_counters(void)
-{
-	return state != NULL ? &state->counters : NULL;
-}
 
 static void finish_round(struct icmp_state *st, uint32_t index);
 
@@ -131,7 +127,7 @@ static int open_socket(int family, struct icmp_sock *s, char *err, size_t errlen
 static void accept_reply(struct icmp_state *st, const struct icmp_match *mt, int64_t now_ns)
 {
 	struct icmp_slot *slot = &st->slots[mt->target];
-	switch (icmp_round_accept(&slot->r, mt->round, mt->echo)) {
+	switch (icmp_round_accept(&slot->echoes, mt->round, mt->echo)) {
 	case ICMP_ACCEPT_LATE:
 		st->counters.late++;
 		return;
@@ -144,30 +140,27 @@ static void accept_reply(struct icmp_state *st, const struct icmp_match *mt, int
 	double rtt = (double)(now_ns - mt->sent_ns) / 1e6;
 	slot->rtt_sum_ms += rtt > 0 ? rtt : 0;
 	st->counters.accepted++;
-	if (slot->r.nreceived == slot->r.count)
+	if (slot->echoes.nreceived == slot->echoes.count)
 		finish_round(st, mt->target);
 }
 
-static void accept_error(struct icmp_state *st, const struct icmp_match *mt, uint8_t type, uint8_t code,
-			 const struct sockaddr_storage *from)
+static void accept_error(struct icmp_state *st, const struct icmp_match *mt, const struct probe_icmp_error *e)
 {
 	struct icmp_slot *slot = &st->slots[mt->target];
-	if (!slot->r.open || slot->r.round != mt->round) {
+	if (!slot->echoes.open || slot->echoes.round != mt->round) {
 		st->counters.late++;
 		return;
 	}
 	st->counters.errors++;
 	if (!slot->has_err) {
-		slot->has_err = 1;
-		slot->err_type = type;
-		slot->err_code = code;
-		slot->err_from = *from;
+		slot->has_err = true;
+		slot->err = *e;
 	}
 }
 
 static bool target_is_icmp(struct icmp_state *st, uint32_t index)
 {
-	return index < st->nslots && st->slots[index].r.count > 0;
+	return index < st->nslots && st->slots[index].echoes.count > 0;
 }
 
 static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family, const uint8_t *buf, size_t len,
@@ -195,10 +188,13 @@ static void handle_packet(struct icmp_state *st, struct icmp_sock *s, int family
 			st->counters.forged++;
 			return;
 		}
-		if (v == ICMP_VERDICT_REPLY)
+		if (v == ICMP_VERDICT_REPLY) {
 			accept_reply(st, &mt, now_ns);
-		else
-			accept_error(st, &mt, mt.err_type, mt.err_code, from);
+		} else {
+			struct probe_icmp_error e = {
+			    .family = family, .type = mt.err_type, .code = mt.err_code, .offender = *from};
+			accept_error(st, &mt, &e);
+		}
 		return;
 	}
 	case ICMP_VERDICT_FORGED:
@@ -230,7 +226,7 @@ static void drain_errqueue(struct icmp_state *st, struct icmp_sock *s, int famil
 			st->counters.forged++;
 			continue;
 		}
-		accept_error(st, &mt, e.type, e.code, &e.offender);
+		accept_error(st, &mt, &e);
 	}
 }
 
@@ -241,7 +237,6 @@ static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg
 	struct icmp_state *st = arg;
 	struct icmp_sock *s = fd == st->v4.fd ? &st->v4 : &st->v6;
 	int family = s == &st->v4 ? AF_INET : AF_INET6;
-	static uint8_t bufs[RECV_BATCH][RECV_BUF];
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iovs[RECV_BATCH];
 	struct sockaddr_storage froms[RECV_BATCH];
@@ -250,7 +245,7 @@ static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg
 		drain_errqueue(st, s, family);
 	for (int rounds = 0; rounds < 16; rounds++) {
 		for (int i = 0; i < RECV_BATCH; i++) {
-			iovs[i] = (struct iovec){.iov_base = bufs[i], .iov_len = RECV_BUF};
+			iovs[i] = (struct iovec){.iov_base = st->rbufs[i], .iov_len = RECV_BUF};
 			msgs[i].msg_hdr = (struct msghdr){.msg_name = &froms[i],
 							  .msg_namelen = sizeof(froms[i]),
 							  .msg_iov = &iovs[i],
@@ -268,7 +263,7 @@ static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg
 			if (froms[i].ss_family != family || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
 				st->counters.stray++;
 			else
-				handle_packet(st, s, family, bufs[i], msgs[i].msg_len, &froms[i], now_ns);
+				handle_packet(st, s, family, st->rbufs[i], msgs[i].msg_len, &froms[i], now_ns);
 		}
 		if (n < RECV_BATCH)
 			return;
@@ -282,43 +277,43 @@ static void finish_round(struct icmp_state *st, uint32_t index)
 	struct icmp_slot *slot = &st->slots[index];
 	struct probe_target *t = probe_engine_target(st->engine, index);
 	struct measurement m;
+	char from[INET6_ADDRSTRLEN];
 
-	if (!slot->r.open)
+	if (!slot->echoes.open)
 		return;
-	slot->r.open = false;
-	if (slot->timer != 0) {
-		ev_del_timer(st->loop, slot->timer);
-		slot->timer = 0;
-	}
-	probe_measurement_init(&m, t, slot->r.round, slot->at_ms);
-	m.sent = slot->next_echo;
-	m.received = slot->r.nreceived;
-	m.loss = 1.0f - (float)slot->r.nreceived / (float)slot->r.count;
-	if (slot->r.nreceived > 0) {
-		m.outcome = OUTCOME_OK;
-		m.rtt_ms = slot->rtt_sum_ms / slot->r.nreceived;
-		snprintf(m.detail, sizeof(m.detail), "%u/%u replies", slot->r.nreceived, slot->r.count);
+	slot->echoes.open = false;
+	if (slot->echoes.nreceived > 0) {
+		probe_round_result(&slot->r, &m, FAILURE_NONE, NULL);
+		m.rtt_ms = slot->rtt_sum_ms / slot->echoes.nreceived;
 	} else if (slot->has_err) {
-		m.outcome = OUTCOME_UNREACHABLE;
-		addr_format(&slot->err_from, m.from, sizeof(m.from));
-		snprintf(m.detail, sizeof(m.detail), "%s (type %u code %u) from %s",
-			 icmp_error_text(t->addr.ss_family, slot->err_type, slot->err_code), slot->err_type,
-			 slot->err_code, m.from);
+		probe_round_result(&slot->r, &m, icmp_failure(slot->err.family, slot->err.type, slot->err.code),
+				   &slot->err);
 	} else if (slot->send_errno != 0) {
 		/* the kernel refused to send: no route on our side */
-		m.outcome = slot->send_errno == ENETUNREACH || slot->send_errno == EHOSTUNREACH ? OUTCOME_UNREACHABLE
-												: OUTCOME_ERROR;
-		snprintf(m.detail, sizeof(m.detail), "send: %s", strerror(slot->send_errno));
+		probe_round_result(&slot->r, &m, errno_failure(slot->send_errno), NULL);
 	} else {
-		m.outcome = OUTCOME_TIMEOUT;
-		snprintf(m.detail, sizeof(m.detail), "0/%u replies", slot->r.count);
+		probe_round_result(&slot->r, &m, FAILURE_TIMEOUT, NULL);
 	}
-	probe_complete(st->engine, &m);
+	m.sent = slot->next_echo;
+	m.received = slot->echoes.nreceived;
+	m.loss = 1.0f - (float)slot->echoes.nreceived / (float)slot->echoes.count;
+	if (slot->echoes.nreceived > 0) {
+		probe_round_finish(&slot->r, &m, "%u/%u replies", slot->echoes.nreceived, slot->echoes.count);
+	} else if (slot->has_err) {
+		addr_format(&slot->err.offender, from, sizeof(from));
+		probe_round_finish(&slot->r, &m, "%s (type %u code %u) from %s",
+				   icmp_error_text(t->addr.ss_family, slot->err.type, slot->err.code), slot->err.type,
+				   slot->err.code, from);
+	} else if (slot->send_errno != 0) {
+		probe_round_finish(&slot->r, &m, "send: %s", strerror(slot->send_errno));
+	} else {
+		probe_round_finish(&slot->r, &m, "0/%u replies", slot->echoes.count);
+	}
 }
 
 static void queue_echo(struct icmp_state *st, uint32_t index, uint16_t echo)
 {
-	struct icmp_out entry = {.target = index, .round = st->slots[index].r.round, .echo = echo};
+	struct icmp_out entry = {.target = index, .round = st->slots[index].echoes.round, .echo = echo};
 	if (st->out_len == st->out_cap) {
 		size_t cap = st->out_cap ? st->out_cap * 2 : 1024;
 		struct icmp_out *out = malloc(cap * sizeof(*out));
@@ -337,77 +332,92 @@ static void queue_echo(struct icmp_state *st, uint32_t index, uint16_t echo)
 	st->out_len++;
 }
 
-static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg);
+static void on_slot_timer(struct probe_round *r);
 
-static void arm_slot_timer(struct icmp_state *st, uint32_t index)
+static void arm_slot_timer(struct icmp_slot *slot)
 {
-	struct icmp_slot *slot = &st->slots[index];
-	struct probe_target *t = probe_engine_target(st->engine, index);
+	struct probe_target *t = probe_engine_target(slot->st->engine, slot->index);
 	int64_t when;
-	if (slot->next_echo < slot->r.count)
+	if (slot->next_echo < slot->echoes.count)
 		when = slot->first_send_ns + slot->spacing_ns * slot->next_echo;
 	else
-		when = slot->first_send_ns + slot->spacing_ns * (slot->r.count - 1) + t->cfg->timeout_ms * NS_PER_MS;
-	slot->timer = ev_add_timer(st->loop, when - ev_now(st->loop), on_slot_timer, (void *)(uintptr_t)index);
+		when =
+		    slot->first_send_ns + slot->spacing_ns * (slot->echoes.count - 1) + t->cfg->timeout_ms * NS_PER_MS;
+	probe_round_arm(&slot->r, when, on_slot_timer);
 }
 
-static int64_t on_slot_timer(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_slot_timer(struct probe_round *r)
 {
-	(void)loop;
-	(void)id;
-	struct icmp_state *st = state;
-	uint32_t index = (uint32_t)(uintptr_t)arg;
-	struct icmp_slot *slot = &st->slots[index];
+	struct icmp_slot *slot = PROBE_SLOT(r, struct icmp_slot);
 
-	slot->timer = 0;
-	if (!slot->r.open)
-		return EV_TIMER_DONE;
-	if (slot->next_echo < slot->r.count) {
-		queue_echo(st, index, slot->next_echo++);
-		arm_slot_timer(st, index);
+	if (!slot->echoes.open)
+		return;
+	if (slot->next_echo < slot->echoes.count) {
+		queue_echo(slot->st, slot->index, slot->next_echo++);
+		arm_slot_timer(slot);
 	} else {
-		finish_round(st, index);
+		finish_round(slot->st, slot->index);
 	}
-	return EV_TIMER_DONE;
 }
 
-static void icmp_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+/* Cut short by the stop: only echoes whose timeout has passed can count
+ * as lost; the engine drops a round with none answered. */
+static void icmp_stop(struct probe_round *r)
+{
+	struct icmp_slot *slot = PROBE_SLOT(r, struct icmp_slot);
+	int64_t now = mono_now_ns();
+	int64_t timeout_ns = probe_engine_target(r->engine, slot->index)->cfg->timeout_ms * NS_PER_MS;
+	uint16_t due = 0;
+
+	while (due < slot->next_echo && slot->first_send_ns + slot->spacing_ns * due + timeout_ns <= now)
+		due++;
+	slot->echoes.count = slot->echoes.nreceived > due ? slot->echoes.nreceived : due;
+	if (slot->echoes.count == 0)
+		slot->echoes.count = 1; /* nothing answered, nothing due: a timeout the engine drops */
+	finish_round(slot->st, slot->index);
+}
+
+static const struct probe_round_hooks icmp_hooks = {.stop = icmp_stop};
+
+static void icmp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		       int64_t deadline_ns)
 {
 	(void)deadline_ns;
-	struct icmp_state *st = state;
+	struct icmp_state *st = ctx;
 	struct icmp_slot *slot = &st->slots[t->index];
 	int64_t interval_ns = t->cfg->interval_ms * NS_PER_MS, timeout_ns = t->cfg->timeout_ms * NS_PER_MS;
-	(void)e;
 
-	if (slot->r.open)
+	if (slot->echoes.open)
 		finish_round(st, t->index);
 	uint16_t count = (uint16_t)(t->cfg->count < MAX_ECHOES ? t->cfg->count : MAX_ECHOES);
-	*slot = (struct icmp_slot){.r = {.count = count ? count : 1, .round = round, .open = true}, .at_ms = at_ms};
-	slot->first_send_ns = ev_now(st->loop);
+	*slot = (struct icmp_slot){
+	    .st = st, .index = t->index, .echoes = {.count = count ? count : 1, .round = round, .open = true}};
+	probe_round_open(&slot->r, e, t, round, at_ms, &icmp_hooks);
+	slot->first_send_ns = slot->r.start_ns;
 	/* spread the echoes over what the interval leaves after the timeout,
 	 * so the round ends before the next one starts */
 	int64_t room = interval_ns - timeout_ns;
 	if (room <= 0)
 		room = interval_ns / 4;
-	slot->spacing_ns = slot->r.count > 1 ? room / slot->r.count : 0;
+	slot->spacing_ns = slot->echoes.count > 1 ? room / slot->echoes.count : 0;
 	queue_echo(st, t->index, slot->next_echo++);
-	arm_slot_timer(st, t->index);
+	arm_slot_timer(slot);
 }
 
 static void send_errored(struct icmp_state *st, uint32_t index, int err)
 {
 	st->counters.send_errors++;
-	if (st->slots[index].r.open && st->slots[index].send_errno == 0)
+	if (st->slots[index].echoes.open && st->slots[index].send_errno == 0)
 		st->slots[index].send_errno = err;
 }
 
 static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg);
 
-static void icmp_flush(struct probe_engine *e)
+static void icmp_flush(void *ctx)
 {
-	struct icmp_state *st = state;
-	static uint8_t pkts[SEND_BATCH][ICMP_PACKET_LEN];
+	struct icmp_state *st = ctx;
+	struct probe_engine *e = st->engine;
+	uint8_t(*pkts)[ICMP_PACKET_LEN] = st->pkts;
 	struct mmsghdr msgs[SEND_BATCH];
 	struct iovec iovs[SEND_BATCH];
 	struct icmp_out batch[SEND_BATCH];
@@ -426,7 +436,7 @@ static void icmp_flush(struct probe_engine *e)
 			struct icmp_out o = st->out[st->out_head];
 			struct probe_target *t = probe_engine_target(e, o.target);
 			struct icmp_slot *slot = &st->slots[o.target];
-			if (!slot->r.open || slot->r.round != o.round) {
+			if (!slot->echoes.open || slot->echoes.round != o.round) {
 				/* its round already ended: nothing to send */
 				st->out_head = (st->out_head + 1) % st->out_cap;
 				st->out_len--;
@@ -446,7 +456,7 @@ static void icmp_flush(struct probe_engine *e)
 					       .target = o.target,
 					       .round = o.round,
 					       .echo = o.echo,
-					       .count = slot->r.count,
+					       .count = slot->echoes.count,
 					       .sent_ns = now_ns};
 			icmp_build_echo(&b, &t->addr, pkts[n]);
 			iovs[n] = (struct iovec){.iov_base = pkts[n], .iov_len = ICMP_PACKET_LEN};
@@ -487,40 +497,38 @@ later:
 	/* wake for the next token, or at once when only the budget stopped us */
 	if (st->flush_timer == 0)
 		st->flush_timer =
-		    ev_add_timer(st->loop, probe_engine_next_token_ns(e) - ev_now(st->loop), on_flush_timer, e);
+		    ev_add_timer(st->loop, probe_engine_next_token_ns(e) - ev_now(st->loop), on_flush_timer, st);
 }
 
 static int64_t on_flush_timer(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
 	(void)id;
-	(void)arg;
-	state->flush_timer = 0;
+	struct icmp_state *st = arg;
+	st->flush_timer = 0;
 	/* the flush itself runs in the before-sleep hook right after this */
 	return EV_TIMER_DONE;
 }
 
-static int icmp_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+static int event_loop_error(char *err, size_t errlen)
 {
-	struct icmp_state *st = calloc(1, sizeof(*st));
+	snprintf(err, errlen, "event loop: %s", strerror(errno));
+	return -1;
+}
+
+static int icmp_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
+		     size_t errlen)
+{
+	struct icmp_state *st = ctx;
 	bool need4 = false, need6 = false, maybe6 = false;
 
-	if (st == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
 	st->v4.fd = st->v6.fd = -1;
 	st->nslots = probe_engine_target_count(e);
-	st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	if (st->slots == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
 	for (size_t i = 0; i < n; i++) {
 		/* count > 0 marks a slot as an ICMP target */
-		st->slots[targets[i]->index].r.count = 1;
+		st->slots[targets[i]->index].echoes.count = 1;
 		if (!targets[i]->resolved) {
 			/* its name may resolve later, to either family */
 			need4 = maybe6 = true;
@@ -534,81 +542,40 @@ static int icmp_init(struct probe_engine *e, struct probe_target **targets, size
 	uint16_t ident = (uint16_t)(probe_engine_key(e)[0] | probe_engine_key(e)[1] << 8);
 	if (need4) {
 		if (open_socket(AF_INET, &st->v4, err, errlen) < 0)
-			goto fail;
+			return -1;
 		st->v4.ident = ident;
 		if (ev_add_fd(st->loop, st->v4.fd, EV_READ, on_readable, st) < 0)
-			goto fail_ev;
+			return event_loop_error(err, errlen);
 	}
 	if (need6 || maybe6) {
 		if (open_socket(AF_INET6, &st->v6, err, errlen) < 0) {
 			if (need6)
-				goto fail;
+				return -1;
 			st->v6.fd = -1; /* only wanted in case a name resolves to IPv6 */
 		}
 	}
 	if (st->v6.fd >= 0) {
 		st->v6.ident = ident;
 		if (ev_add_fd(st->loop, st->v6.fd, EV_READ, on_readable, st) < 0)
-			goto fail_ev;
+			return event_loop_error(err, errlen);
 	}
-	state = st;
 	return 0;
-fail_ev:
-	snprintf(err, errlen, "event loop: %s", strerror(errno));
-fail:
-	if (st->v4.fd >= 0)
-		close(st->v4.fd);
-	if (st->v6.fd >= 0)
-		close(st->v6.fd);
-	free(st->slots);
-	free(st);
-	return -1;
 }
 
-static void icmp_fini(struct probe_engine *e)
+static void icmp_fini(void *ctx)
 {
-	struct icmp_state *st = state;
-	if (st == NULL)
-		return;
-	int64_t now = mono_now_ns();
-	for (size_t i = 0; i < st->nslots; i++) {
-		struct icmp_slot *slot = &st->slots[i];
-		if (!slot->r.open)
-			continue;
-		/* Cut short: only echoes whose timeout has passed can count as
-		 * lost; the engine drops a round with none answered. */
-		int64_t timeout_ns = probe_engine_target(e, (uint32_t)i)->cfg->timeout_ms * NS_PER_MS;
-		uint16_t due = 0;
-		while (due < slot->next_echo && slot->first_send_ns + slot->spacing_ns * due + timeout_ns <= now)
-			due++;
-		slot->r.count = slot->r.nreceived > due ? slot->r.nreceived : due;
-		if (slot->r.count == 0)
-			slot->r.count = 1; /* nothing answered, nothing due: a timeout the engine drops */
-		finish_round(st, (uint32_t)i);
-	}
+	struct icmp_state *st = ctx;
+
 	if (st->flush_timer != 0)
 		ev_del_timer(st->loop, st->flush_timer);
-	for (int i = 0; i < 2; i++) {
-		struct icmp_sock *s = i == 0 ? &st->v4 : &st->v6;
-		if (s->fd >= 0) {
-			ev_del_fd(st->loop, s->fd);
-			close(s->fd);
-		}
-	}
-	free(st->slots);
+	probe_close(st->loop, &st->v4.fd);
+	probe_close(st->loop, &st->v6.fd);
 	free(st->out);
-	free(st);
-	state = NULL;
 }
 
-static void icmp_stats(struct probe_engine *e, char *buf, size_t len)
+static void icmp_stats(const void *ctx, char *buf, size_t len)
 {
-	(void)e;
-	if (state == NULL) {
-		snprintf(buf, len, "icmp: idle");
-		return;
-	}
-	const struct icmp_counters *c = &state->counters;
+	const struct icmp_counters *c = &((const struct icmp_state *)ctx)->counters;
 	snprintf(buf, len,
 		 "icmp: sent %llu, accepted %llu, errors %llu, stray %llu, forged %llu, late %llu, duplicate %llu, "
 		 "send errors %llu",
@@ -617,11 +584,5 @@ static void icmp_stats(struct probe_engine *e, char *buf, size_t len)
 		 (unsigned long long)c->duplicate, (unsigned long long)c->send_errors);
 }
 
-const struct probe_ops probe_icmp_ops = {
-    .kind = KIND_ICMP,
-    .init = icmp_init,
-    .start = icmp_start,
-    .fini = icmp_fini,
-    .stats = icmp_stats,
-    .flush = icmp_flush,
-};
+const struct probe_ops probe_icmp_ops = PROBE_OPS(sizeof(struct icmp_state), sizeof(struct icmp_slot), icmp_init,
+						  icmp_start, icmp_fini, icmp_stats, icmp_flush);

@@ -77,6 +77,5 @@ enum icmp_accept icmp_round_accept(struct icmp_round *r, uint32_t round, uint16_
 struct icmp_counters {
 	uint64_t sent, accepted, errors, stray, forged, late, duplicate, send_errors;
 };
-const struct icmp_counters *probe_icmp_counters(void);
 
 #endif

@@ -7,8 +7,10 @@
  * with the event loop itself.
  *
  * Contract of a kind, for each (target, round) the engine starts:
- *   - it calls probe_complete() exactly once, with an enumerated outcome,
- *     no later than the deadline it was given plus the time to notice it;
+ *   - it calls probe_complete() exactly once (a second call is refused and
+ *     counted), with a failure class (enum failure, which gives the
+ *     outcome), no later than the deadline it was given plus the time to
+ *     notice it; probe_round_end does that and the teardown;
  *   - it never logs results, stores or decides state: that is the
  *     completion point's job;
  *   - if a new round of the same target starts while the previous one is
@@ -36,27 +38,42 @@ struct probe_target {
 	struct sockaddr_storage addr; /* resolved address of host/server/url host */
 	bool resolved;                /* addr is valid */
 	char resolve_error[64];       /* why not, when !resolved */
-	void *kind_data;              /* owned by the kind */
 };
 
+/* A kind's state lives in a context the engine allocates (zeroed:
+ * ctx_size bytes, then slot_size bytes per target of the engine, for the
+ * context's per-target array) and hands to every op; no process-wide
+ * state. */
 struct probe_ops {
-	enum probe_kind kind;
-	/* Called once before the first round with every target of this kind
-	 * (targets[i]->cfg->kind == kind).  Opens shared sockets.  0 or -1
-	 * with err filled (then watch exits 1). */
-	int (*init)(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen);
+	size_t ctx_size;
+	size_t slot_size;
+	/* Optional: called once before the first round with every target of
+	 * this kind (targets[i]->cfg->kind == kind).  Opens shared sockets.
+	 * 0, or -1 with err filled, or left empty for out of memory (then
+	 * watch exits 1); fini is called either way. */
+	int (*init)(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
+		    size_t errlen);
 	/* Starts round `round` of t; the round must complete by deadline_ns
 	 * (CLOCK_MONOTONIC).  at_ms is the wall-clock start for the record. */
-	void (*start)(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+	void (*start)(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		      int64_t deadline_ns);
-	/* Completes whatever is still open (as timeouts) and closes sockets. */
-	void (*fini)(struct probe_engine *e);
+	/* Optional: closes what init opened (the engine has ended every open
+	 * round before, see probe_round_hooks.stop, and frees ctx after). */
+	void (*fini)(void *ctx);
 	/* Optional: per-kind counters line for debugging (rejected replies...). */
-	void (*stats)(struct probe_engine *e, char *buf, size_t len);
+	void (*stats)(const void *ctx, char *buf, size_t len);
 	/* Optional: called before the loop sleeps, to send batched packets
 	 * (sendmmsg) under the rate cap. */
-	void (*flush)(struct probe_engine *e);
+	void (*flush)(void *ctx);
 };
+
+/* A kind's ops, in the order of the fields (NULL for an optional op it has
+ * not). */
+#define PROBE_OPS(ctx_bytes, slot_bytes, init_fn, start_fn, fini_fn, stats_fn, flush_fn)                               \
+	{                                                                                                              \
+		.ctx_size = (ctx_bytes), .slot_size = (slot_bytes), .init = (init_fn), .start = (start_fn),            \
+		.fini = (fini_fn), .stats = (stats_fn), .flush = (flush_fn)                                            \
+	}
 
 /* The kinds compiled in; NULL for a kind not implemented yet. */
 const struct probe_ops *probe_ops_for(enum probe_kind kind);
@@ -81,6 +98,12 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen);
  * calls after it returns. */
 void probe_engine_stop(struct probe_engine *e);
 void probe_engine_free(struct probe_engine *e);
+/* The counters line of a kind ("tcp: idle" when none of its targets runs);
+ * false if the kind keeps none. */
+bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char *buf, size_t len);
+/* Completions refused as not the first of their (target, round): a kind's
+ * bug, counted rather than passed on. */
+unsigned long probe_engine_refused_completions(const struct probe_engine *e);
 /* True once every target has completed opts.rounds rounds. */
 bool probe_engine_done(const struct probe_engine *e);
 
@@ -97,10 +120,83 @@ struct probe_target *probe_engine_target(struct probe_engine *e, uint32_t index)
 size_t probe_engine_target_count(struct probe_engine *e);
 
 /* The one completion point.  m->target, m->round, m->at_ms must be set by
- * the kind; everything else describes the result. */
-void probe_complete(struct probe_engine *e, const struct measurement *m);
+ * the kind; everything else describes the result.  Exactly once per
+ * (target, round) that started: any other call is refused and counted.
+ * Fills m->from from m->from_ip. */
+void probe_complete(struct probe_engine *e, struct measurement *m);
 
-/* Helper for kinds: a measurement pre-filled for (t, round, at_ms). */
-void probe_measurement_init(struct measurement *m, const struct probe_target *t, uint32_t round, int64_t at_ms);
+/* Sets m->from_ip from a socket address (AF_UNSPEC clears it). */
+void probe_measurement_set_from(struct measurement *m, const struct sockaddr_storage *ss);
+
+/* ---- one round of one target, as every kind keeps it ---- */
+
+struct probe_icmp_error;
+struct probe_round;
+
+typedef void (*probe_round_fn)(struct probe_round *r);
+
+/* What differs between kinds at the end of a round. */
+struct probe_round_hooks {
+	/* Optional: the kind's part of the measurement of probe_round_end
+	 * (rtt, counts) and the release of what it holds for the round. */
+	void (*fill)(struct probe_round *r, struct measurement *m);
+	/* Optional: when the engine stops, completes the round with what came
+	 * so far; without it the round ends as a timeout (which the engine
+	 * drops: a cut-short round has no verdict). */
+	probe_round_fn stop;
+};
+
+/* Embedded as member `r` of a kind's per-target slot (see PROBE_SLOT). */
+struct probe_round {
+	struct probe_engine *engine;
+	const struct probe_round_hooks *hooks;
+	uint32_t target;
+	uint32_t round;
+	int64_t at_ms;    /* wall clock of the start, for the record */
+	int64_t start_ns; /* monotonic start */
+	uint64_t timer;   /* the round's one timer, 0 for none: deleted at the end */
+	probe_round_fn on_timer;
+	int fd;     /* the round's own socket, -1 for none: closed at the end */
+	bool reset; /* close fd with a reset instead of a FIN (no TIME_WAIT) */
+	bool open;
+};
+
+/* The slot of type `type` whose member `r` is round r. */
+#define PROBE_SLOT(round, type) ((type *)(void *)((char *)(round)-offsetof(type, r)))
+
+/* Opens r for round `round` of t (complete an open r first): no timer,
+ * fd -1.  The engine keeps track of it until it completes. */
+void probe_round_open(struct probe_round *r, struct probe_engine *e, const struct probe_target *t, uint32_t round,
+		      int64_t at_ms, const struct probe_round_hooks *hooks);
+/* Arms r's one timer (replacing it) to run fn(r) at at_ns, monotonic;
+ * false if out of memory. */
+bool probe_round_arm(struct probe_round *r, int64_t at_ns, probe_round_fn fn);
+/* The measurement of r ending with failure f: outcome from f, one probe
+ * sent, received and loss from f, the ICMP error (type, code, the router
+ * that sent it) when icmp is not NULL. */
+void probe_round_result(const struct probe_round *r, struct measurement *m, enum failure f,
+			const struct probe_icmp_error *icmp);
+/* Ends r if it is open: the result of f and icmp with the kind's fill,
+ * detail from fmt; releases timer and fd and completes. */
+void probe_round_end(struct probe_round *r, enum failure f, const struct probe_icmp_error *icmp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Ends r if it is open with m, built by the kind, and detail from fmt. */
+void probe_round_finish(struct probe_round *r, struct measurement *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- sockets and errors the kinds share ---- */
+
+/* Takes *fd off the loop and closes it, if it is open (>= 0); *fd = -1. */
+void probe_close(struct ev_loop *loop, int *fd);
+
+/* A non-blocking socket with IP_RECVERR / IPV6_RECVERR on, or -1 (errno). */
+int probe_socket(int family, int type, int protocol);
+/* Starts a non-blocking connect of fd to addr, with `port` unless it is 0:
+ * 0 (connected or in progress) or the errno that ended it. */
+int probe_connect(int fd, const struct sockaddr_storage *addr, uint16_t port);
+/* The failure a connect ended with: SO_ERROR read first (reading the error
+ * queue clears it), then the ICMP error queued on fd, if any (*icmp,
+ * with offender).  FAILURE_NONE when connected. */
+enum failure probe_connect_result(int fd, struct probe_icmp_error *icmp, bool *has_icmp, int *err);
 
 #endif

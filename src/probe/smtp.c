@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +25,9 @@
 enum smtp_phase { SMTP_IDLE, SMTP_CONNECTING, SMTP_GREETING, SMTP_EHLO, SMTP_QUIT };
 
 struct smtp_slot {
+	struct probe_round r;
 	struct smtp_state *st;
-	uint32_t index;
-	uint32_t round;
-	int64_t at_ms;
-	int64_t start_ns, greet_ns;
-	uint64_t timer;
-	int fd;
-	bool open;
+	int64_t greet_ns;
 	enum smtp_phase phase;
 	struct probe_smtp_reader rd;
 	int greet_code;
@@ -43,104 +37,61 @@ struct smtp_slot {
 struct smtp_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct smtp_slot *slots;
-	size_t nslots;
 	char ehlo[300];
 	unsigned long started, ok, no_greeting, bad_greeting;
+	struct smtp_slot slots[]; /* by target index */
 };
 
-static struct smtp_state *state;
-
-static void smtp_finish(struct smtp_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void smtp_finish(struct smtp_slot *s, enum outcome outcome, const char *from, const char *fmt, ...)
+static void smtp_fill(struct probe_round *r, struct measurement *m)
 {
-	struct smtp_state *st = s->st;
-	struct measurement m;
-	va_list ap;
+	struct smtp_slot *s = PROBE_SLOT(r, struct smtp_slot);
 
-	if (!s->open)
-		return;
-	s->open = false;
 	s->phase = SMTP_IDLE;
-	if (s->timer != 0)
-		ev_del_timer(st->loop, s->timer);
-	s->timer = 0;
-	if (s->fd >= 0) {
-		ev_del_fd(st->loop, s->fd);
-		close(s->fd);
-		s->fd = -1;
-	}
-	probe_measurement_init(&m, probe_engine_target(st->engine, s->index), s->round, s->at_ms);
-	m.outcome = outcome;
-	m.received = outcome == OUTCOME_OK;
-	m.loss = outcome == OUTCOME_OK ? 0 : 1;
 	if (s->greet_ns > 0)
-		m.rtt_ms = (double)(s->greet_ns - s->start_ns) / 1e6;
-	if (outcome == OUTCOME_OK)
-		st->ok++;
-	if (from != NULL)
-		snprintf(m.from, sizeof(m.from), "%s", from);
-	va_start(ap, fmt);
-	vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
-	va_end(ap);
-	probe_complete(st->engine, &m);
+		m->rtt_ms = (double)(s->greet_ns - r->start_ns) / 1e6;
+	if (m->failure == FAILURE_NONE)
+		s->st->ok++;
 }
 
-/* The ICMP error queued on fd, if any: its errno and the router that sent it. */
-static bool read_offender(int fd, char *from, size_t len, int *ee_errno)
-{
-	struct probe_icmp_error e;
-	if (probe_read_icmp_error(fd, NULL, 0, &e) != 1 || e.offender.ss_family == AF_UNSPEC)
-		return false;
-	addr_format(&e.offender, from, len);
-	*ee_errno = e.err;
-	return true;
-}
+static const struct probe_round_hooks smtp_hooks = {.fill = smtp_fill};
 
 static int send_line(struct smtp_slot *s, const char *line)
 {
 	size_t n = strlen(line);
 	/* a command line is far below any fresh socket's send buffer */
-	return send(s->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n ? 0 : -1;
+	return send(s->r.fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n ? 0 : -1;
 }
 
 static void on_connected(struct smtp_slot *s)
 {
-	char from[INET6_ADDRSTRLEN] = "";
-	int soerr = 0, ee_errno = 0;
-	socklen_t sl = sizeof(soerr);
-	bool icmp;
+	struct probe_icmp_error icmp;
+	char from[INET6_ADDRSTRLEN];
+	bool has_icmp;
+	int err;
+	enum failure f = probe_connect_result(s->r.fd, &icmp, &has_icmp, &err);
 
-	/* SO_ERROR first: reading the error queue clears the pending error */
-	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-		soerr = errno;
-	icmp = read_offender(s->fd, from, sizeof(from), &ee_errno);
-	if (soerr == 0 && icmp)
-		soerr = ee_errno;
-	if (soerr == 0) {
+	if (f == FAILURE_NONE) {
 		s->phase = SMTP_GREETING;
 		probe_smtp_reader_init(&s->rd);
-		ev_mod_fd(s->st->loop, s->fd, EV_READ);
+		ev_mod_fd(s->st->loop, s->r.fd, EV_READ);
 		return;
 	}
-	if (soerr == ECONNREFUSED && !icmp)
-		smtp_finish(s, OUTCOME_REFUSED, NULL, "connect refused");
-	else if (soerr == ETIMEDOUT)
-		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "connect timeout");
-	else if (icmp)
-		smtp_finish(s, OUTCOME_UNREACHABLE, from, "connect: %s from %s", strerror(soerr), from);
-	else if (soerr == EHOSTUNREACH || soerr == ENETUNREACH)
-		smtp_finish(s, OUTCOME_UNREACHABLE, NULL, "connect: %s", strerror(soerr));
-	else
-		smtp_finish(s, OUTCOME_ERROR, NULL, "connect: %s", strerror(soerr));
+	if (has_icmp) {
+		addr_format(&icmp.offender, from, sizeof(from));
+		probe_round_end(&s->r, f, &icmp, "connect: %s from %s", strerror(err), from);
+	} else if (f == FAILURE_REFUSED) {
+		probe_round_end(&s->r, f, NULL, "connect refused");
+	} else if (f == FAILURE_TIMEOUT) {
+		probe_round_end(&s->r, f, NULL, "connect timeout");
+	} else {
+		probe_round_end(&s->r, f, NULL, "connect: %s", strerror(err));
+	}
 }
 
 /* A complete reply arrived in the current phase. */
 static void on_reply(struct smtp_slot *s)
 {
-	const struct target_cfg *cfg = probe_engine_target(s->st->engine, s->index)->cfg;
+	const struct target_cfg *cfg = probe_engine_target(s->st->engine, s->r.target)->cfg;
 	int code = s->rd.code;
 
 	switch (s->phase) {
@@ -151,16 +102,16 @@ static void on_reply(struct smtp_slot *s)
 		if (code != 220) {
 			s->st->bad_greeting++;
 			send_line(s, "QUIT\r\n");
-			smtp_finish(s, OUTCOME_ERROR, NULL, "greeting %d %.80s", code, s->greeting);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "greeting %d %.80s", code, s->greeting);
 			return;
 		}
 		if (cfg->expect_banner != NULL && strstr(s->greeting, cfg->expect_banner) == NULL) {
 			send_line(s, "QUIT\r\n");
-			smtp_finish(s, OUTCOME_ERROR, NULL, "banner check failed: 220 %.80s", s->greeting);
+			probe_round_end(&s->r, FAILURE_CHECK, NULL, "banner check failed: 220 %.80s", s->greeting);
 			return;
 		}
 		if (send_line(s, s->st->ehlo) < 0) {
-			smtp_finish(s, OUTCOME_ERROR, NULL, "send EHLO: %s", strerror(errno));
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "send EHLO: %s", strerror(errno));
 			return;
 		}
 		s->phase = SMTP_EHLO;
@@ -168,17 +119,17 @@ static void on_reply(struct smtp_slot *s)
 	case SMTP_EHLO:
 		if (code != 250) {
 			send_line(s, "QUIT\r\n");
-			smtp_finish(s, OUTCOME_ERROR, NULL, "EHLO %d %.80s", code, s->rd.text);
+			probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "EHLO %d %.80s", code, s->rd.text);
 			return;
 		}
 		if (send_line(s, "QUIT\r\n") < 0) {
-			smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+			probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 			return;
 		}
 		s->phase = SMTP_QUIT;
 		break;
 	case SMTP_QUIT:
-		smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+		probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 		return;
 	default:
 		return;
@@ -197,14 +148,14 @@ static void on_eof(struct smtp_slot *s, int err)
 	switch (s->phase) {
 	case SMTP_GREETING:
 		s->st->no_greeting++;
-		smtp_finish(s, err == ECONNRESET ? OUTCOME_REFUSED : OUTCOME_ERROR, NULL,
-			    s->rd.total == 0 ? "no greeting: %s" : "greeting cut: %s", why);
+		probe_round_end(&s->r, err == ECONNRESET ? FAILURE_REFUSED : FAILURE_PROTOCOL, NULL,
+				s->rd.total == 0 ? "no greeting: %s" : "greeting cut: %s", why);
 		break;
 	case SMTP_EHLO:
-		smtp_finish(s, OUTCOME_ERROR, NULL, "%s after EHLO (greeting 220 %.60s)", why, s->greeting);
+		probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "%s after EHLO (greeting 220 %.60s)", why, s->greeting);
 		break;
 	default: /* after QUIT a close is the polite answer */
-		smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+		probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 		break;
 	}
 }
@@ -221,7 +172,7 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	/* bounded: the reader's caps end any reply within a few KiB */
-	for (int i = 0; i < 16 && s->open; i++) {
+	for (int i = 0; i < 16 && s->r.open; i++) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		size_t off = 0;
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -230,7 +181,7 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			on_eof(s, n < 0 ? errno : 0);
 			return;
 		}
-		while (s->open && off < (size_t)n) {
+		while (s->r.open && off < (size_t)n) {
 			size_t used = 0;
 			enum probe_smtp_status rs =
 			    probe_smtp_reader_feed(&s->rd, buf + off, (size_t)n - off, &used, err, sizeof(err));
@@ -240,8 +191,8 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			if (rs == PROBE_SMTP_ERROR) {
 				if (s->phase == SMTP_GREETING)
 					s->st->bad_greeting++;
-				smtp_finish(s, OUTCOME_ERROR, NULL, "%s: %s",
-					    s->phase == SMTP_GREETING ? "bad greeting" : "bad reply", err);
+				probe_round_end(&s->r, FAILURE_PROTOCOL, NULL, "%s: %s",
+						s->phase == SMTP_GREETING ? "bad greeting" : "bad reply", err);
 				return;
 			}
 			on_reply(s);
@@ -252,133 +203,82 @@ static void on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-static int64_t on_deadline(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_deadline(struct probe_round *r)
 {
-	(void)loop;
-	(void)id;
-	struct smtp_slot *s = arg;
+	struct smtp_slot *s = PROBE_SLOT(r, struct smtp_slot);
 
-	s->timer = 0;
 	switch (s->phase) {
 	case SMTP_CONNECTING:
-		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "connect timeout");
+		probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "connect timeout");
 		break;
 	case SMTP_GREETING:
 		s->st->no_greeting++;
 		if (s->rd.total == 0)
-			smtp_finish(s, OUTCOME_TIMEOUT, NULL, "no greeting");
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no greeting");
 		else
-			smtp_finish(s, OUTCOME_TIMEOUT, NULL, "greeting incomplete (%zu bytes by the deadline)",
-				    s->rd.total);
+			probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "greeting incomplete (%zu bytes by the deadline)",
+					s->rd.total);
 		break;
 	case SMTP_EHLO:
-		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "no reply to EHLO (greeting 220 %.60s)", s->greeting);
+		probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no reply to EHLO (greeting 220 %.60s)", s->greeting);
 		break;
 	default: /* greeted and answered EHLO: healthy even without a 221 */
-		smtp_finish(s, OUTCOME_OK, NULL, "220 %.100s", s->greeting);
+		probe_round_end(&s->r, FAILURE_NONE, NULL, "220 %.100s", s->greeting);
 		break;
 	}
-	return EV_TIMER_DONE;
 }
 
-static void smtp_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+static void smtp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		       int64_t deadline_ns)
 {
-	struct smtp_state *st = state;
+	struct smtp_state *st = ctx;
 	struct smtp_slot *s = &st->slots[t->index];
-	struct sockaddr_storage addr = t->addr;
-	int one = 1, syncnt = 2;
+	int syncnt = 2, err;
 
-	if (s->open)
-		smtp_finish(s, OUTCOME_TIMEOUT, NULL, "no answer before the next round");
-	*s = (struct smtp_slot){.st = st, .index = t->index, .round = round, .at_ms = at_ms, .fd = -1, .open = true};
+	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
+	*s = (struct smtp_slot){.st = st};
+	probe_round_open(&s->r, st->engine, t, round, at_ms, &smtp_hooks);
 	st->started++;
 	probe_engine_take_token(e); /* one SYN, accounted */
-	s->start_ns = ev_now(st->loop);
-	addr_set_port(&addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT);
-	s->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0) {
-		smtp_finish(s, OUTCOME_ERROR, NULL, "socket: %s", strerror(errno));
+	s->r.fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
+	if (s->r.fd < 0) {
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
 		return;
 	}
-	if (addr.ss_family == AF_INET)
-		setsockopt(s->fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
-	else
-		setsockopt(s->fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
-	setsockopt(s->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
+	setsockopt(s->r.fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
 	s->phase = SMTP_CONNECTING;
-	if (connect(s->fd, (struct sockaddr *)&addr, addr_len(&addr)) < 0 && errno != EINPROGRESS) {
-		int err = errno;
-		smtp_finish(s,
-			    err == ECONNREFUSED                         ? OUTCOME_REFUSED
-			    : err == ENETUNREACH || err == EHOSTUNREACH ? OUTCOME_UNREACHABLE
-									: OUTCOME_ERROR,
-			    NULL, "connect: %s", strerror(err));
-		return;
-	}
-	if (ev_add_fd(st->loop, s->fd, EV_WRITE, on_io, s) < 0) {
-		smtp_finish(s, OUTCOME_ERROR, NULL, "event loop: %s", strerror(errno));
-		return;
-	}
-	s->timer = ev_add_timer(st->loop, deadline_ns - ev_now(st->loop), on_deadline, s);
+	if ((err = probe_connect(s->r.fd, &t->addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT)) != 0)
+		probe_round_end(&s->r, errno_failure(err), NULL, "connect: %s", strerror(err));
+	else if (ev_add_fd(st->loop, s->r.fd, EV_WRITE, on_io, s) < 0)
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
+	else
+		probe_round_arm(&s->r, deadline_ns, on_deadline);
 }
 
-static int smtp_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+static int smtp_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
+		     size_t errlen)
 {
 	(void)targets;
 	(void)n;
-	struct smtp_state *st = calloc(1, sizeof(*st));
+	(void)err;
+	(void)errlen;
+	struct smtp_state *st = ctx;
 	const struct config *cfg = probe_engine_config(e);
 
-	if (st != NULL) {
-		st->nslots = probe_engine_target_count(e);
-		st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	}
-	if (st == NULL || st->slots == NULL) {
-		free(st);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < st->nslots; i++)
-		st->slots[i].fd = -1;
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
 	/* EHLO wants a domain: our vantage name when it is one */
 	snprintf(st->ehlo, sizeof(st->ehlo), "EHLO %s\r\n",
 		 cfg->vantage != NULL && hostname_valid(cfg->vantage) ? cfg->vantage : "lightsout.invalid");
-	state = st;
 	return 0;
 }
 
-static void smtp_fini(struct probe_engine *e)
+static void smtp_stats(const void *ctx, char *buf, size_t len)
 {
-	(void)e;
-	struct smtp_state *st = state;
-	if (st == NULL)
-		return;
-	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].open)
-			smtp_finish(&st->slots[i], OUTCOME_TIMEOUT, NULL, "stopped before the end of the dialogue");
-	free(st->slots);
-	free(st);
-	state = NULL;
+	const struct smtp_state *st = ctx;
+	snprintf(buf, len, "smtp: started %lu, ok %lu, no greeting %lu, bad greeting %lu", st->started, st->ok,
+		 st->no_greeting, st->bad_greeting);
 }
 
-static void smtp_stats(struct probe_engine *e, char *buf, size_t len)
-{
-	(void)e;
-	struct smtp_state *st = state;
-	if (st == NULL)
-		snprintf(buf, len, "smtp: idle");
-	else
-		snprintf(buf, len, "smtp: started %lu, ok %lu, no greeting %lu, bad greeting %lu", st->started, st->ok,
-			 st->no_greeting, st->bad_greeting);
-}
-
-const struct probe_ops probe_smtp_ops = {
-    .kind = KIND_SMTP,
-    .init = smtp_init,
-    .start = smtp_start,
-    .fini = smtp_fini,
-    .stats = smtp_stats,
-};
+const struct probe_ops probe_smtp_ops =
+    PROBE_OPS(sizeof(struct smtp_state), sizeof(struct smtp_slot), smtp_init, smtp_start, NULL, smtp_stats, NULL);

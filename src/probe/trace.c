@@ -34,19 +34,15 @@
 #define TRACE_READ_BATCH   64
 
 struct trace_slot {
+	struct probe_round r;
 	struct trace_state *st;
 	uint32_t index;
-	uint32_t round;
-	int64_t at_ms;
 	int64_t deadline_ns, end_ns, next_send_ns;
-	uint64_t timer;
-	int fd;
-	bool open;
+	int fd; /* the target's socket for the whole run, not the round's */
 	uint8_t next_ttl;
-	uint8_t stop_ttl; /* TTL at which the path ended (destination or unreachable), 0 = not yet */
-	bool reached;     /* the destination itself answered */
-	uint8_t unreach_type, unreach_code;
-	struct sockaddr_storage stop_from;
+	uint8_t stop_ttl;             /* TTL at which the path ended (destination or unreachable), 0 = not yet */
+	bool reached;                 /* the destination itself answered */
+	struct probe_icmp_error stop; /* the error that ended the path */
 	int64_t sent_ns[TRACE_MAX_HOPS + 1];
 	int64_t rtt_ns[TRACE_MAX_HOPS + 1];
 	struct sockaddr_storage hops[TRACE_MAX_HOPS];
@@ -57,12 +53,9 @@ struct trace_slot {
 struct trace_state {
 	struct probe_engine *engine;
 	struct ev_loop *loop;
-	struct trace_slot *slots;
-	size_t nslots;
 	unsigned long sent, icmp, rej_forged, rej_stale, rej_short;
+	struct trace_slot slots[]; /* by target index */
 };
-
-static struct trace_state *state;
 
 static void trace_arm(struct trace_slot *s);
 
@@ -95,23 +88,40 @@ static void append_path(const struct trace_slot *s, char *buf, size_t len, int u
 		memcpy(buf + used, tmp, t + 1);
 }
 
-static void set_detail(struct measurement *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_detail(char *detail, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Details are cut at MEASUREMENT_DETAIL_LEN by design. */
-static void set_detail(struct measurement *m, const char *fmt, ...)
+static void set_detail(char *detail, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(m->detail, sizeof(m->detail), fmt, ap);
+	vsnprintf(detail, MEASUREMENT_DETAIL_LEN, fmt, ap);
 	va_end(ap);
 }
 
-static void trace_finish(struct trace_slot *s, enum outcome forced, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* One probe per TTL sent. */
+static void trace_fill(struct probe_round *r, struct measurement *m)
+{
+	const struct trace_slot *s = PROBE_SLOT(r, struct trace_slot);
+	m->sent = (uint16_t)(s->next_ttl > 1 ? s->next_ttl - 1 : 1);
+}
 
-/* Completes the round from what was seen; forced (!= OUTCOME_OK) with a
- * message overrides the judgement (local errors). */
-static void trace_finish(struct trace_slot *s, enum outcome forced, const char *fmt, ...)
+static void trace_result(struct trace_slot *s, struct measurement *m, enum failure f,
+			 const struct probe_icmp_error *icmp)
+{
+	probe_round_result(&s->r, m, f, icmp);
+	trace_fill(&s->r, m);
+}
+
+/* A local error ends the round with no judgement of the path. */
+static void trace_fail(struct trace_slot *s, int err, const char *what)
+{
+	probe_round_end(&s->r, errno_failure(err), NULL, "%s: %s", what, strerror(err));
+}
+
+/* Completes the round from what was seen: reached, unreachable, or
+ * timed out after the last hop that answered. */
+static void trace_judge(struct trace_slot *s)
 {
 	struct trace_state *st = s->st;
 	const struct probe_target *t = probe_engine_target(st->engine, s->index);
@@ -120,27 +130,12 @@ static void trace_finish(struct trace_slot *s, enum outcome forced, const char *
 	size_t npfx = 0;
 	struct measurement m;
 	char dst[INET6_ADDRSTRLEN], edge[INET6_ADDRSTRLEN] = "", last[INET6_ADDRSTRLEN] = "", from[INET6_ADDRSTRLEN];
-	char edge_txt[64];
+	char edge_txt[64], detail[MEASUREMENT_DETAIL_LEN];
 	int e, l, nhops;
-	va_list ap;
+	uint16_t hops = 0;
 
-	if (!s->open)
+	if (!s->r.open)
 		return;
-	s->open = false;
-	if (s->timer != 0)
-		ev_del_timer(st->loop, s->timer);
-	s->timer = 0;
-	probe_measurement_init(&m, t, s->round, s->at_ms);
-	m.sent = (uint16_t)(s->next_ttl > 1 ? s->next_ttl - 1 : 1);
-	if (fmt != NULL) {
-		m.outcome = forced;
-		m.loss = 1;
-		va_start(ap, fmt);
-		vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
-		va_end(ap);
-		probe_complete(st->engine, &m);
-		return;
-	}
 	if (t->cfg->network != CONFIG_NO_NETWORK && t->cfg->network < cfg->nnetworks) {
 		pfx = cfg->networks[t->cfg->network].prefixes;
 		npfx = cfg->networks[t->cfg->network].nprefixes;
@@ -151,44 +146,48 @@ static void trace_finish(struct trace_slot *s, enum outcome forced, const char *
 	addr_format(&t->addr, dst, sizeof(dst));
 	if (e >= 0) {
 		addr_format(&s->hops[e], edge, sizeof(edge));
-		snprintf(m.from, sizeof(m.from), "%s", edge);
 		snprintf(edge_txt, sizeof(edge_txt), "; edge %s", edge);
 	} else {
 		snprintf(edge_txt, sizeof(edge_txt), "; no edge");
 	}
 	for (int i = 0; i < TRACE_MAX_HOPS; i++)
-		m.received = (uint16_t)(m.received + (s->hops[i].ss_family != AF_UNSPEC));
+		hops = (uint16_t)(hops + (s->hops[i].ss_family != AF_UNSPEC));
 	if (s->reached) {
-		m.outcome = OUTCOME_OK;
-		m.loss = 0;
-		m.received = (uint16_t)(m.received + 1);
+		trace_result(s, &m, FAILURE_NONE, NULL);
 		m.rtt_ms = (double)s->rtt_ns[s->stop_ttl] / 1e6;
-		set_detail(&m, "reached %s in %u hop%s%s", dst, s->stop_ttl, s->stop_ttl == 1 ? "" : "s", edge_txt);
-		append_path(s, m.detail, sizeof(m.detail), s->stop_ttl - 2);
+		set_detail(detail, "reached %s in %u hop%s%s", dst, s->stop_ttl, s->stop_ttl == 1 ? "" : "s", edge_txt);
+		append_path(s, detail, sizeof(detail), s->stop_ttl - 2);
 	} else if (s->stop_ttl > 0) {
-		m.outcome = OUTCOME_UNREACHABLE;
-		m.loss = 1;
-		addr_format(&s->stop_from, from, sizeof(from));
-		snprintf(m.from, sizeof(m.from), "%s", from);
-		set_detail(&m, "unreachable (type %u code %u) from %s at hop %u%s", s->unreach_type, s->unreach_code,
+		trace_result(s, &m, icmp_failure(s->stop.family, s->stop.type, s->stop.code), &s->stop);
+		addr_format(&s->stop.offender, from, sizeof(from));
+		set_detail(detail, "unreachable (type %u code %u) from %s at hop %u%s", s->stop.type, s->stop.code,
 			   from, s->stop_ttl, edge_txt);
-		append_path(s, m.detail, sizeof(m.detail), s->stop_ttl - 2);
+		append_path(s, detail, sizeof(detail), s->stop_ttl - 2);
 	} else if (l >= 0) {
-		m.outcome = OUTCOME_TIMEOUT;
-		m.loss = 1;
+		trace_result(s, &m, FAILURE_TIMEOUT, NULL);
 		addr_format(&s->hops[l], last, sizeof(last));
-		set_detail(&m, "not reached; last hop %s at %d%s", last, l + 1, edge_txt);
-		append_path(s, m.detail, sizeof(m.detail), l);
+		set_detail(detail, "not reached; last hop %s at %d%s", last, l + 1, edge_txt);
+		append_path(s, detail, sizeof(detail), l);
 	} else {
-		m.outcome = OUTCOME_TIMEOUT;
-		m.loss = 1;
+		trace_result(s, &m, FAILURE_TIMEOUT, NULL);
 		if (s->rejected > 0)
-			set_detail(&m, "no hop answered (%u rejected: %.63s)", s->rejected, s->reject_why);
+			set_detail(detail, "no hop answered (%u rejected: %.63s)", s->rejected, s->reject_why);
 		else
-			set_detail(&m, "no hop answered (%u sent)", m.sent);
+			set_detail(detail, "no hop answered (%u sent)", m.sent);
 	}
-	probe_complete(st->engine, &m);
+	m.received = (uint16_t)(hops + s->reached);
+	/* the edge router, unless an error names the router that ended the path */
+	if (e >= 0 && m.from_ip.family == 0)
+		probe_measurement_set_from(&m, &s->hops[e]);
+	probe_round_finish(&s->r, &m, "%s", detail);
 }
+
+static void trace_stop(struct probe_round *r)
+{
+	trace_judge(PROBE_SLOT(r, struct trace_slot)); /* what came is the answer */
+}
+
+static const struct probe_round_hooks trace_hooks = {.fill = trace_fill, .stop = trace_stop};
 
 static bool path_complete(const struct trace_slot *s)
 {
@@ -220,7 +219,7 @@ static void on_error(struct trace_slot *s, const struct probe_icmp_error *e, con
 		snprintf(s->reject_why, sizeof(s->reject_why), "%.63s", err);
 		return;
 	}
-	if (p.target != s->index || p.round != s->round || p.ttl > TRACE_MAX_HOPS || !s->open) {
+	if (p.target != s->index || p.round != s->r.round || p.ttl > TRACE_MAX_HOPS || !s->r.open) {
 		st->rej_stale++;
 		return;
 	}
@@ -234,9 +233,7 @@ static void on_error(struct trace_slot *s, const struct probe_icmp_error *e, con
 		if (s->stop_ttl == 0 || p.ttl < s->stop_ttl) {
 			s->stop_ttl = p.ttl;
 			s->reached = port && addr_equal(off, &t->addr);
-			s->unreach_type = e->type;
-			s->unreach_code = e->code;
-			s->stop_from = *off;
+			s->stop = *e;
 			s->rtt_ns[p.ttl] = now - s->sent_ns[p.ttl];
 			/* lower hops still on their way get a grace, not the whole deadline */
 			int64_t grace = 3 * s->rtt_ns[p.ttl];
@@ -268,10 +265,10 @@ static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg
 	for (int i = 0; i < TRACE_READ_BATCH; i++)
 		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-	if (!s->open)
+	if (!s->r.open)
 		return;
 	if (path_complete(s))
-		trace_finish(s, OUTCOME_OK, NULL);
+		trace_judge(s);
 	else
 		trace_arm(s);
 }
@@ -280,7 +277,7 @@ static int send_probe(struct trace_slot *s)
 {
 	struct trace_state *st = s->st;
 	const struct probe_target *t = probe_engine_target(st->engine, s->index);
-	struct probe_trace_probe p = {.target = s->index, .round = s->round, .ttl = s->next_ttl};
+	struct probe_trace_probe p = {.target = s->index, .round = s->r.round, .ttl = s->next_ttl};
 	uint8_t payload[PROBE_TRACE_PAYLOAD_LEN];
 	int ttl = s->next_ttl;
 
@@ -302,11 +299,10 @@ static int send_probe(struct trace_slot *s)
 		}
 		/* a pending ICMP error fails one send: read it, then retry */
 		on_readable(st->loop, s->fd, EV_READ, s);
-		if (!s->open)
+		if (!s->r.open)
 			return -1;
 	}
-	trace_finish(s, errno == ENETUNREACH || errno == EHOSTUNREACH ? OUTCOME_UNREACHABLE : OUTCOME_ERROR, "send: %s",
-		     strerror(errno));
+	trace_fail(s, errno, "send");
 	return -1;
 }
 
@@ -315,76 +311,66 @@ static bool sending(const struct trace_slot *s)
 	return s->next_ttl <= TRACE_MAX_HOPS && (s->stop_ttl == 0 || s->next_ttl < s->stop_ttl);
 }
 
-static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_timer(struct probe_round *r)
 {
-	(void)id;
-	struct trace_slot *s = arg;
-	int64_t now = ev_now(loop);
+	struct trace_slot *s = PROBE_SLOT(r, struct trace_slot);
+	int64_t now = ev_now(s->st->loop);
 
-	s->timer = 0;
 	if (now >= s->end_ns || now >= s->deadline_ns) {
-		trace_finish(s, OUTCOME_OK, NULL);
-		return EV_TIMER_DONE;
+		trace_judge(s);
+		return;
 	}
 	if (sending(s) && now >= s->next_send_ns) {
 		if (!probe_engine_take_token(s->st->engine)) {
 			s->next_send_ns = probe_engine_next_token_ns(s->st->engine);
 		} else {
 			if (send_probe(s) < 0)
-				return EV_TIMER_DONE;
+				return;
 			s->next_send_ns = now + TRACE_GAP_NS;
 		}
 	}
 	trace_arm(s);
-	return EV_TIMER_DONE;
 }
 
 /* (Re)schedules the slot's one timer: next send, or the end. */
 static void trace_arm(struct trace_slot *s)
 {
-	int64_t now = ev_now(s->st->loop), at = s->end_ns;
+	int64_t at = s->end_ns;
 
 	if (s->deadline_ns < at)
 		at = s->deadline_ns;
 	if (sending(s) && s->next_send_ns < at)
 		at = s->next_send_ns;
-	if (s->timer != 0)
-		ev_del_timer(s->st->loop, s->timer);
-	s->timer = ev_add_timer(s->st->loop, at > now ? at - now : 0, on_timer, s);
+	probe_round_arm(&s->r, at, on_timer);
 }
 
 static int open_socket(struct trace_slot *s, const struct probe_target *t)
 {
 	struct sockaddr_storage dst = t->addr;
-	int one = 1, fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = probe_socket(dst.ss_family, SOCK_DGRAM, 0), err;
 
 	if (fd < 0)
 		return -1;
-	if (dst.ss_family == AF_INET6)
-		setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
-	else
-		setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
-	addr_set_port(&dst, TRACE_PORT);
-	if (connect(fd, (struct sockaddr *)&dst, addr_len(&dst)) < 0 ||
+	/* a datagram connect only sets the peer: it does not wait */
+	if ((err = probe_connect(fd, &dst, TRACE_PORT)) != 0 ||
 	    ev_add_fd(s->st->loop, fd, EV_READ, on_readable, s) < 0) {
+		err = err != 0 ? err : errno;
 		close(fd);
+		errno = err;
 		return -1;
 	}
 	s->fd = fd;
 	return 0;
 }
 
-static void trace_start(struct probe_engine *e, struct probe_target *t, uint32_t round, int64_t at_ms,
+static void trace_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 			int64_t deadline_ns)
 {
-	(void)e;
-	struct trace_state *st = state;
+	struct trace_state *st = ctx;
 	struct trace_slot *s = &st->slots[t->index];
 
-	if (s->open)
-		trace_finish(s, OUTCOME_OK, NULL); /* judged on what came so far */
-	s->round = round;
-	s->at_ms = at_ms;
+	trace_judge(s); /* a round still open is judged on what came so far */
+	probe_round_open(&s->r, e, t, round, at_ms, &trace_hooks);
 	s->deadline_ns = s->end_ns = deadline_ns;
 	s->next_send_ns = ev_now(st->loop);
 	s->next_ttl = 1;
@@ -395,84 +381,43 @@ static void trace_start(struct probe_engine *e, struct probe_target *t, uint32_t
 	memset(s->hops, 0, sizeof(s->hops));
 	memset(s->sent_ns, 0, sizeof(s->sent_ns));
 	memset(s->rtt_ns, 0, sizeof(s->rtt_ns));
-	s->open = true;
 	/* one socket per target for the whole run: the flow's ports never change */
 	if (s->fd < 0 && open_socket(s, t) < 0) {
-		trace_finish(s, errno == ENETUNREACH ? OUTCOME_UNREACHABLE : OUTCOME_ERROR, "socket: %s",
-			     strerror(errno));
+		trace_fail(s, errno, "socket");
 		return;
 	}
 	trace_arm(s);
 }
 
-static void trace_free(struct trace_state *st)
-{
-	if (st == NULL)
-		return;
-	for (size_t i = 0; st->slots != NULL && i < st->nslots; i++) {
-		if (st->slots[i].fd >= 0) {
-			ev_del_fd(st->loop, st->slots[i].fd);
-			close(st->slots[i].fd);
-		}
-	}
-	free(st->slots);
-	free(st);
-}
-
-static int trace_init(struct probe_engine *e, struct probe_target **targets, size_t n, char *err, size_t errlen)
+static int trace_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,
+		      size_t errlen)
 {
 	(void)targets;
 	(void)n;
-	struct trace_state *st = calloc(1, sizeof(*st));
+	(void)err;
+	(void)errlen;
+	struct trace_state *st = ctx;
 
-	if (st != NULL) {
-		st->nslots = probe_engine_target_count(e);
-		st->slots = calloc(st->nslots ? st->nslots : 1, sizeof(*st->slots));
-	}
-	if (st == NULL || st->slots == NULL) {
-		trace_free(st);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	st->engine = e;
 	st->loop = probe_engine_loop(e);
-	for (size_t i = 0; i < st->nslots; i++) {
-		st->slots[i].st = st;
-		st->slots[i].index = (uint32_t)i;
-		st->slots[i].fd = -1;
-	}
-	state = st;
+	for (size_t i = 0; i < probe_engine_target_count(e); i++)
+		st->slots[i] = (struct trace_slot){.st = st, .index = (uint32_t)i, .fd = -1};
 	return 0;
 }
 
-static void trace_fini(struct probe_engine *e)
+static void trace_fini(void *ctx)
 {
-	(void)e;
-	struct trace_state *st = state;
-	if (st == NULL)
-		return;
-	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].open)
-			trace_finish(&st->slots[i], OUTCOME_OK, NULL);
-	trace_free(st);
-	state = NULL;
+	struct trace_state *st = ctx;
+	for (size_t i = 0; i < probe_engine_target_count(st->engine); i++)
+		probe_close(st->loop, &st->slots[i].fd);
 }
 
-static void trace_stats(struct probe_engine *e, char *buf, size_t len)
+static void trace_stats(const void *ctx, char *buf, size_t len)
 {
-	(void)e;
-	struct trace_state *st = state;
-	if (st == NULL)
-		snprintf(buf, len, "trace: idle");
-	else
-		snprintf(buf, len, "trace: sent %lu, icmp %lu, rejected: never sent %lu, stale %lu, short quote %lu",
-			 st->sent, st->icmp, st->rej_forged, st->rej_stale, st->rej_short);
+	const struct trace_state *st = ctx;
+	snprintf(buf, len, "trace: sent %lu, icmp %lu, rejected: never sent %lu, stale %lu, short quote %lu", st->sent,
+		 st->icmp, st->rej_forged, st->rej_stale, st->rej_short);
 }
 
-const struct probe_ops probe_trace_ops = {
-    .kind = KIND_TRACE,
-    .init = trace_init,
-    .start = trace_start,
-    .fini = trace_fini,
-    .stats = trace_stats,
-};
+const struct probe_ops probe_trace_ops = PROBE_OPS(sizeof(struct trace_state), sizeof(struct trace_slot), trace_init,
+						   trace_start, trace_fini, trace_stats, NULL);

@@ -14,12 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "lightsout_version.h"
 #include "serve/live.h"
 #include "serve/render.h"
@@ -32,12 +33,34 @@
 #define API_MAX_POINTS      5000 /* points per series answer */
 #define INCIDENT_PAD_ROUNDS 10   /* context around an incident on its page */
 
+/* Slowloris: MHD's idle timeout restarts with every byte, so a client
+ * that trickles a header line every few seconds would hold its connection
+ * for ever.  Each connection's head has a deadline from when it was
+ * accepted (or its previous request finished); a watcher thread shuts down
+ * the ones past it.  The slot is freed in MHD's close notification, which
+ * comes before the descriptor is closed, under the same mutex, so the
+ * watcher never touches a reused descriptor. */
+struct head_slot {
+	int fd; /* -1: free */
+	bool head_done;
+	int64_t started_ns;
+};
+
+struct head_watch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	pthread_t thread;
+	struct head_slot slot[SERVE_CONN_LIMIT];
+};
+
 struct serve_http {
 	const struct config *cfg;
 	struct serve_live *live;
 	struct store *st;
 	struct MHD_Daemon *d;
 	uint16_t port;
+	struct head_watch hw;
 };
 
 int serve_listen_parse(const char *s, struct sockaddr_storage *ss)
@@ -179,7 +202,6 @@ struct inc_collect {
 	json_t *arr;
 	size_t max;
 	bool truncated;
-	int64_t want_id;
 };
 
 static int collect_incident(int64_t id, const char *json, void *a)
@@ -187,8 +209,7 @@ static int collect_incident(int64_t id, const char *json, void *a)
 	struct inc_collect *ic = a;
 	json_t *o;
 
-	if (ic->want_id > 0 && id != ic->want_id)
-		return 0;
+	(void)id;
 	if (json_array_size(ic->arr) >= ic->max) {
 		ic->truncated = true;
 		return 1;
@@ -196,7 +217,7 @@ static int collect_incident(int64_t id, const char *json, void *a)
 	o = json_loads(json, 0, NULL);
 	if (o)
 		json_array_append_new(ic->arr, o);
-	return ic->want_id > 0 ? 1 : 0;
+	return 0;
 }
 
 /* The most recent stored documents (as text), parsed at the end: the index
@@ -224,16 +245,13 @@ static int keep_recent(int64_t id, const char *json, void *a)
 
 static json_t *find_incident(struct serve_http *h, int64_t id)
 {
-	struct inc_collect ic = {.arr = json_array(), .max = 1, .want_id = id};
-	char err[256];
+	char err[256], *json = NULL;
 	json_t *o;
 
-	if (!ic.arr)
-		return NULL;
-	if (store_each_incident(h->st, NULL, 0, -1, collect_incident, &ic, err, sizeof(err)) < 0)
+	if (store_get_incident(h->st, id, &json, err, sizeof(err)) < 0)
 		log_warnx("http: incidents: %s", err);
-	o = json_incref(json_array_get(ic.arr, 0));
-	json_decref(ic.arr);
+	o = json ? json_loads(json, 0, NULL) : NULL;
+	free(json);
 	return o;
 }
 
@@ -544,33 +562,14 @@ static enum MHD_Result do_network_page(struct serve_http *h, struct MHD_Connecti
 	return rc;
 }
 
-/* The live timeline as detect/render's series, for render_html. */
+/* The live timeline as render's series, for render_html. */
 static struct render_series *series_from_points(const struct config *cfg, size_t network, const struct serve_point *p,
 						size_t n, int64_t step)
 {
-	struct render_series *s = calloc(1, sizeof(*s));
+	struct render_series *s = n ? render_series_alloc(cfg, network, p[0].t_ms, step, n) : NULL;
 
-	if (!s || n == 0)
-		goto fail;
-	s->t0_ms = p[0].t_ms;
-	s->step_ms = step;
-	s->n = n;
-	for (size_t i = 0; i < cfg->ntargets; i++)
-		if (cfg->targets[i].network == network && (unsigned)cfg->targets[i].role < ROLE_COUNT)
-			s->role_present[cfg->targets[i].role] = true;
-	for (int r = 0; r < ROLE_COUNT; r++) {
-		if (!s->role_present[r])
-			continue;
-		s->seen[r] = calloc(n, sizeof(uint16_t));
-		s->ok[r] = calloc(n, sizeof(uint16_t));
-		if (!s->seen[r] || !s->ok[r])
-			goto fail;
-	}
-	s->loss_sum = calloc(n, sizeof(double));
-	s->rtt_sum = calloc(n, sizeof(double));
-	s->answered = calloc(n, sizeof(uint32_t));
-	if (!s->loss_sum || !s->rtt_sum || !s->answered)
-		goto fail;
+	if (!s)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		/* keep the ratios, scaled into render's 16-bit counters */
 		for (int r = 0; r < ROLE_COUNT; r++) {
@@ -584,9 +583,6 @@ static struct render_series *series_from_points(const struct config *cfg, size_t
 		s->rtt_sum[i] = p[i].rtt_n ? p[i].rtt_sum / p[i].rtt_n * p[i].answered : 0;
 	}
 	return s;
-fail:
-	render_series_free(s);
-	return NULL;
 }
 
 static enum MHD_Result do_incident_page(struct serve_http *h, struct MHD_Connection *c, int64_t id)
@@ -661,6 +657,106 @@ static enum MHD_Result do_incident_page(struct serve_http *h, struct MHD_Connect
 	return rc;
 }
 
+static void head_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	struct head_watch *hw = cls;
+	struct head_slot *slot = *socket_context;
+
+	pthread_mutex_lock(&hw->mu);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		for (size_t i = 0; ci && i < SERVE_CONN_LIMIT; i++)
+			if (hw->slot[i].fd < 0) {
+				hw->slot[i] = (struct head_slot){.fd = ci->connect_fd, .started_ns = mono_now_ns()};
+				*socket_context = &hw->slot[i];
+				break;
+			}
+	} else if (slot) {
+		slot->fd = -1;
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&hw->mu);
+}
+
+static struct head_slot *head_slot_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+static void head_mark(struct head_watch *hw, struct MHD_Connection *c, bool done)
+{
+	struct head_slot *slot = head_slot_of(c);
+
+	if (!slot)
+		return;
+	pthread_mutex_lock(&hw->mu);
+	slot->head_done = done;
+	if (!done) /* a kept-alive connection's next head gets its own deadline */
+		slot->started_ns = mono_now_ns();
+	pthread_mutex_unlock(&hw->mu);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)con_cls;
+	(void)toe;
+	head_mark(cls, c, false);
+}
+
+static void *head_watcher(void *arg)
+{
+	struct head_watch *hw = arg;
+	const int64_t deadline_ns = (int64_t)SERVE_HEAD_DEADLINE_S * 1000000000;
+
+	pthread_mutex_lock(&hw->mu);
+	while (!hw->stop) {
+		struct timespec ts;
+		int64_t now = mono_now_ns();
+
+		for (size_t i = 0; i < SERVE_CONN_LIMIT; i++) {
+			struct head_slot *s = &hw->slot[i];
+			if (s->fd >= 0 && !s->head_done && now - s->started_ns > deadline_ns) {
+				/* MHD sees end of stream and closes it in its own thread */
+				shutdown(s->fd, SHUT_RDWR);
+				s->head_done = true;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&hw->cv, &hw->mu, &ts);
+	}
+	pthread_mutex_unlock(&hw->mu);
+	return NULL;
+}
+
+static int head_watch_start(struct head_watch *hw)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&hw->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&hw->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	hw->stop = false;
+	for (size_t i = 0; i < SERVE_CONN_LIMIT; i++)
+		hw->slot[i].fd = -1;
+	return pthread_create(&hw->thread, NULL, head_watcher, hw) == 0 ? 0 : -1;
+}
+
+static void head_watch_stop(struct head_watch *hw)
+{
+	pthread_mutex_lock(&hw->mu);
+	hw->stop = true;
+	pthread_cond_signal(&hw->cv);
+	pthread_mutex_unlock(&hw->mu);
+	pthread_join(hw->thread, NULL);
+	pthread_cond_destroy(&hw->cv);
+	pthread_mutex_destroy(&hw->mu);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -670,6 +766,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)version;
 	(void)upload_data;
 	(void)con_cls;
+	head_mark(&h->hw, c, true);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only\n");
 	/* no request bodies: refuse before reading one */
@@ -747,14 +844,23 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	 * (a SIGTERM delivered to one of them would kill watch unflushed). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (head_watch_start(&h->hw) != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		snprintf(err, errlen, "cannot start the HTTP request watcher");
+		free(h);
+		return -1;
+	}
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)SERVE_REQUEST_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_REQUEST_MEMORY,
+	    MHD_OPTION_NOTIFY_CONNECTION, head_notify, &h->hw, MHD_OPTION_NOTIFY_COMPLETED, request_completed, &h->hw,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!h->d) {
 		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
+		head_watch_stop(&h->hw);
 		free(h);
 		return -1;
 	}
@@ -774,5 +880,6 @@ void serve_http_stop(struct serve_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
+	head_watch_stop(&h->hw);
 	free(h);
 }

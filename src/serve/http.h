@@ -14,11 +14,13 @@ struct store;
 struct serve_live;
 struct serve_http;
 
-#define SERVE_THREADS        2           /* polling threads (thread pool) */
-#define SERVE_CONN_LIMIT     64          /* open connections in all */
-#define SERVE_CONN_TIMEOUT_S 10          /* idle connection timeout */
-#define SERVE_REQUEST_MEMORY (32 * 1024) /* per connection: request line and headers */
-#define SERVE_MAX_INCIDENTS  10000       /* per /api/v1/incidents answer */
+#define SERVE_THREADS         2           /* polling threads (thread pool) */
+#define SERVE_CONN_LIMIT      64          /* open connections in all */
+#define SERVE_CONN_TIMEOUT_S  10          /* idle connection timeout */
+#define SERVE_REQUEST_MEMORY  (32 * 1024) /* per connection: request line and headers */
+#define SERVE_CONN_PER_IP     16          /* open connections from one address */
+#define SERVE_HEAD_DEADLINE_S 10          /* the whole request head, however it trickles in */
+#define SERVE_MAX_INCIDENTS   10000       /* per /api/v1/incidents answer */
 
 /* "127.0.0.1:9470", "[::1]:9470" (literal addresses; port 0 = any free).
  * 0 or -1. */

@@ -55,7 +55,7 @@ struct serve_live {
 	char (*peer_state)[16];
 	struct open_incident *inc;
 	size_t ninc;
-	struct serve_alert_snap *alerts;
+	struct alert *alert;
 	struct tier tiers[TIERS];
 
 	pthread_t backfill;
@@ -87,8 +87,7 @@ struct serve_live *serve_live_new(const struct config *cfg)
 	l->bgp_visible = calloc(nn, sizeof(int));
 	l->peer_state = calloc(cfg->bgp.npeers ? cfg->bgp.npeers : 1, sizeof(*l->peer_state));
 	l->inc = calloc(MAX_OPEN_INCIDENTS, sizeof(*l->inc));
-	l->alerts = calloc(cfg->nalerts ? cfg->nalerts : 1, sizeof(*l->alerts));
-	if (!l->targets || !l->bgp_expected || !l->bgp_visible || !l->peer_state || !l->inc || !l->alerts)
+	if (!l->targets || !l->bgp_expected || !l->bgp_visible || !l->peer_state || !l->inc)
 		goto fail;
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		l->targets[i].last_rtt_ms = -1;
@@ -124,7 +123,6 @@ void serve_live_free(struct serve_live *l)
 	free(l->bgp_visible);
 	free(l->peer_state);
 	free(l->inc);
-	free(l->alerts);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
@@ -290,13 +288,12 @@ void serve_live_running(struct serve_live *l, bool running)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures, uint64_t dropped,
-			    size_t queued)
+void serve_live_set_alert(struct serve_live *l, struct alert *a)
 {
-	if (!l || receiver >= l->cfg->nalerts)
+	if (!l)
 		return;
 	pthread_mutex_lock(&l->mu);
-	l->alerts[receiver] = (struct serve_alert_snap){sent, failures, dropped, queued};
+	l->alert = a;
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -333,7 +330,8 @@ int serve_live_snapshot(struct serve_live *l, struct serve_snapshot *s, bool wit
 	memcpy(s->bgp_expected, l->bgp_expected, nn * sizeof(int));
 	memcpy(s->bgp_visible, l->bgp_visible, nn * sizeof(int));
 	memcpy(s->peer_state, l->peer_state, s->npeers * sizeof(*s->peer_state));
-	memcpy(s->alerts, l->alerts, s->nalerts * sizeof(*s->alerts));
+	for (size_t i = 0; i < s->nalerts; i++)
+		alert_stats(l->alert, i, &s->alerts[i]); /* pulled: alert knows nothing of serve */
 	s->incidents = calloc(l->ninc ? l->ninc : 1, sizeof(*s->incidents));
 	if (s->incidents) {
 		rc = 0;
@@ -379,7 +377,7 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 		      size_t max_points, struct serve_point **out, size_t *n, int64_t *step_out)
 {
 	const struct tier *tr = NULL;
-	int64_t ostep, first;
+	int64_t ostep, first, oldest;
 	size_t npts;
 	struct serve_point *p;
 
@@ -387,6 +385,11 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 	*n = 0;
 	if (network >= l->cfg->nnetworks || until_ms <= since_ms || since_ms < 0 || max_points == 0)
 		return -1;
+	/* A step wider than the window answers one point: the cap keeps the
+	 * arithmetic below in range and the copy under the lock bounded by
+	 * the window's buckets, whatever a client asks. */
+	if (step_ms > until_ms - since_ms)
+		step_ms = until_ms - since_ms;
 	/* With a step asked: the coarsest tier that reaches back to since and
 	 * whose step divides it (exact steps, fewest buckets to merge);
 	 * otherwise the finest tier that reaches back; else the coarsest. */
@@ -403,19 +406,29 @@ int serve_live_series(struct serve_live *l, size_t network, int64_t since_ms, in
 	if (!tr)
 		tr = &l->tiers[TIERS - 1];
 	ostep = step_ms > tr->step ? step_ms : tr->step;
+	{
+		int64_t window = until_ms - since_ms;
+		int64_t fit = max_points > 1 ? window / (int64_t)(max_points - 1) + 1 : window + 1;
+		if (ostep < fit)
+			ostep = fit;
+	}
 	ostep = (ostep + tr->step - 1) / tr->step * tr->step;
-	while ((until_ms - since_ms) / ostep + 1 > (int64_t)max_points)
-		ostep += tr->step;
 	first = since_ms - since_ms % ostep;
 	npts = (size_t)((until_ms - first + ostep - 1) / ostep);
 	p = calloc(npts ? npts : 1, sizeof(*p));
 	if (!p)
 		return -1;
+	/* Buckets older than the ring's reach hold nothing of this window:
+	 * skipping them bounds the work under the lock by the ring's size. */
+	oldest = until_ms - (int64_t)tr->slots * tr->step;
+	if (oldest < 0)
+		oldest = 0;
+	oldest -= oldest % tr->step;
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < npts; i++) {
 		int64_t t0 = first + (int64_t)i * ostep;
 		p[i].t_ms = t0;
-		for (int64_t t = t0; t < t0 + ostep; t += tr->step) {
+		for (int64_t t = t0 > oldest ? t0 : oldest; t < t0 + ostep; t += tr->step) {
 			const struct bucket *b = &tr->b[network * tr->slots + (size_t)(t / tr->step) % tr->slots];
 			if (b->t != t)
 				continue;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert/alert.h"
 #include "core/model.h"
 
 struct config;
@@ -47,9 +48,9 @@ void serve_live_bgp_peer(struct serve_live *l, size_t peer, const char *state);
 /* Probing runs (true after the engine started, false when stopping). */
 void serve_live_running(struct serve_live *l, bool running);
 
-/* Alert delivery counters, one slot per cfg->alerts[i] (from src/alert). */
-void serve_live_alert_stats(struct serve_live *l, size_t receiver, uint64_t sent, uint64_t failures, uint64_t dropped,
-			    size_t queued);
+/* Where snapshots read the alert delivery counters (NULL: none, or
+ * before alert_stop). */
+void serve_live_set_alert(struct serve_live *l, struct alert *a);
 
 /* ---- read by the HTTP threads ---- */
 
@@ -70,11 +71,6 @@ struct serve_incident_snap {
 	char *json; /* owned by the snapshot */
 };
 
-struct serve_alert_snap {
-	uint64_t sent, failures, dropped;
-	size_t queued;
-};
-
 struct serve_snapshot {
 	int64_t taken_ms;
 	bool running;
@@ -91,7 +87,7 @@ struct serve_snapshot {
 	size_t nincidents;
 	struct serve_incident_snap *incidents; /* open ones, by id */
 	size_t nalerts;
-	struct serve_alert_snap *alerts; /* [nalerts] */
+	struct alert_stats *alerts; /* [nalerts], from alert_stats */
 };
 
 /* Copies the current state.  with_targets = false skips the per-target

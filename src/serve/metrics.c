@@ -193,7 +193,7 @@ void serve_metrics_render(FILE *out, const struct config *cfg, const struct serv
 		for (size_t m = 0; m < sizeof(am) / sizeof(am[0]); m++) {
 			header(out, am[m].name, am[m].type, am[m].help);
 			for (size_t a = 0; a < s->nalerts; a++) {
-				const struct serve_alert_snap *x = &s->alerts[a];
+				const struct alert_stats *x = &s->alerts[a];
 				unsigned long long v = m == 0   ? x->sent
 						       : m == 1 ? x->failures
 						       : m == 2 ? x->dropped

@@ -10,7 +10,7 @@
 #include "core/jfield.h"
 #include "config/config.h"
 #include "core/timeutil.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "serve/render.h"
 
 #define CH_W           900
@@ -127,24 +127,6 @@ int64_t serve_window_ms(const char *s)
 
 /* ---------- common ---------- */
 
-char *serve_incident_story(json_t *inc)
-{
-	char *buf = NULL, *cut;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return strdup("");
-	render_incident_text(f, inc);
-	fclose(f);
-	if (!buf)
-		return strdup("");
-	cut = strstr(buf, "\n\n");
-	if (cut)
-		*cut = 0;
-	return buf;
-}
-
 static void page_head(FILE *out, const char *title, const struct config *cfg)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -185,13 +167,13 @@ static void state_span(FILE *out, enum target_state s)
 
 static void incident_item(FILE *out, json_t *inc)
 {
-	const char *net = json_string_value(json_object_get(inc, "network"));
+	const char *net = jfield_str(inc, "network");
 	bool open = json_is_null(json_object_get(inc, "end"));
-	char *story = serve_incident_story(inc);
-	long long id = (long long)json_integer_value(json_object_get(inc, "id"));
+	char *story = render_incident_string(inc, true);
+	long long id = (long long)jfield_int(inc, "id", 0);
 
 	fprintf(out, "<div class=\"inc%s\"><a href=\"/incident/%lld\">#%lld</a> <b>", open ? "" : " closed", id, id);
-	render_html_escape(out, net ? net : "(vantage)");
+	render_html_escape(out, *net ? net : "(vantage)");
 	fputs("</b> ", out);
 	render_html_escape(out, jfield_str(inc, "cause"));
 	fputs(open ? " <span class=\"down\">open</span>" : "", out);
@@ -276,7 +258,7 @@ void serve_page_index(FILE *out, const struct config *cfg, const struct serve_sn
 	fputs("<h2>Incidents</h2>\n", out);
 	/* open ones first, then the most recent */
 	for (size_t i = 0; i < s->nincidents; i++) {
-		json_t *inc = s->incidents[i].json ? json_loads(s->incidents[i].json, 0, NULL) : NULL;
+		json_t *inc = jfield_parse(s->incidents[i].json);
 		if (inc) {
 			incident_item(out, inc);
 			nshown++;
@@ -301,31 +283,8 @@ foot:
 
 struct chart {
 	FILE *out;
-	int64_t t0, t1;
-	double ymax;
+	struct render_plot p;
 };
-
-static double cx(const struct chart *c, int64_t t)
-{
-	double w = CH_W - CH_L - CH_R;
-
-	if (t < c->t0)
-		t = c->t0;
-	if (t > c->t1)
-		t = c->t1;
-	return CH_L + w * (double)(t - c->t0) / (double)(c->t1 - c->t0);
-}
-
-static double cy(const struct chart *c, double v)
-{
-	double h = CH_H - CH_T - CH_B;
-
-	if (!(v >= 0))
-		v = 0;
-	if (v > c->ymax)
-		v = c->ymax;
-	return CH_T + h * (1.0 - v / c->ymax);
-}
 
 static void fmt_axis_time(int64_t ms, int64_t span, char *buf, size_t len)
 {
@@ -359,14 +318,14 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 		if (s < 0)
 			continue;
 		if (e < 0)
-			e = c->t1;
-		if (e < c->t0 || s > c->t1)
+			e = c->p.t1;
+		if (e < c->p.t0 || s > c->p.t1)
 			continue;
 		fprintf(out,
 			"<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f66\" opacity=\"0.25\">"
 			"<title>incident #%lld ",
-			cx(c, s), CH_T, fmax(cx(c, e) - cx(c, s), 1.0), CH_H - CH_T - CH_B,
-			(long long)json_integer_value(json_object_get(inc, "id")));
+			render_plot_x(&c->p, s), CH_T, fmax(render_plot_x(&c->p, e) - render_plot_x(&c->p, s), 1.0),
+			CH_H - CH_T - CH_B, (long long)jfield_int(inc, "id", 0));
 		render_html_escape(out, jfield_str(inc, "cause"));
 		fputs("</title></rect>\n", out);
 		if (!phases)
@@ -375,12 +334,12 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 		for (size_t k = 0; k < json_array_size(ph); k++) {
 			json_t *p = json_array_get(ph, k);
 			int64_t at = jfield_time(p, "at");
-			if (at < c->t0 || at > c->t1)
+			if (at < c->p.t0 || at > c->p.t1)
 				continue;
 			fprintf(out,
 				"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
 				"stroke-dasharray=\"2 2\"><title>",
-				cx(c, at), CH_T, cx(c, at), CH_H - CH_B);
+				render_plot_x(&c->p, at), CH_T, render_plot_x(&c->p, at), CH_H - CH_B);
 			render_html_escape(out, jfield_str(p, "at"));
 			fputc(' ', out);
 			render_html_escape(out, jfield_str(p, "event"));
@@ -394,8 +353,8 @@ static void chart_open(struct chart *c, const char *title, const char *ylabel, j
 	fprintf(out, "<text x=\"2\" y=\"%d\" font-size=\"10\">", CH_T + 8);
 	render_html_escape(out, ylabel);
 	fprintf(out, "</text><text x=\"2\" y=\"%d\" font-size=\"10\">0</text>\n", CH_H - CH_B);
-	fmt_axis_time(c->t0, c->t1 - c->t0, a, sizeof(a));
-	fmt_axis_time(c->t1, c->t1 - c->t0, b, sizeof(b));
+	fmt_axis_time(c->p.t0, c->p.t1 - c->p.t0, a, sizeof(a));
+	fmt_axis_time(c->p.t1, c->p.t1 - c->p.t0, b, sizeof(b));
 	fprintf(out,
 		"<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text><text x=\"%d\" y=\"%d\" font-size=\"10\" "
 		"text-anchor=\"end\">%s UTC</text>\n",
@@ -420,7 +379,7 @@ static void chart_line(struct chart *c, const struct serve_point *pts, size_t n,
 		if (!open)
 			fprintf(c->out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color);
 		open = true;
-		fprintf(c->out, "%.1f,%.1f ", cx(c, pts[i].t_ms + step / 2), cy(c, v));
+		fprintf(c->out, "%.1f,%.1f ", render_plot_x(&c->p, pts[i].t_ms + step / 2), render_plot_y(&c->p, v));
 	}
 	if (open)
 		fputs("\"/>\n", c->out);
@@ -490,7 +449,9 @@ void serve_page_network(FILE *out, const struct config *cfg, const struct serve_
 {
 	static const char *const windows[] = {"6h", "24h", "7d", "30d"};
 	const char *name = cfg->networks[network].name;
-	struct chart c = {.out = out, .t0 = since_ms, .t1 = now_ms > since_ms ? now_ms : since_ms + 1, .ymax = 1};
+	struct chart c = {.out = out,
+			  .p = {CH_L, CH_T, CH_W - CH_L - CH_R, CH_H - CH_T - CH_B, since_ms,
+				now_ms > since_ms ? now_ms : since_ms + 1, 1}};
 	bool present[ROLE_COUNT] = {false}, bgp = false;
 	double rtt_max = 0;
 
@@ -536,8 +497,8 @@ void serve_page_network(FILE *out, const struct config *cfg, const struct serve_
 	{
 		char lab[32];
 		struct chart r = c;
-		r.ymax = rtt_max > 0 ? rtt_max * 1.1 : 1;
-		snprintf(lab, sizeof(lab), "%.0f ms", r.ymax);
+		r.p.ymax = rtt_max > 0 ? rtt_max * 1.1 : 1;
+		snprintf(lab, sizeof(lab), "%.0f ms", r.p.ymax);
 		chart_open(&r, "Mean RTT", lab, incidents, false);
 		chart_line(&r, pts, npts, step_ms, v_rtt, 0, "#555", "rtt");
 		fputs("</svg>\n", out);

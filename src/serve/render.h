@@ -63,8 +63,5 @@ void serve_page_index(FILE *out, const struct config *cfg, const struct serve_sn
 void serve_page_network(FILE *out, const struct config *cfg, const struct serve_snapshot *s, size_t network,
 			const char *window, int64_t since_ms, int64_t now_ms, const struct serve_point *pts,
 			size_t npts, int64_t step_ms, json_t *incidents);
-/* The first paragraph of an incident's story (render_incident_text),
- * malloc'd; "" on failure. */
-char *serve_incident_story(json_t *incident);
 
 #endif

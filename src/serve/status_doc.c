@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgp/bgp.h"
 #include "config/config.h"
+#include "core/jfield.h"
 #include "core/timeutil.h"
 #include "serve/live.h"
 #include "store/store.h"
@@ -133,12 +135,45 @@ json_t *serve_status_document(const struct config *cfg, struct store *st, struct
 	}
 	/* BGP peers and visibility as watch last published them, or null */
 	char *bgp = st ? store_get_meta(st, "bgp") : NULL;
-	json_t *b = bgp ? json_loads(bgp, 0, NULL) : NULL;
+	json_t *b = jfield_parse(bgp);
 	json_object_set_new(doc, "bgp", b ? b : json_null());
 	free(bgp);
 out:
 	json_decref(c.networks);
 	json_decref(c.controls);
 	free(c.counts);
+	return doc;
+}
+
+json_t *serve_bgp_status_document(const struct config *cfg, const struct bgp *b, int64_t updated_ms)
+{
+	json_t *peers = json_array(), *nets = json_array(), *doc = NULL;
+	char now[RFC3339_LEN];
+
+	if (!peers || !nets)
+		goto out;
+	for (size_t i = 0; i < bgp_npeers(b); i++) {
+		struct bgp_peer_status ps;
+		if (bgp_peer_status(b, i, &ps) < 0)
+			continue;
+		json_array_append_new(peers, json_pack("{s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:i, s:s}", "address",
+						       ps.address, "remote_as", (json_int_t)ps.remote_as, "state",
+						       ps.state_name, "uptime_s", (double)ps.uptime_ms / 1000.0,
+						       "prefixes", (json_int_t)ps.prefixes, "updates",
+						       (json_int_t)ps.updates, "flaps", (json_int_t)ps.flaps,
+						       "hold_time", (int)ps.hold_time, "last_error", ps.last_error));
+	}
+	for (size_t n = 0; n < cfg->nnetworks; n++) {
+		struct bgp_vis_status vs;
+		bgp_vis_network_status(bgp_visibility(b), n, &vs);
+		json_array_append_new(nets, json_pack("{s:s, s:I, s:I, s:I}", "name", cfg->networks[n].name, "prefixes",
+						      (json_int_t)vs.expected, "visible", (json_int_t)vs.visible,
+						      "counted_peers", (json_int_t)vs.counted_peers));
+	}
+	rfc3339_format(updated_ms, now, sizeof(now));
+	doc = json_pack("{s:s, s:O, s:O}", "updated", now, "peers", peers, "networks", nets);
+out:
+	json_decref(peers);
+	json_decref(nets);
 	return doc;
 }

@@ -1,7 +1,9 @@
-/* The store: one interface, SQLite back end (WAL).  Writes go through a
- * writer thread with a bounded queue and one transaction per batch; when
- * the queue is full, measurements are dropped and counted, never blocking
- * the probing thread.  Reads (status, report) use their own connection.
+/* The store: one interface, SQLite back end (WAL).  Writes and prune go
+ * through a writer thread with a bounded queue and one transaction per
+ * batch; when the queue is full, measurements are dropped and counted,
+ * never blocking the probing thread.  Reads take a connection of their
+ * own for the call (any thread; no lock is held while callbacks run), so
+ * a slow reader delays neither other readers nor the writer.
  * Functions return 0 or -1 and fill err; they never log or exit. */
 #ifndef LIGHTSOUT_STORE_H
 #define LIGHTSOUT_STORE_H
@@ -19,6 +21,11 @@ struct store;
  * writer, starts the writer thread.  queue_len bounds the queue (0 =
  * default 65536 records). */
 struct store *store_open(const struct config *cfg, bool writer, size_t queue_len, char *err, size_t errlen);
+/* One watch per store: takes an exclusive lock held until store_close
+ * (SQLite: flock(2) on the database file, which SQLite's own fcntl locks
+ * do not see; the kernel drops it if the process dies).  Returns -1 with
+ * a message naming the store when another process holds it. */
+int store_lock_watch(struct store *st, char *err, size_t errlen);
 /* Flushes everything queued, stops the writer, closes.  Returns -1 if the
  * final flush failed (err filled). */
 int store_close(struct store *st, char *err, size_t errlen);
@@ -53,8 +60,14 @@ char *store_get_meta(struct store *st, const char *key);
 size_t store_queue_depth(const struct store *st);
 uint64_t store_dropped(const struct store *st);
 uint64_t store_written(const struct store *st);
-/* Waits until everything queued so far is committed (tests, shutdown). */
+/* Waits until everything queued so far (prunes too) is committed (tests,
+ * shutdown); -1 if a batch was lost since the last flush. */
 int store_flush(struct store *st, char *err, size_t errlen);
+/* How long the writer gathers a batch after its first record (default
+ * 100 ms).  Negative: until a flush, a full batch, a prune or close, so
+ * what is queued between two flushes is one batch (tests, instead of
+ * racing the clock). */
+void store_set_batch_window(struct store *st, int64_t window_ms);
 
 /* ---- reading (any connection) ---- */
 
@@ -95,6 +108,9 @@ int store_each_state_change(struct store *st, const struct config *cfg, int64_t 
  * one network, ordered by start; fn receives the stored JSON. */
 int store_each_incident(struct store *st, const char *network, int64_t since_ms, int64_t until_ms,
 			int (*fn)(int64_t id, const char *json, void *arg), void *arg, char *err, size_t errlen);
+/* The stored JSON of incident id: 1 and *json (malloc'd, caller frees);
+ * 0 and *json = NULL if there is none; -1 on error. */
+int store_get_incident(struct store *st, int64_t id, char **json, char *err, size_t errlen);
 /* Highest incident id stored (0 if none) and the open incidents, so the
  * next watch continues them. */
 int64_t store_max_incident_id(struct store *st);
@@ -109,7 +125,11 @@ int store_each_bgp_event(struct store *st, int64_t since_ms, int64_t until_ms,
 			 int (*fn)(const struct store_bgp_event *e, void *arg), void *arg, char *err, size_t errlen);
 
 /* Deletes raw measurements older than cutoff (retention); kept for ever:
- * state changes, incidents, bgp events. */
+ * state changes, incidents, bgp events.  Queued for the writer, never
+ * blocks: done by the next store_flush.  Returns -1 (err filled) if the
+ * store has no writer, or with the error of an earlier prune that failed
+ * (this one is queued all the same); store_close reports a failure no
+ * prune reported. */
 int store_prune(struct store *st, int64_t cutoff_ms, char *err, size_t errlen);
 
 #endif

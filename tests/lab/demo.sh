@@ -36,7 +36,7 @@ echo "== faults injected (UTC)"
 cat "$run/injections.log"
 echo
 echo "== per-target state changes seen by lightsout watch"
-grep -- ' -> ' "$run/watch.err" | grep -v '^lightsout: bgp ' | sed 's/^lightsout: /  /'
+grep -- ' -> ' "$run/watch.err" | sed -E 's/^[0-9T:.-]+Z //' | grep -v '^lightsout: bgp ' | sed 's/^lightsout: /  /'
 echo
 echo "== lightsout status -c $conf"
 "$LIGHTSOUT" status -c "$conf"

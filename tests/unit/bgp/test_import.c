@@ -12,8 +12,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "bgp/bgp.h"
 #include "cli/import.h"
 #include "config/config.h"
+#include "core/ev.h"
 #include "store/store.h"
 
 #ifndef SHARED_DATA_DIR
@@ -118,6 +120,38 @@ static void test_truncated_file_fails(void **state)
 	    strstr(buf, "7 records, 0 announcements, 0 withdrawals, 9 RIB entries, 0 state changes, 0 errors"));
 }
 
+/* A directory with a configuration (store inside it) of one network. */
+struct workdir {
+	char dir[64], cfgp[256], db[256];
+};
+
+static void workdir_new(struct workdir *w, const char *network_yaml)
+{
+	snprintf(w->dir, sizeof(w->dir), "/tmp/lightsout-import-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->cfgp, sizeof(w->cfgp), "%s/c.yaml", w->dir);
+	snprintf(w->db, sizeof(w->db), "%s/s.db", w->dir);
+	FILE *f = fopen(w->cfgp, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"store: %s\nlisten: \"off\"\nnetworks:\n  - name: a\n%s"
+		"    targets:\n      - {name: t, role: host, kind: icmp, host: 192.0.2.1}\n",
+		w->db, network_yaml);
+	fclose(f);
+}
+
+static void workdir_free(struct workdir *w)
+{
+	static const char *const side[] = {"", "-wal", "-shm"};
+	char path[300];
+	unlink(w->cfgp);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", w->db, side[i]);
+		unlink(path);
+	}
+	rmdir(w->dir);
+}
+
 struct seen {
 	int announce, withdraw;
 	int masked;
@@ -145,25 +179,15 @@ static int count_ev(const struct store_bgp_event *e, void *arg)
 static void test_stores_watched_events(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/lightsout-import-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cfgp[256], db[256], yaml[1024], buf[4096], err[256];
-	snprintf(cfgp, sizeof(cfgp), "%s/c.yaml", dir);
-	snprintf(db, sizeof(db), "%s/s.db", dir);
-	/* 11.0.0.0/8 covers the masked NLRI; AS 1916 originates part of the
-	 * rrc15 table transfer. */
-	snprintf(yaml, sizeof(yaml),
-		 "store: %s\nlisten: \"off\"\nnetworks:\n  - name: a\n    prefixes: [11.0.0.0/8]\n"
-		 "    targets:\n      - {name: t, role: host, kind: icmp, host: 192.0.2.1}\n",
-		 db);
-	FILE *f = fopen(cfgp, "w");
-	assert_non_null(f);
-	fputs(yaml, f);
-	fclose(f);
+	struct workdir w;
+	char buf[4096], err[256];
+	/* 11.0.0.0/8 covers the masked NLRI */
+	workdir_new(&w, "    prefixes: [11.0.0.0/8]\n");
 	char *argv[] = {
-	    "import", "mrt", "-c", cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz", NULL};
+	    "import", "mrt", "-c", w.cfgp, SHARED_DATA_DIR "/bgpdump/test_data/updates.nlri_mask_trailing_bits.gz",
+	    NULL};
 	assert_int_equal(run(buf, sizeof(buf), 5, argv), 0);
-	struct config *cfg = config_load(cfgp, err, sizeof(err));
+	struct config *cfg = config_load(w.cfgp, err, sizeof(err));
 	assert_non_null(cfg);
 	struct store *st = store_open(cfg, false, 0, err, sizeof(err));
 	assert_non_null(st);
@@ -174,14 +198,99 @@ static void test_stores_watched_events(void **state)
 	assert_int_equal(s.visible, 1); /* the only peer sees a route inside 11.0.0.0/8 */
 	store_close(st, err, sizeof(err));
 	config_free(cfg);
-	unlink(cfgp);
-	unlink(db);
-	char side[300];
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
-	rmdir(dir);
+	workdir_free(&w);
+}
+
+/* Route events as "peer prefix A|W", sorted: what each path stored. */
+struct routes {
+	json_t *lines;
+};
+
+static void add_route(struct routes *r, const char *peer, const char *prefix, bool announce)
+{
+	char line[160];
+	snprintf(line, sizeof(line), "%s %s %c", peer, prefix, announce ? 'A' : 'W');
+	json_array_append_new(r->lines, json_string(line));
+}
+
+static int stored_route(const struct store_bgp_event *e, void *arg)
+{
+	if (strcmp(e->peer, STORE_BGP_VISIBILITY) != 0)
+		add_route(arg, e->peer, e->prefix, e->announce);
+	return 0;
+}
+
+static void replayed_route(const struct bgp_event *ev, void *arg)
+{
+	char pfx[64];
+	if (ev->kind != BGP_EV_ROUTE)
+		return;
+	prefix_format(&ev->prefix, pfx, sizeof(pfx));
+	add_route(arg, ev->peer, pfx, ev->announce);
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static void sort_lines(json_t *a)
+{
+	size_t n = json_array_size(a);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(a, i));
+	qsort(v, n, sizeof(*v), by_text);
+	json_array_clear(a);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, v[i]);
+	free(v);
+}
+
+/* `import mrt` and watch's MRT replay (the live sessions' rule) keep
+ * exactly the same routes of one archive: prefixes overlapping the
+ * network's, routes of its AS, and withdrawals of either — also
+ * withdrawals whose announcement predates the archive. */
+static void test_import_and_watch_keep_the_same_routes(void **state)
+{
+	(void)state;
+	struct workdir w;
+	char buf[4096], err[256];
+	workdir_new(&w, "    prefixes: [85.0.0.0/8, 203.0.0.0/8]\n    asn: [11500]\n");
+	char file[] = SHARED_DATA_DIR "/bgpdump/test_data/updates.20071015.1505.gz";
+	char *argv[] = {"import", "mrt", "-c", w.cfgp, file, NULL};
+	assert_int_equal(run(buf, sizeof(buf), 5, argv), 0);
+
+	struct config *cfg = config_load(w.cfgp, err, sizeof(err));
+	assert_non_null(cfg);
+	struct routes imported = {json_array()}, replayed = {json_array()};
+	struct store *st = store_open(cfg, false, 0, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_each_bgp_event(st, 0, INT64_MAX, stored_route, &imported, err, sizeof(err)), 0);
+	store_close(st, err, sizeof(err));
+
+	struct ev_loop *loop = ev_new();
+	assert_non_null(loop);
+	struct bgp *b = bgp_new(loop, cfg, replayed_route, &replayed, err, sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(bgp_replay_mrt(b, file, err, sizeof(err)), 0);
+	bgp_free(b);
+	ev_free(loop);
+
+	sort_lines(imported.lines);
+	sort_lines(replayed.lines);
+	assert_true(json_array_size(imported.lines) > 100);
+	size_t n = json_array_size(imported.lines), m = json_array_size(replayed.lines);
+	for (size_t i = 0; i < n && i < m; i++)
+		assert_string_equal(json_string_value(json_array_get(imported.lines, i)),
+				    json_string_value(json_array_get(replayed.lines, i)));
+	assert_int_equal(n, m);
+
+	json_decref(imported.lines);
+	json_decref(replayed.lines);
+	config_free(cfg);
+	workdir_free(&w);
 }
 
 int main(void)
@@ -191,6 +300,7 @@ int main(void)
 	    cmocka_unit_test(test_json_summaries),
 	    cmocka_unit_test(test_truncated_file_fails),
 	    cmocka_unit_test(test_stores_watched_events),
+	    cmocka_unit_test(test_import_and_watch_keep_the_same_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -1054,6 +1055,158 @@ static void test_late(void **state)
 	config_free(cfg);
 }
 
+/* Two targets held for the controls and released in one slot after they
+ * already answered again: each release opens the first_down phase list
+ * and then adds first_up.  With seven phases before (degradation and BGP
+ * flaps), first_up grows the phase array while the first_down list is
+ * still being filled: it must not be kept by address (ASan). */
+static void test_release_after_growth(void **state)
+{
+	(void)state;
+	static const char *const yaml =
+	    "interval: 60s\n"
+	    "detect: {down_after: 1, up_after: 1, abrupt_rounds: 5, stress_lead_rounds: 1}\n"
+	    "networks:\n"
+	    "  - name: north\n"
+	    "    prefixes: [198.51.100.0/24]\n"
+	    "    targets:\n"
+	    "      - {name: a, role: web, kind: icmp, host: 198.51.100.10}\n"
+	    "      - {name: b, role: web, kind: icmp, host: 198.51.100.11}\n"
+	    "      - {name: c, role: mail, kind: icmp, host: 198.51.100.20}\n"
+	    "      - {name: e, role: mail, kind: icmp, host: 198.51.100.21}\n"
+	    "controls:\n"
+	    "  - {name: ctl-1, kind: icmp, host: 192.0.2.1}\n";
+	struct config *cfg = load(yaml);
+	struct detect_hooks hooks = {.on_incident = on_incident};
+	struct synth_seg segs[] = {{"a", 10, 40, OUTCOME_OK, 0, 0.5f},
+				   {"b", 10, 40, OUTCOME_OK, 0, 0.5f},
+				   {"c", 20, 20.99, OUTCOME_TIMEOUT},
+				   {"e", 20, 20.99, OUTCOME_TIMEOUT}};
+	struct bgp_in bgp[6];
+	struct run r = {0};
+	struct measurement *m;
+
+	for (size_t i = 0; i < 6; i++)
+		bgp[i] = (struct bgp_in){12.5 + (double)i, i % 2 == 0, "198.51.100.0/24"};
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 50, .segs = segs, .nsegs = 4, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+	struct detector *d = detect_new(cfg, &hooks, &r);
+	replay(d, m, n, bgp, 6);
+	detect_free(d);
+	free(m);
+	assert_int_equal(r.n, 1);
+	json_t *o = json_loads(r.inc[0].json, 0, NULL);
+	check_doc(o);
+	/* both released targets are in the one first_down phase */
+	json_t *ph = json_object_get(o, "phases");
+	size_t items = 0;
+	for (size_t i = 0; i < json_array_size(ph); i++) {
+		json_t *p = json_array_get(ph, i);
+		if (strcmp(json_string_value(json_object_get(p, "event")), "first_down") == 0)
+			items = json_array_size(json_object_get(p, "targets"));
+	}
+	assert_int_equal(items, 2);
+	json_decref(o);
+	run_free(&r);
+	config_free(cfg);
+}
+
+/* A stored id at the top of the range cannot be continued: no id would
+ * be left for the next incident (and next_id must not overflow). */
+static void test_resume_last_id(void **state)
+{
+	(void)state;
+	struct config *cfg = load(cfg_full);
+	struct detector *d = detect_new(cfg, NULL, NULL);
+	char err[128];
+
+	assert_int_equal(detect_resume(d,
+				       "{\"id\": 9223372036854775807, \"network\": \"north\", "
+				       "\"start\": \"2026-01-01T00:00:00Z\", \"end\": null}",
+				       err, sizeof(err)),
+			 -1);
+	assert_int_equal(detect_resume(d,
+				       "{\"id\": 0, \"network\": \"north\", "
+				       "\"start\": \"2026-01-01T00:00:00Z\", \"end\": null}",
+				       err, sizeof(err)),
+			 -1);
+	assert_int_equal(detect_open_incidents(d), 0);
+	detect_free(d);
+	config_free(cfg);
+}
+
+/* A round far ahead (a corrupt store, a clock jump) while an incident is
+ * open: judging it must not walk every slot in between, nor loop for ever
+ * on the last round number. */
+static void test_far_round(void **state)
+{
+	(void)state;
+	static const uint32_t far[] = {3000000000u, UINT32_MAX};
+	struct config *cfg = load(cfg_onerole);
+	struct synth_seg down[] = {{"*", 10.5, 1000, OUTCOME_TIMEOUT}};
+	struct measurement *m;
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 30, .segs = down, .nsegs = 1, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+
+	for (size_t k = 0; k < sizeof(far) / sizeof(far[0]); k++) {
+		struct detector *d = detect_new(cfg, NULL, NULL);
+		alarm(20); /* a hang fails here, not at the harness's timeout */
+		for (size_t i = 0; i < n; i++)
+			detect_feed(d, &m[i]);
+		assert_int_equal(detect_open_incidents(d), 1);
+		struct measurement last = m[n - 1];
+		last.round = far[k];
+		detect_feed(d, &last);
+		detect_finish(d);
+		alarm(0);
+		detect_free(d);
+	}
+	free(m);
+	config_free(cfg);
+}
+
+/* A vantage incident is continued with the watched targets it took, not
+ * only the controls: they are looked up in every network. */
+static void test_resume_vantage_targets(void **state)
+{
+	(void)state;
+	struct config *cfg = load(cfg_full);
+	struct detect_hooks hooks = {.on_incident = on_incident};
+	struct run r = {0};
+	struct detector *d = detect_new(cfg, &hooks, &r);
+	char err[128];
+
+	assert_int_equal(
+	    detect_resume(
+		d,
+		"{\"id\": 7, \"network\": null, \"start\": \"2026-01-01T08:00:00Z\", \"end\": null, "
+		"\"cause\": \"vantage\", \"confidence\": 0.9, \"evidence\": [\"ours\"], \"phases\": [], "
+		"\"targets\": [{\"name\": \"ctl-1\", \"down_at\": \"2026-01-01T08:00:00Z\", \"up_at\": null}, "
+		"{\"name\": \"web1\", \"down_at\": \"2026-01-01T08:01:00Z\", \"up_at\": null}]}",
+		err, sizeof(err)),
+	    0);
+	/* everything answers: it closes */
+	struct synth_seg none[] = {{"*", 0, 0, OUTCOME_TIMEOUT}};
+	struct measurement *m;
+	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 10, .segs = none, .nsegs = 1, .seed = 1};
+	size_t n = synth_generate(&s, &m);
+	for (size_t i = 0; i < n; i++)
+		detect_feed(d, &m[i]);
+	free(m);
+	detect_finish(d);
+	detect_free(d);
+	assert_int_equal(r.n, 1);
+	assert_false(r.inc[0].open);
+	json_t *o = json_loads(r.inc[0].json, 0, NULL);
+	json_t *tg = json_object_get(o, "targets");
+	assert_int_equal(json_array_size(tg), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tg, 1), "name")), "web1");
+	assert_true(jt(json_array_get(tg, 1), "up_at") > 0);
+	json_decref(o);
+	run_free(&r);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1068,6 +1221,10 @@ int main(void)
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_late),
+	    cmocka_unit_test(test_release_after_growth),
+	    cmocka_unit_test(test_resume_last_id),
+	    cmocka_unit_test(test_far_round),
+	    cmocka_unit_test(test_resume_vantage_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 #include "core/addr.h"
 #include "core/timeutil.h"
 #include "detect/detect.h"
-#include "detect/render.h"
+#include "render/render.h"
 #include "synth.h"
 
 #ifndef TEST_DATA_DIR

@@ -250,6 +250,9 @@ static void test_formats_and_filters(void **state)
 	assert_non_null(strstr(t, "incident 4, open"));
 	assert_int_equal(report("--format", "xml", NULL), 2);
 	assert_int_equal(report("--since", "yesterday", NULL), 2);
+	/* before 1970 was read as "no bound" and returned 2026's incidents */
+	assert_int_equal(report("--until", "1969-12-31T23:59:59Z", NULL), 2);
+	assert_int_equal(report("--since", "1969-12-31T23:59:59Z", NULL), 2);
 	assert_int_equal(report("--network", "nowhere", NULL), 2);
 	assert_int_equal(report("extra", NULL, NULL), 2);
 }

@@ -7,7 +7,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "probe/errqueue.h"
 #include "probe/icmp_packet.h"
+
+#include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 
 static const uint8_t key[16] = {0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87,
 				0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f};
@@ -237,6 +242,52 @@ static void test_checksum_valid(void **state)
 	assert_int_equal(pkt[4] << 8 | pkt[5], 0xbeef);
 }
 
+/* One table gives an ICMP error's words and its failure class; the words
+ * are what details (and the detector, for now) read. */
+static void test_error_meaning(void **state)
+{
+	(void)state;
+	static const struct {
+		int family;
+		uint8_t type, code;
+		const char *text;
+		enum failure failure;
+	} cases[] = {
+	    {AF_INET, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, "net unreachable", FAILURE_NET_UNREACH},
+	    {AF_INET, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, "host unreachable", FAILURE_HOST_UNREACH},
+	    {AF_INET, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, "protocol unreachable", FAILURE_PORT_UNREACH},
+	    {AF_INET, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, "port unreachable", FAILURE_PORT_UNREACH},
+	    {AF_INET, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, "administratively prohibited", FAILURE_ADMIN},
+	    {AF_INET, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, "destination unreachable", FAILURE_UNREACH_OTHER},
+	    {AF_INET, ICMP_TIME_EXCEEDED, 0, "TTL exceeded", FAILURE_TTL_EXCEEDED},
+	    {AF_INET, ICMP_PARAMETERPROB, 0, "ICMP error", FAILURE_UNREACH_OTHER},
+	    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, "no route", FAILURE_NET_UNREACH},
+	    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN, "administratively prohibited", FAILURE_ADMIN},
+	    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, "address unreachable", FAILURE_HOST_UNREACH},
+	    {AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, "port unreachable", FAILURE_PORT_UNREACH},
+	    {AF_INET6, ICMP6_DST_UNREACH, 6, "destination unreachable", FAILURE_UNREACH_OTHER},
+	    {AF_INET6, ICMP6_PACKET_TOO_BIG, 0, "packet too big", FAILURE_UNREACH_OTHER},
+	    {AF_INET6, ICMP6_TIME_EXCEEDED, 0, "hop limit exceeded", FAILURE_TTL_EXCEEDED},
+	    {AF_INET6, ICMP6_PARAM_PROB, 0, "ICMPv6 error", FAILURE_UNREACH_OTHER},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_string_equal(icmp_error_text(cases[i].family, cases[i].type, cases[i].code), cases[i].text);
+		assert_int_equal(icmp_failure(cases[i].family, cases[i].type, cases[i].code), cases[i].failure);
+		/* every ICMP error is an unreachable outcome */
+		assert_int_equal(failure_outcome(cases[i].failure), OUTCOME_UNREACHABLE);
+	}
+	assert_int_equal(errno_failure(0), FAILURE_NONE);
+	assert_int_equal(errno_failure(ECONNREFUSED), FAILURE_REFUSED);
+	assert_int_equal(errno_failure(ETIMEDOUT), FAILURE_TIMEOUT);
+	assert_int_equal(errno_failure(ENETUNREACH), FAILURE_NET_UNREACH);
+	assert_int_equal(errno_failure(EHOSTUNREACH), FAILURE_HOST_UNREACH);
+	assert_int_equal(errno_failure(EMFILE), FAILURE_LOCAL);
+	assert_int_equal(failure_outcome(FAILURE_LOCAL), OUTCOME_ERROR);
+	assert_int_equal(failure_outcome(FAILURE_REFUSED), OUTCOME_REFUSED);
+	assert_string_equal(failure_name(FAILURE_ADMIN), "admin-prohibited");
+	assert_int_equal(failure_from_name("port-unreachable"), FAILURE_PORT_UNREACH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +300,7 @@ int main(void)
 	    cmocka_unit_test(test_own_echo_from_error_queue),
 	    cmocka_unit_test(test_round_accept_late_and_duplicate),
 	    cmocka_unit_test(test_checksum_valid),
+	    cmocka_unit_test(test_error_meaning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,34 +21,8 @@
 
 #include "config/config.h"
 #include "core/ev.h"
+#include "harness.h"
 #include "probe/probe.h"
-
-#define MAX_RESULTS 16
-
-struct results {
-	size_t n;
-	struct measurement m[MAX_RESULTS];
-};
-
-static void sink(const struct measurement *m, void *arg)
-{
-	struct results *r = arg;
-	if (r->n < MAX_RESULTS)
-		r->m[r->n++] = *m;
-}
-
-static int listen_any(uint16_t *port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
 
 static void send_all(int fd, const char *buf, size_t len)
 {
@@ -137,31 +111,13 @@ static void *smtp_serve(void *arg)
 	return NULL;
 }
 
-static const struct measurement *by_target(const struct results *r, uint32_t target)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (r->m[i].target == target)
-			return &r->m[i];
-	fail_msg("no result for target %u", target);
-	return NULL;
-}
-
 static void run_config(const char *yaml, struct results *res, size_t want)
 {
-	char err[256];
-	struct config *cfg = config_parse("test.yaml", yaml, strlen(yaml), err, sizeof(err));
-	if (cfg == NULL)
-		fail_msg("config: %s", err);
-	struct ev_loop *loop = ev_new();
-	struct probe_engine_opts opts = {.rounds = 1, .align_first_round = true};
-	struct probe_engine *e = probe_engine_new(loop, cfg, &opts, sink, res, err, sizeof(err));
-	assert_non_null(e);
-	if (probe_engine_start(e, err, sizeof(err)) < 0)
-		fail_msg("engine: %s", err);
-	assert_int_equal(ev_run(loop), 0);
-	probe_engine_stop(e);
-	probe_engine_free(e);
-	ev_free(loop);
+	struct config *cfg = harness_config(yaml);
+	struct harness h;
+
+	harness_run(&h, cfg, res);
+	harness_end(&h);
 	config_free(cfg);
 	assert_int_equal(res->n, want);
 }
@@ -175,16 +131,11 @@ static void test_http_checks(void **state)
 	uint16_t port;
 	char yaml[2048];
 
-	hs.fd = listen_any(&port);
+	hs.fd = harness_listen(&port);
 	assert_int_equal(pthread_create(&th, NULL, http_serve, &hs), 0);
 	snprintf(
 	    yaml, sizeof(yaml),
-	    "listen: \"off\"\n"
-	    "timeout: 5s\n"
-	    "networks:\n"
-	    "  - name: lab\n"
-	    "    prefixes: [192.0.2.0/24]\n"
-	    "    targets:\n"
+	    HARNESS_YAML_TARGETS
 	    "      - {name: split, role: web, kind: http, url: \"http://127.0.0.1:%u/split\", contains: \"needle!\"}\n"
 	    "      - {name: far, role: web, kind: http, url: \"http://127.0.0.1:%u/far\", contains: needle}\n"
 	    "      - {name: teapot, role: web, kind: http, url: \"http://127.0.0.1:%u/teapot\", status: [418]}\n"
@@ -195,19 +146,22 @@ static void test_http_checks(void **state)
 	pthread_join(th, NULL);
 	close(hs.fd);
 
-	const struct measurement *m = by_target(&res, 0);
+	const struct measurement *m = harness_by_target(&res, 0);
 	assert_int_equal(m->outcome, OUTCOME_OK);
 	assert_non_null(strstr(m->detail, "HTTP 200"));
-	m = by_target(&res, 1);
+	m = harness_by_target(&res, 1);
 	assert_int_equal(m->outcome, OUTCOME_ERROR);
 	assert_non_null(strstr(m->detail, "body check failed"));
-	m = by_target(&res, 2);
+	assert_int_equal(m->failure, FAILURE_CHECK);
+	m = harness_by_target(&res, 2);
 	assert_int_equal(m->outcome, OUTCOME_OK);
 	assert_non_null(strstr(m->detail, "HTTP 418"));
-	m = by_target(&res, 3);
+	m = harness_by_target(&res, 3);
 	assert_int_equal(m->outcome, OUTCOME_ERROR);
 	assert_true(strncmp(m->detail, "HTTP 200 (", 10) == 0);
-	m = by_target(&res, 4);
+	assert_int_equal(m->failure, FAILURE_PROTOCOL);
+	assert_true(m->rtt_ms >= 0); /* the request completed */
+	m = harness_by_target(&res, 4);
 	assert_int_equal(m->outcome, OUTCOME_OK);
 	assert_true(m->rtt_ms >= 0);
 	assert_int_equal(m->loss, 0);
@@ -222,15 +176,10 @@ static void test_smtp_banner(void **state)
 	uint16_t port;
 	char yaml[1024];
 
-	hs.fd = listen_any(&port);
+	hs.fd = harness_listen(&port);
 	assert_int_equal(pthread_create(&th, NULL, smtp_serve, &hs), 0);
 	snprintf(yaml, sizeof(yaml),
-		 "listen: \"off\"\n"
-		 "timeout: 5s\n"
-		 "networks:\n"
-		 "  - name: lab\n"
-		 "    prefixes: [192.0.2.0/24]\n"
-		 "    targets:\n"
+		 HARNESS_YAML_TARGETS
 		 "      - {name: good, role: mail, kind: smtp, host: 127.0.0.1, port: %u, expect_banner: Frobnicator}\n"
 		 "      - {name: bad, role: mail, kind: smtp, host: 127.0.0.1, port: %u, expect_banner: Postfix}\n",
 		 port, port);
@@ -238,12 +187,13 @@ static void test_smtp_banner(void **state)
 	pthread_join(th, NULL);
 	close(hs.fd);
 
-	const struct measurement *m = by_target(&res, 0);
+	const struct measurement *m = harness_by_target(&res, 0);
 	assert_int_equal(m->outcome, OUTCOME_OK);
 	assert_string_equal(m->detail, "220 mx.loopback.test ESMTP Frobnicator");
-	m = by_target(&res, 1);
+	m = harness_by_target(&res, 1);
 	assert_int_equal(m->outcome, OUTCOME_ERROR);
 	assert_string_equal(m->detail, "banner check failed: 220 mx.loopback.test ESMTP Frobnicator");
+	assert_int_equal(m->failure, FAILURE_CHECK);
 }
 
 /* A UDP DNS server answering by the first label of the query name:
@@ -325,7 +275,6 @@ static void test_dns_judgement(void **state)
 	    {"nx.lab.test A", NULL, "NXDOMAIN"},
 	    {"mx.lab.test MX", "mail.lab.test", NULL},
 	};
-	char err[256];
 	pthread_t th;
 
 	ds.fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -352,38 +301,35 @@ static void test_dns_judgement(void **state)
 	cfg.ntargets = 7;
 	assert_int_equal(pthread_create(&th, NULL, dns_serve, &ds), 0);
 
-	struct ev_loop *loop = ev_new();
-	struct probe_engine_opts opts = {.rounds = 1, .align_first_round = true};
-	struct probe_engine *e = probe_engine_new(loop, &cfg, &opts, sink, &res, err, sizeof(err));
-	assert_non_null(e);
-	if (probe_engine_start(e, err, sizeof(err)) < 0)
-		fail_msg("engine: %s", err);
-	assert_int_equal(ev_run(loop), 0);
-	probe_engine_stop(e);
-	probe_engine_free(e);
-	ev_free(loop);
+	struct harness h;
+	harness_run(&h, &cfg, &res);
+	harness_end(&h);
 	pthread_join(th, NULL);
 	close(ds.fd);
 	assert_int_equal(res.n, 7);
 
-	const struct measurement *m = by_target(&res, 0);
+	const struct measurement *m = harness_by_target(&res, 0);
 	assert_int_equal(m->outcome, OUTCOME_OK);
+	assert_int_equal(m->failure, FAILURE_NONE);
 	assert_string_equal(m->detail, "NOERROR aa, 1 answer");
-	m = by_target(&res, 1);
+	m = harness_by_target(&res, 1);
 	assert_int_equal(m->outcome, OUTCOME_ERROR);
 	assert_string_equal(m->detail, "wrong answer 192.0.2.9");
-	m = by_target(&res, 2);
+	assert_int_equal(m->failure, FAILURE_CHECK);
+	m = harness_by_target(&res, 2);
 	assert_int_equal(m->outcome, OUTCOME_ERROR);
 	assert_string_equal(m->detail, "SERVFAIL");
-	m = by_target(&res, 3);
+	assert_int_equal(m->failure, FAILURE_PROTOCOL);
+	m = harness_by_target(&res, 3);
 	assert_int_equal(m->outcome, OUTCOME_REFUSED);
 	assert_string_equal(m->detail, "REFUSED");
-	m = by_target(&res, 4);
+	assert_int_equal(m->failure, FAILURE_REFUSED);
+	m = harness_by_target(&res, 4);
 	assert_int_equal(m->outcome, OUTCOME_ERROR);
 	assert_string_equal(m->detail, "NXDOMAIN (expected NOERROR)");
-	m = by_target(&res, 5);
+	m = harness_by_target(&res, 5);
 	assert_int_equal(m->outcome, OUTCOME_OK);
-	m = by_target(&res, 6);
+	m = harness_by_target(&res, 6);
 	assert_int_equal(m->outcome, OUTCOME_OK);
 	assert_true(m->rtt_ms >= 0);
 }

@@ -9,6 +9,7 @@
  * interval in real time.  SIGUSR1 starts an outage of the first network
  * (every target silent), SIGUSR2 ends it; SIGINT/SIGTERM stop.  A target
  * whose name contains "evil" reports a hostile detail (HTML and quotes). */
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = 1;
 
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* as main does, before the alert thread */
 	if (argc < 2) {
 		fprintf(stderr,
 			"usage: serve-driver CONFIG [--history ROUNDS] [--history-outage 0|1] [--port-file FILE]\n");
@@ -136,10 +138,11 @@ int main(int argc, char **argv)
 	d.live = serve_live_new(d.cfg);
 	static const struct detect_hooks hooks = {.on_state_change = on_state, .on_incident = on_incident};
 	d.det = detect_new(d.cfg, &hooks, &d);
-	if (!d.live || !d.det || alert_new(d.cfg, d.live, &d.alert, err, sizeof(err)) < 0) {
+	if (!d.live || !d.det || alert_new(d.cfg, NULL, &d.alert, err, sizeof(err)) < 0) {
 		fprintf(stderr, "serve-driver: %s\n", err[0] ? err : "out of memory");
 		goto out;
 	}
+	serve_live_set_alert(d.live, d.alert);
 	detect_set_next_id(d.det, store_max_incident_id(d.st) + 1);
 
 	int64_t iv = d.cfg->interval_ms, now = wall_now_ms();
@@ -186,6 +189,7 @@ out:
 	serve_http_stop(http);
 	if (d.det)
 		detect_finish(d.det);
+	serve_live_set_alert(d.live, NULL);
 	alert_stop(d.alert, 3000);
 	serve_live_free(d.live); /* joins the backfill before the store closes */
 	detect_free(d.det);

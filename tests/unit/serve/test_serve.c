@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,11 @@
 
 #include <cmocka.h>
 
-#include "detect/render.h"
+#include "render/render.h"
+#include "bgp/bgp.h"
 #include "config/config.h"
+#include "core/ev.h"
+#include "core/jfield.h"
 #include "serve/http.h"
 #include "serve/live.h"
 #include "serve/render.h"
@@ -305,9 +309,11 @@ static void t_metrics(void **state)
 	serve_live_incident(l, 9, "north-korea", true, "power", "{}");
 	serve_live_store(l, 17, 3);
 	serve_live_bgp(l, 0, 2, 1);
-	serve_live_alert_stats(l, 0, 5, 2, 1, 4);
 	serve_live_running(l, true);
 	assert_int_equal(serve_live_snapshot(l, &s, true), 0);
+	assert_int_equal(s.nalerts, 1);
+	assert_int_equal(s.alerts[0].sent, 0); /* no alert attached: zeros */
+	s.alerts[0] = (struct alert_stats){5, 2, 1, 4};
 	struct metrics_arg ma = {cfg, &s};
 	char *text = capture(metrics_fn, &ma);
 	check_exposition(text);
@@ -450,12 +456,81 @@ static void t_pages_escape(void **state)
 	config_free(cfg);
 }
 
+/* watch's "bgp" member: peers before any session, each network's prefixes */
+static void t_bgp_status_doc(void **state)
+{
+	(void)state;
+	static const char yaml[] = "store: /nonexistent/never-opened.db\nlisten: \"off\"\n"
+				   "networks:\n  - name: nk\n    prefixes: [198.18.10.0/24, 198.18.11.0/24]\n"
+				   "    targets:\n      - {name: gw, role: router, kind: icmp, host: 198.18.10.1}\n"
+				   "bgp:\n  peers:\n    - {address: 198.18.0.9, remote_as: 64500, local_as: 64501}\n";
+	char err[512] = "";
+	struct config *cfg = config_parse("t.yaml", yaml, strlen(yaml), err, sizeof(err));
+	assert_non_null(cfg);
+	struct ev_loop *loop = ev_new();
+	struct bgp *b = bgp_new(loop, cfg, NULL, NULL, err, sizeof(err));
+	assert_non_null(b);
+	json_t *doc = serve_bgp_status_document(cfg, b, INT64_C(1769418000000));
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "updated")), "2026-01-26T09:00:00.000Z");
+	json_t *p = json_array_get(json_object_get(doc, "peers"), 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "peers")), 1);
+	assert_string_equal(json_string_value(json_object_get(p, "address")), "198.18.0.9");
+	assert_int_equal(json_integer_value(json_object_get(p, "remote_as")), 64500);
+	assert_string_equal(json_string_value(json_object_get(p, "state")), "Idle");
+	assert_int_equal(json_integer_value(json_object_get(p, "prefixes")), 0);
+	json_t *n = json_array_get(json_object_get(doc, "networks"), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "name")), "nk");
+	assert_int_equal(json_integer_value(json_object_get(n, "prefixes")), 2);
+	assert_int_equal(json_integer_value(json_object_get(n, "visible")), 0);
+	assert_int_equal(json_integer_value(json_object_get(n, "counted_peers")), 0);
+	json_decref(doc);
+	bgp_free(b);
+	ev_free(loop);
+	config_free(cfg);
+}
+
+/* The one reader of our documents that pages, alerts and status share:
+ * missing or mistyped fields read as the default, never as NULL. */
+static void t_jfield(void **state)
+{
+	(void)state;
+	assert_null(jfield_parse(NULL));
+	assert_null(jfield_parse("{\"id\": "));
+	json_t *o = jfield_parse("{\"id\": 7, \"network\": null, \"duration_s\": 1.5, \"n\": 2, \"s\": \"x\"}");
+	assert_non_null(o);
+	assert_int_equal(jfield_int(o, "id", -1), 7);
+	assert_int_equal(jfield_int(o, "s", -1), -1);
+	assert_int_equal(jfield_int(o, "duration_s", -1), -1);
+	assert_true(jfield_num(o, "duration_s", 0) == 1.5);
+	assert_true(jfield_num(o, "n", 0) == 2.0);
+	assert_true(jfield_num(o, "missing", -3) == -3.0);
+	assert_string_equal(jfield_str(o, "network"), "");
+	assert_string_equal(jfield_str(o, "s"), "x");
+	json_decref(o);
+}
+
+/* The one place SVG points are placed (report timelines, dashboard
+ * charts): clamped into the plot, no data at the bottom, never NaN. */
+static void t_render_plot(void **state)
+{
+	(void)state;
+	const struct render_plot p = {10, 20, 100, 50, 1000, 2000, 2};
+	assert_true(render_plot_x(&p, 1000) == 10 && render_plot_x(&p, 1500) == 60 && render_plot_x(&p, 2000) == 110);
+	assert_true(render_plot_x(&p, 0) == 10 && render_plot_x(&p, 9999) == 110);
+	assert_true(render_plot_y(&p, 0) == 70 && render_plot_y(&p, 1) == 45 && render_plot_y(&p, 2) == 20);
+	assert_true(render_plot_y(&p, 5) == 20 && render_plot_y(&p, -1) == 70 && render_plot_y(&p, NAN) == 70);
+	const struct render_plot empty = {10, 20, 100, 50, 1000, 1000, 0};
+	assert_true(render_plot_x(&empty, 1000) == 10 && render_plot_y(&empty, 1) == 70);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),  cmocka_unit_test(t_listen),
-	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics), cmocka_unit_test(t_status_doc),
-	    cmocka_unit_test(t_pages_escape),
+	    cmocka_unit_test(t_escape),       cmocka_unit_test(t_routes),         cmocka_unit_test(t_listen),
+	    cmocka_unit_test(t_live_series),  cmocka_unit_test(t_metrics),        cmocka_unit_test(t_status_doc),
+	    cmocka_unit_test(t_pages_escape), cmocka_unit_test(t_bgp_status_doc), cmocka_unit_test(t_jfield),
+	    cmocka_unit_test(t_render_plot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,12 +6,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -593,6 +596,9 @@ static void test_overflow(void **state)
 
 	tcfg_standard(&c, dir);
 	st = open_or_fail(&c.cfg, true, 10);
+	/* Nothing is written before the flush: not the clock, the test says
+	 * when the writer may start (and meet the lock below). */
+	store_set_batch_window(st, -1);
 	sync_ok(st, &c.cfg);
 	/* Hold the write lock from outside so the writer cannot free a slot:
 	 * the puts below must drop rather than wait. */
@@ -634,6 +640,8 @@ static void test_write_error_reported(void **state)
 
 	tcfg_standard(&c, dir);
 	st = open_or_fail(&c.cfg, true, 0);
+	/* Both records below in one batch, however slow the machine. */
+	store_set_batch_window(st, -1);
 	sync_ok(st, &c.cfg);
 	sql_exec(c.path, "CREATE TRIGGER boom BEFORE INSERT ON bgp_events BEGIN SELECT RAISE(ABORT, 'boom'); END");
 	assert_true(store_put_measurement(st, &m));
@@ -747,7 +755,9 @@ static void test_prune(void **state)
 	flush_ok(st);
 	assert_int_equal(store_written(st), n + 3);
 	assert_int_equal(store_dropped(st), 0);
+	/* Queued for the writer: done by the next flush. */
 	assert_int_equal(store_prune(st, cutoff, err, sizeof(err)), 0);
+	flush_ok(st);
 	assert_int_equal(store_each_measurement(st, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)), 0);
 	assert_int_equal(ml.total, n - (uint32_t)cutoff);
 	assert_int_equal(ml.m[0].at_ms, cutoff);
@@ -764,7 +774,9 @@ static void test_prune(void **state)
 	assert_int_equal(tr.r[0].last_at_ms, n - 2);
 	/* Pruning everything, then again on an empty table. */
 	assert_int_equal(store_prune(st, INT64_MAX, err, sizeof(err)), 0);
+	flush_ok(st);
 	assert_int_equal(store_prune(st, INT64_MAX, err, sizeof(err)), 0);
+	flush_ok(st);
 	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 0);
 	close_ok(st);
 	remove_dir(dir);
@@ -796,14 +808,282 @@ static void test_reader_mode(void **state)
 	remove_dir(dir);
 }
 
+/* A reader held inside its callback (a slow dashboard request, the
+ * timeline backfill) must not hold up the write path: a prune, queued
+ * writes, their flush and another reader all complete while it is still
+ * held.  The reader lets go when the main thread says so; its deadline
+ * only turns a stall into a failure instead of a hang. */
+struct held {
+	struct store *st;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool inside, release, gave_up;
+	int rc;
+};
+
+static int hold_i(int64_t id, const char *json, void *arg)
+{
+	struct held *h = arg;
+	struct timespec deadline;
+
+	(void)id;
+	(void)json;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 20;
+	pthread_mutex_lock(&h->mu);
+	h->inside = true;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release && !h->gave_up)
+		if (pthread_cond_timedwait(&h->cv, &h->mu, &deadline) == ETIMEDOUT)
+			h->gave_up = true;
+	pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
+static void *hold_main(void *arg)
+{
+	struct held *h = arg;
+	char err[256];
+
+	h->rc = store_each_incident(h->st, NULL, 0, -1, hold_i, h, err, sizeof(err));
+	return NULL;
+}
+
+static void test_slow_reader(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct measurement m;
+	struct mlist ml = {0};
+	struct held h = {.rc = -1};
+	pthread_t t;
+	char err[512], *json = NULL;
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	for (uint32_t i = 1; i <= 10; i++) {
+		m = meas(0, i, i, OUTCOME_OK, 1, 0, "", "");
+		assert_true(store_put_measurement(w, &m));
+	}
+	assert_true(store_put_incident(w, 1, "n1", 1, -1, true, "host", "{\"id\":1}"));
+	flush_ok(w);
+
+	h.st = w;
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	assert_int_equal(pthread_create(&t, NULL, hold_main, &h), 0);
+	pthread_mutex_lock(&h.mu);
+	while (!h.inside)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+
+	/* The reader is held: the loop's housekeeping and writes go on. */
+	if (store_prune(w, 6, err, sizeof(err)) != 0)
+		fail_msg("store_prune: %s", err);
+	m = meas(1, 100, 11, OUTCOME_TIMEOUT, -1, 1, "", "late");
+	assert_true(store_put_measurement(w, &m));
+	assert_true(store_put_incident(w, 2, "n2", 50, -1, true, "host", "{\"id\":2}"));
+	flush_ok(w);
+	assert_int_equal(store_each_measurement(w, &c.cfg, INT64_MIN, INT64_MAX, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(store_get_incident(w, 2, &json, err, sizeof(err)), 1);
+	assert_string_equal(json, "{\"id\":2}");
+	free(json);
+
+	pthread_mutex_lock(&h.mu);
+	assert_false(h.gave_up); /* all of the above finished while it was held */
+	h.release = true;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(h.rc, 0);
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+
+	/* Pruned before 6, the late write is there. */
+	assert_int_equal(ml.total, 6);
+	assert_int_equal(ml.m[0].at_ms, 6);
+	assert_int_equal(ml.m[5].at_ms, 100);
+	assert_string_equal(ml.m[5].detail, "late");
+	close_ok(w);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM incidents"), 2);
+	remove_dir(dir);
+}
+
+/* One incident by id (one indexed query, what the dashboard asks for). */
+static void test_watch_lock(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *a, *b, *r;
+	char err[512];
+
+	tcfg_standard(&c, dir);
+	a = open_or_fail(&c.cfg, true, 0);
+	sync_ok(a, &c.cfg);
+	assert_int_equal(store_lock_watch(a, err, sizeof(err)), 0);
+	assert_int_equal(store_lock_watch(a, err, sizeof(err)), 0); /* already held: fine */
+	/* a second watch on the same store is refused with a clear reason */
+	b = open_or_fail(&c.cfg, true, 0);
+	assert_int_equal(store_lock_watch(b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "in use by another lightsout watch"));
+	assert_non_null(strstr(err, c.cfg.store));
+	/* readers (status, report, the dashboard) never need the lock */
+	r = open_or_fail(&c.cfg, false, 0);
+	assert_true(store_put_incident(a, 1, "n1", 10, 20, false, "host", "{}"));
+	flush_ok(a);
+	close_ok(r);
+	/* the lock goes with the store, and the store still works under it */
+	close_ok(a);
+	assert_int_equal(store_lock_watch(b, err, sizeof(err)), 0);
+	close_ok(b);
+	remove_dir(dir);
+}
+
+static void test_get_incident(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w, *r;
+	char err[512], *json = NULL;
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	assert_true(store_put_incident(w, 1, "n1", 10, 20, false, "host", "{\"id\":1}"));
+	assert_true(store_put_incident(w, 7, NULL, 30, -1, true, "vantage", "{\"id\":7}"));
+	assert_true(store_put_incident(w, 7, NULL, 30, 40, false, "vantage", "{\"id\":7,\"v\":2}"));
+	flush_ok(w);
+	r = open_or_fail(&c.cfg, false, 0);
+	assert_int_equal(store_get_incident(r, 7, &json, err, sizeof(err)), 1);
+	assert_string_equal(json, "{\"id\":7,\"v\":2}");
+	free(json);
+	assert_int_equal(store_get_incident(w, 1, &json, err, sizeof(err)), 1);
+	assert_string_equal(json, "{\"id\":1}");
+	free(json);
+	json = (char *)"stale";
+	assert_int_equal(store_get_incident(r, 2, &json, err, sizeof(err)), 0);
+	assert_null(json);
+	assert_int_equal(store_get_incident(r, INT64_MIN, &json, err, sizeof(err)), 0);
+	assert_null(json);
+	close_ok(r);
+	close_ok(w);
+	remove_dir(dir);
+}
+
+/* A failed prune is reported by the next prune (the retention timer logs
+ * it), or by close if no prune came; flush waits for it but reports only
+ * lost writes. */
+static void test_prune_error(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m;
+	char err[512], want[512];
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 0);
+	sync_ok(st, &c.cfg);
+	for (uint32_t i = 0; i < 10; i++) {
+		m = meas(0, i, i, OUTCOME_OK, 1, 0, "", "");
+		assert_true(store_put_measurement(st, &m));
+	}
+	flush_ok(st);
+	snprintf(want, sizeof(want), "cannot prune store %s: boom", c.path);
+	sql_exec(c.path, "CREATE TRIGGER boom BEFORE DELETE ON measurements BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	assert_int_equal(store_prune(st, 5, err, sizeof(err)), 0);
+	flush_ok(st);
+	sql_exec(c.path, "DROP TRIGGER boom");
+	assert_int_equal(store_prune(st, 5, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	flush_ok(st); /* the second one was queued all the same */
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 5);
+	assert_int_equal(store_prune(st, 6, err, sizeof(err)), 0);
+	flush_ok(st);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 4);
+
+	sql_exec(c.path, "CREATE TRIGGER boom BEFORE DELETE ON measurements BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	assert_int_equal(store_prune(st, 8, err, sizeof(err)), 0);
+	assert_int_equal(store_close(st, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 4);
+
+	/* A reader cannot prune. */
+	st = open_or_fail(&c.cfg, false, 0);
+	assert_int_equal(store_prune(st, 8, err, sizeof(err)), -1);
+	close_ok(st);
+	remove_dir(dir);
+}
+
+/* watch drops privileges after store_open and may then be unable to open
+ * the file again: a writer's store opens its readers' connections at
+ * once (here the file moves away instead), four readers at a time. */
+struct deep {
+	struct store *st;
+	int depth, max;
+};
+
+static int deeper(int64_t id, const char *json, void *arg)
+{
+	struct deep *d = arg;
+	char err[256];
+
+	(void)id;
+	(void)json;
+	if (++d->depth < d->max)
+		assert_int_equal(store_each_incident(d->st, NULL, 0, -1, deeper, d, err, sizeof(err)), 0);
+	return 0;
+}
+
+static void test_readers_preopened(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct deep d = {.max = 4};
+	char moved[96], err[512];
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	assert_true(store_put_incident(w, 1, "n1", 1, -1, true, "host", "{}"));
+	flush_ok(w);
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	assert_int_equal(rename(dir, moved), 0);
+	d.st = w;
+	assert_int_equal(store_each_incident(w, NULL, 0, -1, deeper, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.depth, 4);
+	assert_int_equal(store_max_incident_id(w), 1);
+	assert_int_equal(rename(moved, dir), 0);
+	close_ok(w);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_callbacks),
-	    cmocka_unit_test(test_stable_ids),  cmocka_unit_test(test_unsynced_target_dropped),
-	    cmocka_unit_test(test_overflow),    cmocka_unit_test(test_write_error_reported),
-	    cmocka_unit_test(test_open_errors), cmocka_unit_test(test_newer_schema),
-	    cmocka_unit_test(test_prune),       cmocka_unit_test(test_reader_mode),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_callbacks),
+	    cmocka_unit_test(test_stable_ids),
+	    cmocka_unit_test(test_unsynced_target_dropped),
+	    cmocka_unit_test(test_overflow),
+	    cmocka_unit_test(test_write_error_reported),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_newer_schema),
+	    cmocka_unit_test(test_prune),
+	    cmocka_unit_test(test_reader_mode),
+	    cmocka_unit_test(test_slow_reader),
+	    cmocka_unit_test(test_get_incident),
+	    cmocka_unit_test(test_watch_lock),
+	    cmocka_unit_test(test_prune_error),
+	    cmocka_unit_test(test_readers_preopened),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

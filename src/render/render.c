@@ -1,6 +1,6 @@
 /* Incident documents rendered as text, JSON and HTML; see render.h. */
 #include "core/jfield.h"
-#include "detect/render.h"
+#include "render/render.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -126,14 +126,14 @@ static char *story(json_t *inc)
 	const char *net = json_string_value(json_object_get(inc, "network"));
 	const char *cause = jfield_str(inc, "cause");
 	bool open = json_is_null(json_object_get(inc, "end"));
-	double mdf = json_number_value(json_object_get(inc, "max_down_fraction"));
+	double mdf = jfield_num(inc, "max_down_fraction", 0);
 	int64_t start = jfield_time(inc, "start"), deg = -1, first = -1;
 	size_t nfell = 0, nup = 0;
 
 	if (!f)
 		return NULL;
 	fmt_clock(start, true, when, sizeof(when));
-	fmt_dur(json_number_value(json_object_get(inc, "duration_s")), dur, sizeof(dur));
+	fmt_dur(jfield_num(inc, "duration_s", 0), dur, sizeof(dur));
 	if (!net)
 		fprintf(f, "Our vantage point lost sight of the watched networks at %s", when);
 	else if (mdf >= 0.999)
@@ -145,9 +145,9 @@ static char *story(json_t *inc)
 		fprintf(f, "%s was degraded from %s", net, when);
 	if (open)
 		fprintf(f, " and is still out after %s (incident %lld, open).", dur,
-			(long long)json_integer_value(json_object_get(inc, "id")));
+			(long long)jfield_int(inc, "id", 0));
 	else
-		fprintf(f, " for %s (incident %lld).", dur, (long long)json_integer_value(json_object_get(inc, "id")));
+		fprintf(f, " for %s (incident %lld).", dur, (long long)jfield_int(inc, "id", 0));
 
 	/* how it fell */
 	for (size_t i = 0; i < json_array_size(phases); i++) {
@@ -247,8 +247,7 @@ static char *story(json_t *inc)
 	}
 	if (nup)
 		fputc('.', f);
-	fprintf(f, " Cause: %s (confidence %.2f)", cause_words(cause),
-		json_number_value(json_object_get(inc, "confidence")));
+	fprintf(f, " Cause: %s (confidence %.2f)", cause_words(cause), jfield_num(inc, "confidence", 0));
 	for (size_t i = 0; i < json_array_size(evidence); i++) {
 		const char *e = json_string_value(json_array_get(evidence, i));
 		fprintf(f, "%s%s", i == 0 ? ": " : "; ", e ? e : "");
@@ -283,6 +282,24 @@ void render_incident_text(FILE *out, json_t *inc)
 	fputc('\n', out);
 }
 
+char *render_incident_string(json_t *inc, bool first_paragraph)
+{
+	char *buf = NULL, *cut;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	render_incident_text(f, inc);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	if (first_paragraph && (cut = strstr(buf, "\n\n")) != NULL)
+		*cut = 0;
+	return buf;
+}
+
 json_t *render_report_json(const char *vantage, int64_t generated_ms, json_t *incidents)
 {
 	char gen[RFC3339_LEN];
@@ -293,22 +310,18 @@ json_t *render_report_json(const char *vantage, int64_t generated_ms, json_t *in
 
 /* ---------- series ---------- */
 
-struct render_series *render_series_new(const struct config *cfg, size_t network, int64_t from_ms, int64_t to_ms)
+struct render_series *render_series_alloc(const struct config *cfg, size_t network, int64_t t0_ms, int64_t step_ms,
+					  size_t n)
 {
 	struct render_series *s;
-	int64_t step = cfg->interval_ms > 0 ? cfg->interval_ms : 60000;
-	size_t n;
 
-	if (to_ms <= from_ms || network >= cfg->nnetworks)
+	if (n == 0 || n > MAX_SLOTS || step_ms <= 0 || network >= cfg->nnetworks)
 		return NULL;
-	if ((uint64_t)((to_ms - from_ms) / step) + 1 > MAX_SLOTS)
-		return NULL;
-	n = (size_t)((to_ms - from_ms) / step) + 1;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->t0_ms = from_ms;
-	s->step_ms = step;
+	s->t0_ms = t0_ms;
+	s->step_ms = step_ms;
 	s->n = n;
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		if (cfg->targets[i].network == network && (unsigned)cfg->targets[i].role < ROLE_COUNT)
@@ -330,6 +343,15 @@ struct render_series *render_series_new(const struct config *cfg, size_t network
 fail:
 	render_series_free(s);
 	return NULL;
+}
+
+struct render_series *render_series_new(const struct config *cfg, size_t network, int64_t from_ms, int64_t to_ms)
+{
+	int64_t step = cfg->interval_ms > 0 ? cfg->interval_ms : 60000;
+
+	if (to_ms <= from_ms || (uint64_t)((to_ms - from_ms) / step) + 1 > MAX_SLOTS)
+		return NULL;
+	return render_series_alloc(cfg, network, from_ms, step, (size_t)((to_ms - from_ms) / step) + 1);
 }
 
 void render_series_add(struct render_series *s, const struct config *cfg, size_t network, const struct measurement *m)
@@ -408,28 +430,24 @@ void render_html_escape(FILE *out, const char *s)
 	}
 }
 
-static double xpos(int64_t t, int64_t t0, int64_t t1)
+double render_plot_x(const struct render_plot *p, int64_t t)
 {
-	double w = SVG_W - SVG_L - SVG_R;
-
-	if (t1 <= t0)
-		return SVG_L;
-	if (t < t0)
-		t = t0;
-	if (t > t1)
-		t = t1;
-	return SVG_L + w * (double)(t - t0) / (double)(t1 - t0);
+	if (p->t1 <= p->t0)
+		return p->left;
+	if (t < p->t0)
+		t = p->t0;
+	if (t > p->t1)
+		t = p->t1;
+	return p->left + p->width * (double)(t - p->t0) / (double)(p->t1 - p->t0);
 }
 
-static double ypos(double v)
+double render_plot_y(const struct render_plot *p, double v)
 {
-	double h = SVG_H - SVG_T - SVG_B;
-
-	if (v < 0)
+	if (!(v >= 0))
 		v = 0;
-	if (v > 1)
-		v = 1;
-	return SVG_T + h * (1.0 - v);
+	if (v > p->ymax)
+		v = p->ymax;
+	return p->top + p->height * (p->ymax > 0 ? 1.0 - v / p->ymax : 1.0);
 }
 
 static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
@@ -444,10 +462,11 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 		t1 = s->t0_ms + (int64_t)s->n * s->step_ms;
 	} else {
 		t0 = jfield_time(inc, "start");
-		t1 = t0 + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+		t1 = t0 + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 		if (t1 <= t0)
 			t1 = t0 + 60000;
 	}
+	const struct render_plot pl = {SVG_L, SVG_T, SVG_W - SVG_L - SVG_R, SVG_H - SVG_T - SVG_B, t0, t1, 1};
 	fprintf(out,
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
 		"role=\"img\">\n",
@@ -457,14 +476,15 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	fprintf(out,
 		"<text x=\"4\" y=\"%.1f\" font-size=\"10\">100%%</text><text x=\"4\" y=\"%.1f\" "
 		"font-size=\"10\">0%%</text>\n",
-		ypos(1) + 4, ypos(0));
+		render_plot_y(&pl, 1) + 4, render_plot_y(&pl, 0));
 	/* the incident's span */
 	{
 		int64_t a = jfield_time(inc, "start"), b = jfield_time(inc, "end");
 		if (b < 0)
-			b = a + (int64_t)(json_number_value(json_object_get(inc, "duration_s")) * 1000.0);
+			b = a + (int64_t)(jfield_num(inc, "duration_s", 0) * 1000.0);
 		fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#fdd\" opacity=\"0.5\"/>\n",
-			xpos(a, t0, t1), SVG_T, xpos(b, t0, t1) - xpos(a, t0, t1), SVG_H - SVG_T - SVG_B);
+			render_plot_x(&pl, a), SVG_T, render_plot_x(&pl, b) - render_plot_x(&pl, a),
+			SVG_H - SVG_T - SVG_B);
 	}
 	if (s) {
 		for (size_t i = 0; i < s->n; i++)
@@ -478,23 +498,24 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 			for (size_t i = 0; i < s->n; i++) {
 				if (!s->seen[r][i])
 					continue;
-				fprintf(out, "%.1f,%.1f ", xpos(s->t0_ms + (int64_t)i * s->step_ms, t0, t1),
-					ypos((double)s->ok[r][i] / s->seen[r][i]));
+				fprintf(out, "%.1f,%.1f ", render_plot_x(&pl, s->t0_ms + (int64_t)i * s->step_ms),
+					render_plot_y(&pl, (double)s->ok[r][i] / s->seen[r][i]));
 			}
 			fprintf(out, "\"><title>share up: %s</title></polyline>\n", role_name((enum role)r));
 		}
 		fprintf(out, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"4 2\" points=\"");
 		for (size_t i = 0; i < s->n; i++)
 			if (s->answered[i])
-				fprintf(out, "%.1f,%.1f ", xpos(s->t0_ms + (int64_t)i * s->step_ms, t0, t1),
-					ypos(s->loss_sum[i] / s->answered[i]));
+				fprintf(out, "%.1f,%.1f ", render_plot_x(&pl, s->t0_ms + (int64_t)i * s->step_ms),
+					render_plot_y(&pl, s->loss_sum[i] / s->answered[i]));
 		fprintf(out, "\"><title>loss (answering targets)</title></polyline>\n");
 		if (rtt_max > 0) {
 			fprintf(out, "<polyline fill=\"none\" stroke=\"#999\" stroke-width=\"1\" points=\"");
 			for (size_t i = 0; i < s->n; i++)
 				if (s->answered[i])
-					fprintf(out, "%.1f,%.1f ", xpos(s->t0_ms + (int64_t)i * s->step_ms, t0, t1),
-						ypos(s->rtt_sum[i] / s->answered[i] / rtt_max));
+					fprintf(out, "%.1f,%.1f ",
+						render_plot_x(&pl, s->t0_ms + (int64_t)i * s->step_ms),
+						render_plot_y(&pl, s->rtt_sum[i] / s->answered[i] / rtt_max));
 			fprintf(out, "\"><title>mean RTT (max %.1f ms)</title></polyline>\n", rtt_max);
 		}
 	}
@@ -503,7 +524,7 @@ static void svg_timeline(FILE *out, json_t *inc, const struct render_series *s)
 	double row_end[3] = {-1e9, -1e9, -1e9};
 	for (size_t i = 0; i < json_array_size(phases); i++) {
 		json_t *p = json_array_get(phases, i);
-		double x = xpos(jfield_time(p, "at"), t0, t1);
+		double x = render_plot_x(&pl, jfield_time(p, "at"));
 		char label[64];
 		snprintf(label, sizeof(label), "%s%s%s", jfield_str(p, "event"), json_object_get(p, "role") ? " " : "",
 			 json_object_get(p, "role") ? jfield_str(p, "role") : "");
@@ -564,7 +585,7 @@ void render_html(FILE *out, const char *vantage, int64_t generated_ms, json_t *i
 		const char *net = json_string_value(json_object_get(inc, "network"));
 		char *s = story(inc);
 
-		fprintf(out, "<section>\n<h2>#%lld ", (long long)json_integer_value(json_object_get(inc, "id")));
+		fprintf(out, "<section>\n<h2>#%lld ", (long long)jfield_int(inc, "id", 0));
 		render_html_escape(out, net ? net : "(vantage)");
 		fprintf(out, " &mdash; <span class=\"cause\">");
 		render_html_escape(out, jfield_str(inc, "cause"));

@@ -1,0 +1,83 @@
+/* What every verb does the same way: options, errors, the configuration
+ * and the store. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "store/store.h"
+
+int cli_common_option(int opt)
+{
+	if (opt == 'v') {
+		log_set_level(log_get_level() < LOG_LEVEL_DEBUG ? log_get_level() + 1 : LOG_LEVEL_DEBUG);
+		return 1;
+	}
+	if (opt == 'q') {
+		log_set_level(log_get_level() > LOG_LEVEL_ERROR ? log_get_level() - 1 : LOG_LEVEL_ERROR);
+		return 1;
+	}
+	return 0;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "lightsout: %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see lightsout %s --help)\n", verb);
+	return EXIT_USAGE;
+}
+
+int cli_parse_format(const char *s, int allow_html)
+{
+	if (strcmp(s, "text") == 0)
+		return CLI_FORMAT_TEXT;
+	if (strcmp(s, "json") == 0)
+		return CLI_FORMAT_JSON;
+	if (allow_html && strcmp(s, "html") == 0)
+		return CLI_FORMAT_HTML;
+	return -1;
+}
+
+int cli_other_option(const char *verb, int opt, const char *usage)
+{
+	if (opt == 'h') {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (cli_common_option(opt))
+		return -1;
+	return cli_usage_error(verb, "bad option");
+}
+
+int cli_no_arguments(const char *verb, int argc, char **argv)
+{
+	if (optind < argc)
+		return cli_usage_error(verb, "unexpected argument \"%s\"", argv[optind]);
+	return -1;
+}
+
+struct config *cli_load_config(const char *path)
+{
+	char err[1024];
+	struct config *cfg = config_load(path, err, sizeof(err));
+
+	if (cfg == NULL)
+		fprintf(stderr, "lightsout: %s\n", err);
+	return cfg;
+}
+
+struct store *cli_open_store(const struct config *cfg, bool write)
+{
+	char err[1024];
+	struct store *st = store_open(cfg, write, 0, err, sizeof(err));
+
+	if (st == NULL)
+		fprintf(stderr, "lightsout: %s\n", err);
+	return st;
+}

@@ -1,0 +1,207 @@
+/* The probe engine's own rules, with injected time where time matters:
+ * rounds aligned to wall-clock slots, the SipHash offset spread within the
+ * interval, the token bucket of the rate cap, the resolver's monotonic
+ * wait, and exactly one completion per (target, round). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/ev.h"
+#include "core/timeutil.h"
+#include "harness.h"
+#include "probe/probe.h"
+#include "probe/schedule.h"
+
+static void test_first_round_aligned(void **state)
+{
+	(void)state;
+	static const int64_t intervals[] = {1000, 30000, 60000, 7000};
+	/* 2026-01-26T09:00:00Z and odd moments around it */
+	static const int64_t nows[] = {1769418000000, 1769418000001, 1769418059999, 1769418033333, 7};
+
+	for (size_t i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++) {
+		for (size_t j = 0; j < sizeof(nows) / sizeof(nows[0]); j++) {
+			int64_t I = intervals[i], now = nows[j];
+			for (uint32_t target = 0; target < 50; target++) {
+				int64_t off = probe_schedule_offset_ms(42, target, I);
+				struct probe_first_round f = probe_schedule_first(now, I, 42, target, false);
+				/* the round's slot is [round*I, (round+1)*I), its start at the offset */
+				assert_int_equal(f.start_ms, (int64_t)f.round * I + off);
+				/* the first such start not in the past, and within an interval */
+				assert_true(f.start_ms >= now);
+				assert_true(f.start_ms - now < I);
+				/* every vantage, every restart: the same numbers */
+				struct probe_first_round again = probe_schedule_first(now, I, 42, target, false);
+				assert_int_equal(again.round, f.round);
+				assert_int_equal(again.start_ms, f.start_ms);
+			}
+			/* the probe verb: all at once, in the slot of now */
+			struct probe_first_round a = probe_schedule_first(now, I, 42, 3, true);
+			assert_int_equal(a.start_ms, now);
+			assert_int_equal(a.round, (uint32_t)(now / I));
+		}
+	}
+}
+
+static void test_offset_spread(void **state)
+{
+	(void)state;
+	enum { N = 4000, BUCKETS = 10 };
+	const int64_t I = 60000;
+	unsigned hist[BUCKETS] = {0};
+	unsigned same = 0;
+
+	for (uint32_t t = 0; t < N; t++) {
+		int64_t off = probe_schedule_offset_ms(0x1234567890abcdefULL, t, I);
+		assert_true(off >= 0 && off < I);
+		hist[off * BUCKETS / I]++;
+		same += off == probe_schedule_offset_ms(0x1234567890abcdeeULL, t, I);
+	}
+	/* evenly over the interval: 400 expected per tenth, far from a burst */
+	for (int b = 0; b < BUCKETS; b++)
+		assert_in_range(hist[b], N / BUCKETS * 3 / 4, N / BUCKETS * 5 / 4);
+	/* another seed, another order */
+	assert_true(same < N / 100);
+}
+
+static void test_token_bucket(void **state)
+{
+	(void)state;
+	struct probe_bucket b;
+	const int64_t t0 = 1000 * NS_PER_S;
+	int n;
+
+	/* no cap */
+	probe_bucket_init(&b, 0, t0);
+	for (int i = 0; i < 100000; i++)
+		assert_true(probe_bucket_take(&b, t0));
+	assert_int_equal(probe_bucket_next_ns(&b, t0), t0);
+
+	/* 100 per second: empty at the start, one token every 10 ms */
+	probe_bucket_init(&b, 100, t0);
+	assert_false(probe_bucket_take(&b, t0));
+	int64_t next = probe_bucket_next_ns(&b, t0);
+	assert_in_range(next, t0 + 10 * NS_PER_MS, t0 + 10 * NS_PER_MS + 1000);
+	assert_false(probe_bucket_take(&b, next - 1000));
+	assert_true(probe_bucket_take(&b, next));
+	assert_false(probe_bucket_take(&b, next));
+
+	/* a second of 100 pps at any pace is 100 packets, never more */
+	probe_bucket_init(&b, 100, t0);
+	n = 0;
+	for (int64_t t = t0; t <= t0 + NS_PER_S; t += NS_PER_MS)
+		n += probe_bucket_take(&b, t);
+	assert_in_range(n, 99, 100);
+
+	/* idle time buys at most the burst: 64, or 1/50 s worth when more */
+	probe_bucket_init(&b, 100, t0);
+	for (n = 0; probe_bucket_take(&b, t0 + 3600 * NS_PER_S); n++)
+		;
+	assert_int_equal(n, 64);
+	probe_bucket_init(&b, 100000, t0);
+	for (n = 0; probe_bucket_take(&b, t0 + 10 * NS_PER_S); n++)
+		;
+	assert_int_equal(n, 2000);
+	/* and the wait for the next one is one token's worth */
+	next = probe_bucket_next_ns(&b, t0 + 10 * NS_PER_S);
+	assert_in_range(next - (t0 + 10 * NS_PER_S), 1, 10 * 1000 + 1);
+}
+
+/* The resolver thread's wait: the deadline is on the monotonic clock and
+ * the condition variable waits on that same clock, so a step of the wall
+ * clock neither stalls nor hurries the re-resolution. */
+static void test_resolver_wait_monotonic(void **state)
+{
+	(void)state;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	struct timespec until, now;
+
+	assert_int_equal(probe_wait_init(&cv), 0);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	probe_wait_deadline(&until, 30);
+	int64_t ahead_ns = ((int64_t)until.tv_sec - now.tv_sec) * NS_PER_S + (until.tv_nsec - now.tv_nsec);
+	assert_in_range(ahead_ns, 30 * NS_PER_MS, 30 * NS_PER_MS + 5 * NS_PER_S);
+	assert_in_range(until.tv_nsec, 0, NS_PER_S - 1);
+
+	pthread_mutex_lock(&mu);
+	int rc;
+	while ((rc = pthread_cond_timedwait(&cv, &mu, &until)) == 0)
+		;
+	pthread_mutex_unlock(&mu);
+	assert_int_equal(rc, ETIMEDOUT);
+	/* it waited until the deadline on the monotonic clock */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	assert_true(now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec));
+	pthread_cond_destroy(&cv);
+}
+
+/* A tcp round completes once; a second completion of it, and one of a
+ * round that never started, are refused and counted. */
+static void test_complete_exactly_once(void **state)
+{
+	(void)state;
+	uint16_t open_port, closed_port;
+	int lfd = harness_listen(&open_port), cfd = harness_listen(&closed_port);
+	struct results res = {0};
+	struct harness h;
+	char yaml[1024];
+
+	close(cfd); /* nothing listens there now: a reset */
+	snprintf(yaml, sizeof(yaml),
+		 HARNESS_YAML_TARGETS "      - {name: open, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n"
+				      "      - {name: closed, role: host, kind: tcp, host: 127.0.0.1, port: %u}\n",
+		 open_port, closed_port);
+	struct config *cfg = harness_config(yaml);
+	harness_run(&h, cfg, &res);
+	assert_int_equal(res.n, 2);
+	assert_int_equal(probe_engine_refused_completions(h.e), 0);
+
+	struct measurement again = res.m[0];
+	probe_complete(h.e, &again);
+	assert_int_equal(res.n, 2);
+	assert_int_equal(probe_engine_refused_completions(h.e), 1);
+	again.round++; /* never started */
+	probe_complete(h.e, &again);
+	assert_int_equal(res.n, 2);
+	assert_int_equal(probe_engine_refused_completions(h.e), 2);
+
+	harness_end(&h);
+	config_free(cfg);
+	close(lfd);
+
+	/* the typed result beside the text */
+	const struct measurement *ok = harness_by_target(&res, 0), *refused = harness_by_target(&res, 1);
+	assert_int_equal(ok->outcome, OUTCOME_OK);
+	assert_int_equal(ok->failure, FAILURE_NONE);
+	assert_true(ok->rtt_ms >= 0);
+	assert_int_equal(refused->outcome, OUTCOME_REFUSED);
+	assert_int_equal(refused->failure, FAILURE_REFUSED);
+	assert_int_equal(refused->icmp_family, 0);
+	assert_int_equal(refused->from_ip.family, 0);
+	assert_string_equal(refused->from, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_first_round_aligned),   cmocka_unit_test(test_offset_spread),
+	    cmocka_unit_test(test_token_bucket),          cmocka_unit_test(test_resolver_wait_monotonic),
+	    cmocka_unit_test(test_complete_exactly_once),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
