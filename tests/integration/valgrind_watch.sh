@@ -24,7 +24,7 @@ ns_add $NS
 nx() { ip netns exec $NS "$@"; }
 
 # a TCP listener that answers HTTP and SMTP-ish greetings, on free ports
-nx python3 - "$work" <<'PY' &
+ip netns exec $NS python3 - "$work" <<'PY' &
 import socket, sys, threading, os
 def serve(sock, reply):
     while True:
