@@ -33,9 +33,9 @@
 #define WBUF_CAP                (4 * BGP_MSG_MAX)
 #define BGP_STATE_LOG_BURST     20 /* state changes logged per peer per window */
 #define BGP_STATE_LOG_WINDOW_MS 60000
-/* Bytes read from one peer per wakeup: a few full messages, then the loop
+/* Bytes read from one peer per wakeup: one full message, then the loop
  * serves the rest (epoll is level-triggered: the peer's turn comes again). */
-#define BGP_READ_BUDGET (4 * BGP_MSG_MAX)
+#define BGP_READ_BUDGET BGP_MSG_MAX
 /* RFC 4486 Cease subcodes */
 #define BGP_CEASE_MAX_PREFIXES 1
 #define BGP_CEASE_REJECTED     5

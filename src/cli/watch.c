@@ -438,7 +438,7 @@ out:
 			fprintf(stderr, "lightsout: %s\n", err);
 			rc = EXIT_RUNTIME;
 		} else if (dropped > 0) {
-			log_warnx("%llu measurements were dropped because the store could not keep up",
+			log_warnx("%llu records were dropped: the store could not keep up or write them",
 				  (unsigned long long)dropped);
 		}
 	}
