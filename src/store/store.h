@@ -82,7 +82,7 @@ struct store_stats {
 	uint64_t dropped[STORE_KIND_COUNT]; /* no room in the queue, or their batch failed */
 	uint64_t write_errors;              /* batches whose transaction failed */
 	bool failing;                       /* the last batch failed; error says why */
-	char error[256];                    /* "cannot write store PATH: sqlite's reason" */
+	char error[512];                    /* "cannot write store PATH: sqlite's reason" */
 };
 void store_get_stats(const struct store *st, struct store_stats *out);
 /* Waits until everything queued so far (prunes too) is committed (tests,
