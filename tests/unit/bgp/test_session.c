@@ -35,7 +35,8 @@ enum script {
 	SCRIPT_SILENT,
 	SCRIPT_ROUTES,
 	SCRIPT_MAX_PREFIXES,
-	SCRIPT_FLOOD
+	SCRIPT_FLOOD,
+	SCRIPT_KEEPALIVE_FLOOD
 };
 
 #define FLOOD_MS 1500
@@ -302,6 +303,19 @@ static void *peer(void *arg)
 		}
 		break;
 	}
+	case SCRIPT_KEEPALIVE_FLOOD: {
+		/* KEEPALIVEs, 200 to a write, as fast as the socket takes them */
+		uint8_t ka[200 * BGP_HDR_LEN];
+		for (size_t i = 0; i < sizeof(ka); i += BGP_HDR_LEN)
+			bgp_build_keepalive(ka + i, BGP_HDR_LEN);
+		if (establish(fd) < 0)
+			goto out;
+		wait_established(r);
+		int64_t end = mono_now_ns() + FLOOD_MS * NS_PER_MS;
+		while (mono_now_ns() < end)
+			send_all(fd, ka, (int)sizeof(ka));
+		break;
+	}
 	case SCRIPT_SILENT:
 		expire_hold(r, fd); /* no OPEN: the hold time of OpenSent runs out */
 		expect_notification(r, fd);
@@ -479,6 +493,16 @@ static void t_flood_does_not_starve_the_loop(void **state)
 		fail_msg("the loop waited %lld ms for a flooding peer", (long long)(r.max_gap_ns / NS_PER_MS));
 }
 
+static void t_keepalive_flood_does_not_starve_the_loop(void **state)
+{
+	(void)state;
+	struct run r = {.script = SCRIPT_KEEPALIVE_FLOOD};
+	run_script(&r);
+	if (r.max_gap_ns > 300 * NS_PER_MS)
+		fail_msg("the loop waited %lld ms for a peer flooding KEEPALIVEs",
+			 (long long)(r.max_gap_ns / NS_PER_MS));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +513,7 @@ int main(void)
 	    cmocka_unit_test(t_live_routes_follow_the_watched_rule),
 	    cmocka_unit_test(t_max_prefixes_cease),
 	    cmocka_unit_test(t_flood_does_not_starve_the_loop),
+	    cmocka_unit_test(t_keepalive_flood_does_not_starve_the_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
