@@ -183,7 +183,7 @@ static void publish_bgp_status(struct watch *w)
 	json_decref(doc);
 }
 
-/* The store's counters for /metrics, every few seconds. */
+/* The store's and the engine's counters for /metrics, every few seconds. */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -191,6 +191,7 @@ static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 	struct watch *w = arg;
 
 	serve_live_store(w->live, store_queue_depth(w->store), store_dropped(w->store));
+	serve_live_rounds_missed(w->live, probe_engine_missed_rounds(w->engine));
 	publish_bgp_status(w);
 	return 5 * NS_PER_S;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/ev.h"
+#include "core/timeutil.h"
 #include "probe/engine_round.h"
 
 void probe_round_open(struct probe_round *r, struct probe_engine *e, const struct probe_target *t, uint32_t round,
@@ -25,6 +26,24 @@ void probe_round_open(struct probe_round *r, struct probe_engine *e, const struc
 				  .fd = -1,
 				  .open = true};
 	probe_engine_round_opened(e, r);
+}
+
+void probe_round_send(struct probe_round *r, int64_t deadline_ns, probe_round_fn send)
+{
+	r->deadline_ns = deadline_ns;
+	r->on_send = send;
+	if (probe_engine_queue_send(r->engine, r))
+		send(r);
+}
+
+void probe_round_sent(struct probe_round *r)
+{
+	int64_t waited = ev_now(probe_engine_loop(r->engine)) - r->start_ns;
+
+	r->start_ns += waited;
+	r->at_ms += waited / NS_PER_MS;
+	r->deadline_ns += waited;
+	r->on_send(r);
 }
 
 static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
@@ -78,6 +97,7 @@ static void vfinish(struct probe_round *r, struct measurement *m, const char *fm
 	struct ev_loop *loop = probe_engine_loop(r->engine);
 
 	r->open = false;
+	probe_engine_unqueue(r->engine, r);
 	if (r->timer != 0)
 		ev_del_timer(loop, r->timer);
 	r->timer = 0;

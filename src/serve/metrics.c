@@ -167,6 +167,9 @@ void serve_metrics_render(FILE *out, const struct config *cfg, const struct serv
 			fprintf(out, "lightsout_probes_total{kind=\"%s\",outcome=\"%s\"} %llu\n",
 				kind_name((enum probe_kind)k), outcome_name((enum outcome)o),
 				(unsigned long long)s->probes[k][o]);
+	header(out, "lightsout_rounds_missed_total", "counter",
+	       "Probe rounds not run: past after the process stood still, or max_pps too low for the targets");
+	fprintf(out, "lightsout_rounds_missed_total %llu\n", (unsigned long long)s->rounds_missed);
 	header(out, "lightsout_store_queue_depth", "gauge", "Records waiting for the store writer");
 	fprintf(out, "lightsout_store_queue_depth %zu\n", s->store_queue_depth);
 	header(out, "lightsout_store_dropped_total", "counter", "Records dropped because the store queue was full");
