@@ -51,6 +51,7 @@ struct schedule_slot {
 	uint32_t round;     /* next round to start */
 	uint32_t last_done; /* the last round completed, when any_done */
 	bool any_done;
+	bool ran;                 /* a round of it started */
 	struct probe_round *open; /* the kind's round not completed yet, if any */
 	unsigned started_rounds;
 	unsigned done_rounds;
@@ -393,7 +394,8 @@ static int64_t on_stall_logged(struct ev_loop *loop, uint64_t id, void *arg)
 	(void)id;
 	struct probe_engine *e = arg;
 
-	log_warnx("probe: rounds came up to %.1f s late (the process stood still?): %lu round(s) of %zu target(s) "
+	log_warnx("probe: rounds came up to %.1f s late (the loop was held up: a stopped process, a paused VM?): "
+		  "%lu round(s) of %zu target(s) "
 		  "skipped, not run late",
 		  (double)e->stall.late_ns / NS_PER_S, e->stall.rounds, e->stall.targets);
 	e->stall = (struct stall){0};
@@ -440,7 +442,10 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	uint32_t skip = probe_schedule_skip(s->next_start_ns, now, s->interval_ns);
 
 	if (skip > 0) {
-		note_stall(e, skip, now - s->next_start_ns);
+		/* before the first round, lateness is start-up work (reading MRT
+		 * files...), not a stall: nothing was missed */
+		if (s->ran)
+			note_stall(e, skip, now - s->next_start_ns);
 		s->round += skip;
 		s->next_start_ns += (int64_t)skip * s->interval_ns;
 		if (s->next_start_ns > now)
@@ -452,6 +457,7 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 
 	s->round++;
 	s->next_start_ns += s->interval_ns;
+	s->ran = true;
 	if (s->open != NULL && s->open->waiting) {
 		note_capped(e);
 		return s->next_start_ns - now;
