@@ -200,6 +200,12 @@ void probe_round_finish(struct probe_round *r, struct measurement *m, const char
 
 /* ---- sockets and errors the kinds share ---- */
 
+/* The TCP connection attempt of r (tcp, smtp): r's socket, a connect to
+ * its target's address at port, fn(arg) when the socket is writable and
+ * on_deadline at r->deadline_ns; or the end of r if that fails at once. */
+void probe_round_connect(struct probe_round *r, uint16_t port, void (*fn)(struct ev_loop *, int, unsigned, void *),
+			 void *arg, probe_round_fn on_deadline);
+
 /* Takes *fd off the loop and closes it, if it is open (>= 0); *fd = -1. */
 void probe_close(struct ev_loop *loop, int *fd);
 

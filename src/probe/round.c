@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +135,27 @@ void probe_round_finish(struct probe_round *r, struct measurement *m, const char
 	va_start(ap, fmt);
 	vfinish(r, m, fmt, ap);
 	va_end(ap);
+}
+
+void probe_round_connect(struct probe_round *r, uint16_t port, void (*fn)(struct ev_loop *, int, unsigned, void *),
+			 void *arg, probe_round_fn on_deadline)
+{
+	const struct probe_target *t = probe_engine_target(r->engine, r->target);
+	/* no SYN retries beyond our deadline matter; keep the kernel's few */
+	int syncnt = 2, err;
+
+	r->fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
+	if (r->fd < 0) {
+		probe_round_end(r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
+		return;
+	}
+	setsockopt(r->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
+	if ((err = probe_connect(r->fd, &t->addr, port)) != 0)
+		probe_round_end(r, errno_failure(err), NULL, "connect: %s", strerror(err));
+	else if (ev_add_fd(probe_engine_loop(r->engine), r->fd, EV_WRITE, fn, arg) < 0)
+		probe_round_end(r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
+	else
+		probe_round_arm(r, r->deadline_ns, on_deadline);
 }
 
 void probe_close(struct ev_loop *loop, int *fd)

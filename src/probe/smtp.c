@@ -231,22 +231,10 @@ static void on_deadline(struct probe_round *r)
 /* The SYN, once the rate cap allows it. */
 static void smtp_send(struct probe_round *r)
 {
-	struct smtp_slot *s = PROBE_SLOT(r, struct smtp_slot);
-	const struct probe_target *t = probe_engine_target(r->engine, r->target);
-	int syncnt = 2, err;
+	uint16_t port = probe_engine_target(r->engine, r->target)->cfg->port;
 
-	s->r.fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
-	if (s->r.fd < 0) {
-		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
-		return;
-	}
-	setsockopt(s->r.fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
-	if ((err = probe_connect(s->r.fd, &t->addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT)) != 0)
-		probe_round_end(&s->r, errno_failure(err), NULL, "connect: %s", strerror(err));
-	else if (ev_add_fd(s->st->loop, s->r.fd, EV_WRITE, on_io, s) < 0)
-		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
-	else
-		probe_round_arm(&s->r, s->r.deadline_ns, on_deadline);
+	probe_round_connect(r, port != 0 ? port : SMTP_DEFAULT_PORT, on_io, PROBE_SLOT(r, struct smtp_slot),
+			    on_deadline);
 }
 
 static void smtp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,

@@ -69,22 +69,7 @@ static void on_deadline(struct probe_round *r)
 /* The SYN, once the rate cap allows it. */
 static void tcp_send(struct probe_round *r)
 {
-	const struct probe_target *t = probe_engine_target(r->engine, r->target);
-	/* no SYN retries beyond our deadline matter; keep the kernel's few */
-	int syncnt = 2, err;
-
-	r->fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
-	if (r->fd < 0) {
-		probe_round_end(r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
-		return;
-	}
-	setsockopt(r->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
-	if ((err = probe_connect(r->fd, &t->addr, t->cfg->port)) != 0)
-		probe_round_end(r, errno_failure(err), NULL, "connect: %s", strerror(err));
-	else if (ev_add_fd(probe_engine_loop(r->engine), r->fd, EV_WRITE, on_ready, r) < 0)
-		probe_round_end(r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
-	else
-		probe_round_arm(r, r->deadline_ns, on_deadline);
+	probe_round_connect(r, probe_engine_target(r->engine, r->target)->cfg->port, on_ready, r, on_deadline);
 }
 
 /* ctx: one struct probe_round per target */
