@@ -221,7 +221,7 @@ static int64_t on_send_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	while (e->wait_head != NULL && probe_engine_take_token(e)) {
 		struct probe_round *r = e->wait_head;
 		probe_engine_unqueue(e, r);
-		probe_round_sent(r); /* may end r, or stop the engine */
+		probe_round_sent(r); /* may end r at once */
 	}
 	if (e->wait_head == NULL) {
 		e->wait_timer = 0;
@@ -395,15 +395,14 @@ static int64_t on_stall_logged(struct ev_loop *loop, uint64_t id, void *arg)
 	struct probe_engine *e = arg;
 
 	log_warnx("probe: rounds came up to %.1f s late (the loop was held up: a stopped process, a paused VM?): "
-		  "%lu round(s) of %zu target(s) "
-		  "skipped, not run late",
+		  "%lu round(s) of %zu target(s) skipped, not run late",
 		  (double)e->stall.late_ns / NS_PER_S, e->stall.rounds, e->stall.targets);
 	e->stall = (struct stall){0};
 	return EV_TIMER_DONE;
 }
 
-/* One log line per stall: the targets' timers all fire in the iteration
- * after it, and the line waits for the next one. */
+/* One log line per stall: every target's timer fires in the first
+ * iteration after it, and the line is written in the next one. */
 static void note_stall(struct probe_engine *e, uint32_t skipped, int64_t late_ns)
 {
 	e->missed_rounds += skipped;

@@ -178,9 +178,10 @@ void probe_round_open(struct probe_round *r, struct probe_engine *e, const struc
 		      int64_t at_ms, const struct probe_round_hooks *hooks);
 /* Runs send(r) once the rate cap lets r send its first packet (the
  * connection attempt of tcp, http and smtp): at once if a token is there,
- * else in turn with the other waiting rounds.  A round that waited starts
- * when it sends: at_ms, start_ns and deadline_ns (deadline_ns here) move
- * by the wait, so the wait eats neither into the timeout nor the RTT. */
+ * else in turn with the other waiting rounds.  r->deadline_ns is set from
+ * deadline_ns; a round that waited starts when it sends, so its at_ms,
+ * start_ns and deadline_ns move by the wait, which eats neither into the
+ * timeout nor the RTT. */
 void probe_round_send(struct probe_round *r, int64_t deadline_ns, probe_round_fn send);
 /* Arms r's one timer (replacing it) to run fn(r) at at_ns, monotonic;
  * false if out of memory. */
