@@ -78,6 +78,8 @@ struct bgp {
 	struct peer *peers;
 	size_t npeers;
 	int lfd;
+	bool opened;             /* bgp_open ran */
+	struct mrt_reader **mrt; /* [cfg->bgp.nmrt], opened, not read yet */
 	struct bgp_vis *vis;
 	uint64_t t_tick;
 	int64_t last_vis_tick;
@@ -700,7 +702,7 @@ static int open_listener(struct bgp *b, char *err, size_t errlen)
 {
 	const char *l = b->cfg->bgp.listen;
 	struct sockaddr_storage sa;
-	int fd = -1;
+	int fd;
 
 	if (!l)
 		return 0;
@@ -708,13 +710,8 @@ static int open_listener(struct bgp *b, char *err, size_t errlen)
 		snprintf(err, errlen, "bgp: listen \"%s\" is not ADDRESS:PORT", l);
 		return -1;
 	}
-	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, addr_len(&sa)) < 0 || listen(fd, 16) < 0) {
+	if ((fd = addr_listen(&sa, 16)) < 0) {
 		snprintf(err, errlen, "bgp: cannot listen on %s: %s", l, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	if (ev_add_fd(b->loop, fd, EV_READ, on_accept, b) < 0) {
@@ -764,10 +761,10 @@ static void replay_event(const struct mrt_event *ev, void *arg)
 	emit(r->b, &out);
 }
 
-int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
+/* Reads the file behind rd (and closes it). */
+static int replay_reader(struct bgp *b, struct mrt_reader *rd, char *err, size_t errlen)
 {
 	struct replay r = {.b = b};
-	struct mrt_reader *rd = NULL;
 	struct mrt_parser *p = NULL;
 	char rerr[256];
 	struct mrt_record rec;
@@ -779,9 +776,6 @@ int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "bgp: out of memory");
 		goto out;
 	}
-	rd = mrt_open(path, err, errlen);
-	if (!rd)
-		goto out;
 	for (;;) {
 		int n = mrt_next(rd, &rec, err, errlen);
 		if (n < 0)
@@ -799,15 +793,51 @@ out:
 	return rc;
 }
 
-int bgp_start(struct bgp *b, char *err, size_t errlen)
+int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
 {
+	struct mrt_reader *rd = mrt_open(path, err, errlen);
+
+	return rd ? replay_reader(b, rd, err, errlen) : -1;
+}
+
+int bgp_open(struct bgp *b, char *err, size_t errlen)
+{
+	size_t n = b->cfg->bgp.nmrt;
 	int rc = 0;
-	for (size_t i = 0; i < b->cfg->bgp.nmrt; i++) {
-		if (bgp_replay_mrt(b, b->cfg->bgp.mrt[i], err, errlen) < 0)
-			rc = -1;
+
+	if (b->opened)
+		return 0;
+	b->opened = true;
+	if (n > 0 && (b->mrt = calloc(n, sizeof(*b->mrt))) == NULL) {
+		snprintf(err, errlen, "bgp: out of memory");
+		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		if ((b->mrt[i] = mrt_open(b->cfg->bgp.mrt[i], err, errlen)) == NULL)
+			rc = -1;
 	if (open_listener(b, err, errlen) < 0)
 		rc = -1;
+	return rc;
+}
+
+static void close_readers(struct bgp *b)
+{
+	for (size_t i = 0; b->mrt != NULL && i < b->cfg->bgp.nmrt; i++)
+		mrt_close(b->mrt[i]);
+	free(b->mrt);
+	b->mrt = NULL;
+}
+
+int bgp_start(struct bgp *b, char *err, size_t errlen)
+{
+	int rc = b->opened ? 0 : bgp_open(b, err, errlen);
+
+	for (size_t i = 0; b->mrt != NULL && i < b->cfg->bgp.nmrt; i++) {
+		if (b->mrt[i] != NULL && replay_reader(b, b->mrt[i], err, errlen) < 0)
+			rc = -1;
+		b->mrt[i] = NULL; /* closed by replay_reader */
+	}
+	close_readers(b);
 	for (size_t i = 0; i < b->npeers; i++) {
 		struct peer *p = &b->peers[i];
 		set_state(p, BGP_STATE_ACTIVE, NULL);
@@ -852,6 +882,7 @@ void bgp_free(struct bgp *b)
 	if (!b)
 		return;
 	bgp_stop(b);
+	close_readers(b);
 	bgp_vis_free(b->vis);
 	free(b->peers);
 	free(b);

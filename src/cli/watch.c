@@ -183,7 +183,7 @@ static void publish_bgp_status(struct watch *w)
 	json_decref(doc);
 }
 
-/* The store's counters for /metrics, every few seconds. */
+/* The store's and the engine's counters for /metrics, every few seconds. */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -191,6 +191,7 @@ static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 	struct watch *w = arg;
 
 	serve_live_store(w->live, store_queue_depth(w->store), store_dropped(w->store));
+	serve_live_rounds_missed(w->live, probe_engine_missed_rounds(w->engine));
 	publish_bgp_status(w);
 	return 5 * NS_PER_S;
 }
@@ -348,13 +349,11 @@ int cli_watch(int argc, char **argv)
 	if (serve_live_load(w.live, w.store, wall_now_ms(), err, sizeof(err)) < 0)
 		log_warnx("dashboard: %s", err);
 	if (alert_new(w.cfg, NULL, &w.alert, err, sizeof(err)) < 0 ||
-	    serve_http_start(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
+	    serve_http_bind(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
 	serve_live_set_alert(w.live, w.alert); /* /metrics reads its counters */
-	if (w.http != NULL)
-		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
 	w.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sigfd < 0 || ev_add_fd(w.loop, w.sigfd, EV_READ, on_signal, &w) < 0) {
@@ -376,7 +375,7 @@ int cli_watch(int argc, char **argv)
 		}
 		/* a peer that cannot be reached is retried; only a listener
 		 * that cannot be opened or an unreadable MRT file is reported */
-		if (bgp_start(w.bgp, err, sizeof(err)) < 0)
+		if (bgp_open(w.bgp, err, sizeof(err)) < 0)
 			log_warnx("bgp: %s", err);
 	}
 	if (for_ms > 0)
@@ -394,6 +393,16 @@ int cli_watch(int argc, char **argv)
 	} else if (geteuid() == 0) {
 		log_info("running as root; --user NAME drops privileges once sockets are open");
 	}
+	/* only now what answers clients or parses files: the dashboard on
+	 * its bound socket, the MRT files opened above */
+	if (serve_http_run(w.http, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: watch: %s\n", err);
+		goto out;
+	}
+	if (w.http != NULL)
+		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
+	if (w.bgp != NULL && bgp_start(w.bgp, err, sizeof(err)) < 0)
+		log_warnx("bgp: %s", err);
 	serve_live_running(w.live, true);
 	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks, w.cfg->ntargets,
 		 (long long)w.cfg->interval_ms, w.cfg->vantage);

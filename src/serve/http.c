@@ -5,6 +5,7 @@
 #include "serve/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "config/values.h"
@@ -60,6 +62,7 @@ struct serve_http {
 	struct serve_live *live;
 	struct store *st;
 	struct MHD_Daemon *d;
+	int lfd; /* bound, until d owns it */
 	uint16_t port;
 	struct head_watch hw;
 };
@@ -782,14 +785,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", buf);
 }
 
-int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
-		     char *err, size_t errlen)
+int serve_http_bind(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
+		    char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct serve_http *h;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
-	sigset_t all, old;
 
 	*out = NULL;
 	if (!cfg->listen || strcmp(cfg->listen, "off") == 0)
@@ -807,8 +807,23 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	h->cfg = cfg;
 	h->live = live;
 	h->st = st;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	if ((h->lfd = addr_listen(&ss, SOMAXCONN)) < 0) {
+		snprintf(err, errlen, "listen %s: cannot bind: %s", cfg->listen, strerror(errno));
+		free(h);
+		return -1;
+	}
+	*out = h;
+	return 0;
+}
+
+int serve_http_run(struct serve_http *h, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	sigset_t all, old;
+
+	if (h == NULL || h->d != NULL)
+		return 0;
 	/* The server's threads take no signals: they belong to the main loop
 	 * (a SIGTERM delivered to one of them would kill watch unflushed). */
 	sigfillset(&all);
@@ -816,26 +831,39 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	if (head_watch_start(&h->hw) != 0) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		snprintf(err, errlen, "cannot start the HTTP request watcher");
-		free(h);
 		return -1;
 	}
 	h->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, h->lfd, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_REQUEST_MEMORY,
 	    MHD_OPTION_NOTIFY_CONNECTION, head_notify, &h->hw, MHD_OPTION_NOTIFY_COMPLETED, request_completed, &h->hw,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* the socket is the daemon's now, which closes it when it stops (and
+	 * may have when it failed to start: not ours to close again) */
+	h->lfd = -1;
 	if (!h->d) {
-		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
+		snprintf(err, errlen, "listen %s: cannot start the HTTP server", h->cfg->listen);
 		head_watch_stop(&h->hw);
-		free(h);
 		return -1;
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
-	*out = h;
+	return 0;
+}
+
+int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
+		     char *err, size_t errlen)
+{
+	if (serve_http_bind(cfg, live, st, out, err, errlen) < 0)
+		return -1;
+	if (serve_http_run(*out, err, errlen) < 0) {
+		serve_http_stop(*out);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -848,7 +876,11 @@ void serve_http_stop(struct serve_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
-	head_watch_stop(&h->hw);
+	if (h->d != NULL) {
+		MHD_stop_daemon(h->d);
+		head_watch_stop(&h->hw);
+	}
+	if (h->lfd >= 0)
+		close(h->lfd);
 	free(h);
 }

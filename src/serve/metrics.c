@@ -184,6 +184,9 @@ void serve_metrics_render(FILE *out, const struct config *cfg, const struct serv
 			fprintf(out, "lightsout_probes_total{kind=\"%s\",outcome=\"%s\"} %llu\n",
 				kind_name((enum probe_kind)k), outcome_name((enum outcome)o),
 				(unsigned long long)s->probes[k][o]);
+	header(out, "lightsout_rounds_missed_total", "counter",
+	       "Probe rounds not run: past after the process stood still, or max_pps too low for the targets");
+	fprintf(out, "lightsout_rounds_missed_total %llu\n", (unsigned long long)s->rounds_missed);
 	store_metrics(out, ss);
 	if (s->npeers > 0) {
 		header(out, "lightsout_bgp_peer_established", "gauge",

@@ -4,7 +4,9 @@
 #    drop) goes down after down_after rounds and comes back after up_after;
 #  - a refused port (RST) and an unreachable network (ICMP error from the
 #    router) are told apart, with the router named;
-#  - the store holds the state changes at the right rounds.
+#  - the store holds the state changes at the right rounds;
+#  - with --user nobody, every thread runs as nobody by the time the
+#    dashboard first answers, and an MRT file only root may read is read.
 # Addresses: 198.18.1.0/30 vantage-router, 198.18.2.0/30 router-target.
 set -u
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
@@ -48,10 +50,14 @@ NFT
 (ip netns exec $T nc -lk 198.18.2.2 80 >/dev/null 2>&1 &)
 web_listens() { [ -n "$(ip netns exec $T ss -Htln 'sport = :80')" ]; }
 
+# an MRT archive only root may read: $work is root's, mode 0700
+data=${DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data}
+install -m 600 "$data/bgpdump/test_data/updates.20070211.0141.gz" "$work/rib.gz"
 cat >"$work/watch.yaml" <<YAML
 vantage: itest
 store: $work/store.db
-listen: "off"
+listen: "198.18.1.1:8080"
+bgp: {mrt: ["$work/rib.gz"]}
 interval: 500ms
 timeout: 300ms
 detect: {down_after: 2, up_after: 2}
@@ -64,6 +70,11 @@ networks:
       - {name: t-closed, role: web, kind: tcp, host: 198.18.2.2, port: 81}
       - {name: nowhere-icmp, role: host, kind: icmp, host: 198.18.9.9, count: 1}
       - {name: nowhere-tcp, role: web, kind: tcp, host: 198.18.9.9, port: 80}
+  - name: archive
+    prefixes: [85.0.0.0/8, 203.0.0.0/8]
+    asn: [11500]
+    targets:
+      - {name: a-web, role: web, kind: tcp, host: 198.18.2.2, port: 80}
 controls:
   - {name: router, kind: icmp, host: 198.18.1.2, count: 1}
 YAML
@@ -72,7 +83,15 @@ check "check-config accepts the test configuration" $LIGHTSOUT check-config -c "
 check "the web target listens" wait_until 10 web_listens
 # root opens the raw ICMP socket and the store, then runs as nobody
 ip netns exec $V $LIGHTSOUT watch -c "$work/watch.yaml" --for 14s --user nobody 2>"$work/watch.log" &
-watch_pid=$!
+watch_pid=$! # ip netns exec execs watch
+dashboard_answers() {
+	code=$(ip netns exec $V curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://198.18.1.1:8080/healthz)
+	[ "$code" != 000 ]
+}
+wait_until 10 dashboard_answers
+uids=$(awk '/^Uid:/{print $2; print $3}' /proc/$watch_pid/task/*/status | sort -u | tr '\n' ' ')
+check "the dashboard answers (got $code)" test "$code" != 000
+check "every thread runs as nobody when the dashboard first answers (uids: $uids)" test "$uids" = "$(id -u nobody) "
 runs_as_nobody() {
 	local wpid
 	wpid=$(pgrep -n -f "lightsout watch -c $work/watch.yaml") &&
@@ -135,6 +154,8 @@ for t in nowhere-icmp nowhere-tcp; do
 	check "$t says what the router said (got: $det)" grep -qi "unreachable" <<<"$det"
 done
 check "the control stayed up" test "$(q "SELECT count(*) FROM measurements WHERE target=$(tid router) AND outcome<>0")" -eq 0
+routes=$(q "SELECT count(*) FROM bgp_events WHERE peer <> '*'")
+check "the root-only MRT file was read ($routes routes stored)" test "$routes" -gt 0
 check "state changes logged once each" test "$(grep -c 't-icmp.*-> down' "$work/watch.log")" -eq 1
 $LIGHTSOUT status -c "$work/watch.yaml" --format json >"$work/status.json"
 check "status --format json shows t-closed down" test "$(jq -r '.networks[0].targets[] | select(.name=="t-closed") | .state' "$work/status.json")" = down

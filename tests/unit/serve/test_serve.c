@@ -290,6 +290,7 @@ static void t_metrics(void **state)
 	serve_live_measurement(l, &b, STATE_DOWN);
 	serve_live_incident(l, 9, "north-korea", true, "power", "{}");
 	serve_live_store(l, 17, 3);
+	serve_live_rounds_missed(l, 15);
 	serve_live_bgp(l, 0, 2, 1);
 	serve_live_running(l, true);
 	assert_int_equal(serve_live_snapshot(l, &s, true), 0);
@@ -333,6 +334,8 @@ static void t_metrics(void **state)
 	assert_non_null(strstr(text, "lightsout_store_dropped_total{kind=\"measurement\"} 0\n"));
 	assert_non_null(strstr(text, "lightsout_store_dropped_total{kind=\"state_change\"} 0\n"));
 	assert_non_null(strstr(text, "lightsout_store_write_errors_total 2\n"));
+	assert_non_null(
+	    strstr(text, "# TYPE lightsout_rounds_missed_total counter\nlightsout_rounds_missed_total 15\n"));
 	assert_non_null(strstr(text, "lightsout_build_info{version=\"0.1.0\"} 1\n"));
 	assert_non_null(strstr(text, "lightsout_alerts_sent_total{receiver=\"0\",format=\"alertmanager\"} 5\n"));
 	assert_non_null(strstr(text, "lightsout_alert_failures_total{receiver=\"0\",format=\"alertmanager\"} 2\n"));
