@@ -18,7 +18,13 @@ int cli_watch(int argc, char **argv);
 int cli_probe(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_check_config(int argc, char **argv);
+int cli_version(int argc, char **argv);
 
+/* Before a verb's getopt_long loop.  Options go anywhere on the line
+ * (GNU permutation, unless POSIXLY_CORRECT is set) and "--" ends them;
+ * getopt starts afresh, not from where an earlier verb's parse in the
+ * same process stopped (the unit tests run many). */
+void cli_options_start(void);
 /* Common options: -v / -q adjust the log level; returns 1 if handled. */
 int cli_common_option(int opt);
 /* "lightsout VERB: message" on stderr, then EXIT_USAGE. */

@@ -1,5 +1,6 @@
 /* What every verb does the same way: options, errors, the configuration
  * and the store. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,13 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "store/store.h"
+
+void cli_options_start(void)
+{
+	/* 0, not 1: glibc then also forgets a half-read option cluster
+	 * ("-xq" left at 'q') that points into the earlier argv */
+	optind = 0;
+}
 
 int cli_common_option(int opt)
 {

@@ -174,8 +174,8 @@ int cli_probe(int argc, char **argv)
 	char err[512];
 	char *end;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+k:n:i:t:p:f:hvq", opts, NULL)) != -1) {
+	cli_options_start();
+	while ((opt = getopt_long(argc, argv, "k:n:i:t:p:f:hvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'k':
 			forced_kind = kind_from_name(optarg);

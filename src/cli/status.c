@@ -82,7 +82,7 @@ int cli_status(int argc, char **argv)
 	int opt, rc = EXIT_RUNTIME;
 	struct store *st = NULL;
 
-	optind = 1;
+	cli_options_start();
 	while ((opt = getopt_long(argc, argv, "c:f:hvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -280,7 +280,7 @@ int cli_watch(int argc, char **argv)
 	char err[1024];
 	struct watch w = {.sigfd = -1};
 
-	optind = 1;
+	cli_options_start();
 	while ((opt = getopt_long(argc, argv, "c:hvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -8,30 +8,58 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "cli/cli.h"
 
-/* Runs a verb with stderr captured into buf. */
-static int run_verb(int (*verb)(int, char **), char *buf, size_t len, int argc, char **argv)
+/* Reads back and closes a capture file. */
+static void capture_end(int fd, int saved, int target, char *buf, size_t len)
 {
-	char path[] = "/tmp/lightsout-cli-err-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	dup2(fd, STDERR_FILENO);
-	int rc = verb(argc, argv);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
+	dup2(saved, target);
 	close(saved);
 	lseek(fd, 0, SEEK_SET);
-	ssize_t n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
+	ssize_t n = buf != NULL ? read(fd, buf, len - 1) : 0;
+	if (buf != NULL)
+		buf[n > 0 ? n : 0] = '\0';
 	close(fd);
+}
+
+static int capture_start(int target, int *saved)
+{
+	char path[] = "/tmp/lightsout-cli-out-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
 	unlink(path);
+	*saved = dup(target);
+	dup2(fd, target);
+	return fd;
+}
+
+/* Runs a verb with stdout captured into out (NULL: dropped) and stderr
+ * into buf. */
+static int run_verb_out(int (*verb)(int, char **), char *out, size_t outlen, char *buf, size_t len, int argc,
+			char **argv)
+{
+	int saved_out, saved_err;
+	fflush(stdout);
+	fflush(stderr);
+	int fd_out = capture_start(STDOUT_FILENO, &saved_out);
+	int fd_err = capture_start(STDERR_FILENO, &saved_err);
+	int rc = verb(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	capture_end(fd_err, saved_err, STDERR_FILENO, buf, len);
+	capture_end(fd_out, saved_out, STDOUT_FILENO, out, outlen);
 	return rc;
+}
+
+static int run_verb(int (*verb)(int, char **), char *buf, size_t len, int argc, char **argv)
+{
+	return run_verb_out(verb, NULL, 0, buf, len, argc, argv);
 }
 
 static void t_config_errors_say_lightsout(void **state)
@@ -70,11 +98,87 @@ static void t_usage_errors(void **state)
 	assert_int_equal(run_verb(cli_status, buf, sizeof(buf), 2, help), 0);
 }
 
+/* A TCP listener on 127.0.0.1 that completes handshakes (the kernel
+ * does, from the backlog); returns the fd and the port as a URL. */
+static int tcp_listener(char *url, size_t len)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(url, len, "tcp://127.0.0.1:%u", ntohs(sin.sin_port));
+	return fd;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Options anywhere on the line, "--" ends them (fping, GNU habits). */
+static void t_options_anywhere(void **state)
+{
+	(void)state;
+	char url[64], out[8192], buf[2048];
+	int lfd = tcp_listener(url, sizeof(url));
+	char *late[] = {"probe", url, "--count", "2", "--interval", "10ms", NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 6, late), 0);
+	assert_string_equal(buf, "");
+	assert_non_null(strstr(out, url));
+	char *dashdash[] = {"probe", url, "--", "--count", NULL};
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 4, dashdash), EXIT_USAGE);
+	assert_string_equal(buf, "lightsout: probe: --count: not a target (see lightsout probe --help)\n");
+	close(lfd);
+	(void)count_lines;
+}
+
+/* A verb that stopped inside an option cluster ("-Zx" at 'x') must not
+ * leave the next verb's parse reading the old argv. */
+static void t_options_start_afresh(void **state)
+{
+	(void)state;
+	char buf[2048];
+	char *bad[] = {"status", "-Zx", NULL};
+	assert_int_equal(run_verb(cli_status, buf, sizeof(buf), 2, bad), EXIT_USAGE);
+	char *help[] = {"status", "--help", NULL};
+	assert_int_equal(run_verb(cli_status, buf, sizeof(buf), 2, help), 0);
+	assert_string_equal(buf, "");
+}
+
+static void t_version(void **state)
+{
+	(void)state;
+	char out[512], buf[512];
+	char *json[] = {"version", "--format", "json", NULL};
+	assert_int_equal(run_verb_out(cli_version, out, sizeof(out), buf, sizeof(buf), 3, json), 0);
+	assert_memory_equal(out, "{\"version\":\"", 12);
+	char *text[] = {"version", NULL};
+	assert_int_equal(run_verb_out(cli_version, out, sizeof(out), buf, sizeof(buf), 1, text), 0);
+	assert_memory_equal(out, "lightsout ", 10);
+	char *help[] = {"version", "--help", NULL};
+	assert_int_equal(run_verb_out(cli_version, out, sizeof(out), buf, sizeof(buf), 2, help), 0);
+	assert_memory_equal(out, "usage: lightsout version", 24);
+	char *extra[] = {"version", "now", NULL};
+	assert_int_equal(run_verb(cli_version, buf, sizeof(buf), 2, extra), EXIT_USAGE);
+	assert_string_equal(buf, "lightsout: version: unexpected argument \"now\" (see lightsout version --help)\n");
+	char *html[] = {"version", "--format", "html", NULL};
+	assert_int_equal(run_verb(cli_version, buf, sizeof(buf), 3, html), EXIT_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_config_errors_say_lightsout),
 	    cmocka_unit_test(t_usage_errors),
+	    cmocka_unit_test(t_options_anywhere),
+	    cmocka_unit_test(t_options_start_afresh),
+	    cmocka_unit_test(t_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
