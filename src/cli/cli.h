@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct config;
@@ -32,6 +33,9 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 /* The rest of a verb's getopt switch: --help prints usage (returns 0),
  * -v/-q are handled (returns -1: go on), anything else is a usage error. */
 int cli_other_option(const char *verb, int opt, const char *usage);
+/* A DURATION option's argument into ms: 0, or EXIT_USAGE after saying
+ * why ("--for must be greater than 0"). */
+int cli_duration_option(const char *verb, const char *opt, const char *arg, int64_t *ms);
 /* After the options of a verb that takes no arguments: a usage error if
  * some are left, else -1. */
 int cli_no_arguments(const char *verb, int argc, char **argv);

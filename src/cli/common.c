@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "store/store.h"
 
 void cli_options_start(void)
@@ -39,6 +40,17 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see lightsout %s --help)\n", verb);
 	return EXIT_USAGE;
+}
+
+int cli_duration_option(const char *verb, const char *opt, const char *arg, int64_t *ms)
+{
+	int rc = duration_parse_ms(arg, ms);
+
+	if (rc == 0)
+		return 0;
+	if (rc == DURATION_ZERO)
+		return cli_usage_error(verb, "%s %s", opt, duration_why(rc));
+	return cli_usage_error(verb, "%s: %s \"%s\" (%s)", opt, duration_why(rc), arg, DURATION_HINT);
 }
 
 int cli_parse_format(const char *s, int allow_html)

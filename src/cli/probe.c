@@ -188,12 +188,12 @@ int cli_probe(int argc, char **argv)
 				return cli_usage_error("probe", "--count needs a number from 1 to 1000000");
 			break;
 		case 'i':
-			if (duration_parse_ms(optarg, &interval_ms) < 0)
-				return cli_usage_error("probe", "bad --interval \"%s\"", optarg);
+			if (cli_duration_option("probe", "--interval", optarg, &interval_ms) != 0)
+				return EXIT_USAGE;
 			break;
 		case 't':
-			if (duration_parse_ms(optarg, &timeout_ms) < 0)
-				return cli_usage_error("probe", "bad --timeout \"%s\"", optarg);
+			if (cli_duration_option("probe", "--timeout", optarg, &timeout_ms) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'p':
 			pps = strtoul(optarg, &end, 10);

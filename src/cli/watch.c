@@ -287,8 +287,8 @@ int cli_watch(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'F':
-			if (duration_parse_ms(optarg, &for_ms) < 0)
-				return cli_usage_error("watch", "bad --for \"%s\": a DURATION such as 90s", optarg);
+			if (cli_duration_option("watch", "--for", optarg, &for_ms) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'u':
 			user = optarg;

@@ -151,6 +151,21 @@ static void t_options_start_afresh(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* A DURATION option that must be positive says so, not "bad". */
+static void t_duration_options(void **state)
+{
+	(void)state;
+	char buf[2048];
+	char *zero[] = {"probe", "--timeout", "0s", "127.0.0.1", NULL};
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 4, zero), EXIT_USAGE);
+	assert_string_equal(buf, "lightsout: probe: --timeout must be greater than 0 (see lightsout probe --help)\n");
+	char *bad[] = {"probe", "--interval", "30s1m", "127.0.0.1", NULL};
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 4, bad), EXIT_USAGE);
+	assert_string_equal(buf,
+			    "lightsout: probe: --interval: bad duration \"30s1m\" (integers with units d, h, m, s, "
+			    "ms, largest first: 90s, 1h30m) (see lightsout probe --help)\n");
+}
+
 static void t_version(void **state)
 {
 	(void)state;
@@ -179,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(t_options_anywhere),
 	    cmocka_unit_test(t_options_start_afresh),
 	    cmocka_unit_test(t_version),
+	    cmocka_unit_test(t_duration_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
