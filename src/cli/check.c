@@ -20,7 +20,7 @@ int cli_check_config(int argc, char **argv)
 	int opt, verbose = 0;
 
 	cli_options_start();
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vqh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;

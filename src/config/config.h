@@ -100,6 +100,7 @@ struct config {
 	int64_t timeout_ms;   /* default 5s */
 	unsigned max_pps;     /* global packets per second cap, default 1000 */
 	int64_t retention_ms; /* raw measurements kept, default 30d */
+	int log_level;        /* enum log_level, default info; -v/-q move from it */
 	struct detect_cfg detect;
 	struct network_cfg *networks;
 	size_t nnetworks;

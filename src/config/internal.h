@@ -98,7 +98,7 @@ struct field {
 	uint64_t min, max; /* T_UINT, T_DURATION; T_LIST: number of items */
 	double lo, hi;     /* T_DOUBLE */
 	bool lo_open;
-	uint64_t def;     /* default of T_UINT, T_DURATION (0 = none) */
+	uint64_t def;     /* default of T_UINT, T_DURATION, T_ENUM (0 = none) */
 	double defd;      /* of T_DOUBLE */
 	const char *defs; /* of strings */
 	const char *want; /* in "expected WANT": T_WORD, T_ENUM */

@@ -9,6 +9,7 @@
 
 #include "config/internal.h"
 #include "config/values.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 
 #define K(k)             (1u << (k))
@@ -264,6 +265,9 @@ static const struct field top_fields[] = {
     {"timeout", T_DURATION, 0, 0, 0, C(timeout_ms), .def = 5000},
     {"max_pps", T_UINT, 0, 0, 0, C(max_pps), .min = 1, .max = 10000000, .def = 1000},
     {"retention", T_DURATION, 0, 0, 0, C(retention_ms), .def = INT64_C(30) * 86400 * 1000},
+    {"log_level", T_ENUM, 0, 0, 0, C(log_level), .max = LOG_LEVEL_DEBUG + 1, .def = LOG_LEVEL_INFO,
+     .want = "a log level", .noun = "log level", .hint = "error, warning, info, debug", .from_name = log_level_parse,
+     .to_name = log_level_name},
     {"detect", T_MAP, 0, 0, 0, C(detect), .sub = &detect_schema},
     {"networks", T_LIST, 0, 0, 0, C(networks), .count = offsetof(struct config, nnetworks), .noun = "network name",
      .item = &network_item},
@@ -327,7 +331,7 @@ int schema_defaults(const struct schema *s, void *obj, int kind)
 		}
 		if (f->type == T_DOUBLE && f->defd != 0)
 			*(double *)at = f->defd;
-		if (f->def != 0 && (f->type == T_UINT || f->type == T_DURATION))
+		if (f->def != 0 && (f->type == T_UINT || f->type == T_DURATION || f->type == T_ENUM))
 			field_set_uint(f, at, f->def);
 	}
 	return 0;

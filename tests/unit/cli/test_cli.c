@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "cli/cli.h"
+#include "config/config.h"
+#include "core/log.h"
 
 /* Reads back and closes a capture file. */
 static void capture_end(int fd, int saved, int target, char *buf, size_t len)
@@ -166,6 +168,37 @@ static void t_duration_options(void **state)
 			    "ms, largest first: 90s, 1h30m) (see lightsout probe --help)\n");
 }
 
+/* -v/-q move the level from the configuration's log_level. */
+static void t_log_level(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/lightsout-cli-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "log_level: error\n", 17), 17);
+	close(fd);
+
+	cli_options_start();
+	assert_int_equal(log_get_level(), LOG_LEVEL_INFO);
+	assert_int_equal(cli_common_option('v'), 1);
+	assert_int_equal(log_get_level(), LOG_LEVEL_DEBUG);
+	struct config *cfg = cli_load_config(path);
+	assert_non_null(cfg);
+	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
+	config_free(cfg);
+
+	cli_options_start();
+	cli_common_option('q');
+	cli_common_option('q');
+	cli_common_option('q');
+	assert_int_equal(log_get_level(), LOG_LEVEL_ERROR);
+	cfg = cli_load_config(path);
+	assert_int_equal(log_get_level(), LOG_LEVEL_ERROR);
+	config_free(cfg);
+	unlink(path);
+	cli_options_start();
+}
+
 static void t_version(void **state)
 {
 	(void)state;
@@ -195,6 +228,7 @@ int main(void)
 	    cmocka_unit_test(t_options_start_afresh),
 	    cmocka_unit_test(t_version),
 	    cmocka_unit_test(t_duration_options),
+	    cmocka_unit_test(t_log_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "config/values.h"
 
 #ifndef TEST_DATA_DIR
@@ -355,6 +356,26 @@ static void test_compound_durations(void **state)
 	config_free(cfg);
 }
 
+static void test_log_level(void **state)
+{
+	struct config *cfg = parse_ok("");
+	char *out;
+
+	(void)state;
+	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+	out = print_to_string(cfg);
+	assert_non_null(strstr(out, "log_level: info\n"));
+	free(out);
+	config_free(cfg);
+	cfg = parse_ok("log_level: debug\n");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_round_trip(cfg);
+	config_free(cfg);
+	cfg = parse_ok("log_level: error\n");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_ERROR);
+	config_free(cfg);
+}
+
 static void test_env(void **state)
 {
 	struct config *cfg;
@@ -438,6 +459,7 @@ static const struct bad bad_inputs[] = {
      "bad.yaml:2:54: interval: must be greater than 0"},
     {"interval: 30s1m\n",
      "bad.yaml:1:11: interval: bad duration \"30s1m\" (integers with units d, h, m, s, ms, largest first: 90s, 1h30m)"},
+    {"log_level: loud\n", "bad.yaml:1:12: log_level: unknown log level \"loud\" (error, warning, info, debug)"},
     {"interval: 0h0m\n", "bad.yaml:1:11: interval: must be greater than 0"},
     {"retention: 1.5d\n",
      "bad.yaml:1:12: retention: bad duration \"1.5d\" (integers with units d, h, m, s, ms, largest first: 90s, 1h30m)"},
@@ -764,6 +786,7 @@ int main(void)
 	    cmocka_unit_test(test_block_and_flow),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_compound_durations),
+	    cmocka_unit_test(test_log_level),
 	    cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_values),
