@@ -24,7 +24,7 @@ static const char probe_usage[] =
     "    tcp://HOST:PORT                          TCP connect\n"
     "    http://...  https://...                  HTTP(S) GET\n"
     "    smtp://HOST[:PORT]                       SMTP greeting, EHLO, QUIT\n"
-    "    dns://SERVER/NAME[/TYPE]                 DNS query (default type SOA)\n"
+    "    dns://SERVER[:PORT]/NAME[/TYPE]          DNS query (default port 53, type SOA)\n"
     "    trace://HOST                             traceroute\n"
     "\n"
     "  --count N      results per target (rounds), default 1\n"
@@ -74,6 +74,8 @@ static int target_from_arg(const char *arg, int forced_kind, struct target_cfg *
 		t->kind = KIND_DNS;
 		if (value_url_host(arg, &t->server, &port) < 0)
 			goto bad;
+		if (port == 0)
+			port = 53;
 		const char *name = slash + 1, *type_slash = strchr(name, '/');
 		char query[300];
 		if (type_slash != NULL)

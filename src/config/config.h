@@ -24,7 +24,7 @@ struct target_cfg {
 	enum probe_kind kind;
 	size_t network;      /* index in config->networks, CONFIG_NO_NETWORK for controls */
 	char *host;          /* icmp, tcp, smtp, trace: literal address or host name */
-	uint16_t port;       /* tcp (required), smtp (default 25) */
+	uint16_t port;       /* tcp (required), smtp (default 25), dns (default 53) */
 	char *url;           /* http */
 	char *server;        /* dns: address or host name */
 	char *query;         /* dns: "NAME TYPE" as written */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -123,6 +125,55 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
+/* A UDP name server on 127.0.0.1 answering one query NOERROR with no
+ * records (the question echoed, QR AA set). */
+struct dns_responder {
+	int fd;
+	uint16_t port;
+};
+
+static void *dns_respond(void *arg)
+{
+	struct dns_responder *d = arg;
+	struct pollfd p = {.fd = d->fd, .events = POLLIN};
+	uint8_t q[512];
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	if (poll(&p, 1, 10000) != 1)
+		return NULL;
+	ssize_t n = recvfrom(d->fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &pl);
+	if (n < 12)
+		return NULL;
+	q[2] = 0x84;
+	q[3] = 0;
+	memset(q + 6, 0, 6); /* no answer, authority or additional records */
+	sendto(d->fd, q, (size_t)n, 0, (struct sockaddr *)&peer, pl);
+	return NULL;
+}
+
+/* probe dns://SERVER:PORT/NAME/TYPE asks that port. */
+static void t_probe_dns_port(void **state)
+{
+	(void)state;
+	struct dns_responder d = {.fd = socket(AF_INET, SOCK_DGRAM, 0)};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	pthread_t th;
+	char url[96], out[4096], buf[2048];
+	assert_true(d.fd >= 0);
+	assert_int_equal(bind(d.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(d.fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(url, sizeof(url), "dns://127.0.0.1:%u/lab.test./A", ntohs(sin.sin_port));
+	assert_int_equal(pthread_create(&th, NULL, dns_respond, &d), 0);
+	char *argv[] = {"probe", "--format", "json", url, NULL};
+	int rc = run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 4, argv);
+	pthread_join(th, NULL);
+	close(d.fd);
+	assert_string_equal(buf, "");
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"outcome\":\"ok\""));
+}
+
 /* Options anywhere on the line, "--" ends them (fping, GNU habits). */
 static void t_options_anywhere(void **state)
 {
@@ -225,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(t_config_errors_say_lightsout),
 	    cmocka_unit_test(t_usage_errors),
 	    cmocka_unit_test(t_options_anywhere),
+	    cmocka_unit_test(t_probe_dns_port),
 	    cmocka_unit_test(t_options_start_afresh),
 	    cmocka_unit_test(t_version),
 	    cmocka_unit_test(t_duration_options),

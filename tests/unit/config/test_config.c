@@ -376,6 +376,27 @@ static void test_log_level(void **state)
 	config_free(cfg);
 }
 
+/* dns targets take a port, 53 unless written */
+static void test_dns_port(void **state)
+{
+	struct config *cfg =
+	    parse_ok("controls:\n"
+		     "  - {name: a, kind: dns, server: 127.0.0.1, query: \"lab.test. SOA\"}\n"
+		     "  - {name: b, kind: dns, server: 127.0.0.1, port: 5353, query: \"lab.test. A\"}\n"
+		     "  - {name: c, kind: smtp, host: 127.0.0.1}\n");
+	char *out;
+
+	(void)state;
+	assert_int_equal(find_target(cfg, "a")->port, 53);
+	assert_int_equal(find_target(cfg, "b")->port, 5353);
+	assert_int_equal(find_target(cfg, "c")->port, 25);
+	out = print_to_string(cfg);
+	assert_non_null(strstr(out, "port: 5353"));
+	free(out);
+	assert_round_trip(cfg);
+	config_free(cfg);
+}
+
 static void test_env(void **state)
 {
 	struct config *cfg;
@@ -787,6 +808,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_compound_durations),
 	    cmocka_unit_test(test_log_level),
+	    cmocka_unit_test(test_dns_port),
 	    cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_values),
