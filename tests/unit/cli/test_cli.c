@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <arpa/inet.h>
@@ -174,6 +175,108 @@ static void t_probe_dns_port(void **state)
 	assert_non_null(strstr(out, "\"outcome\":\"ok\""));
 }
 
+/* probe's text lines that start with prefix */
+static size_t lines_starting(const char *out, const char *prefix)
+{
+	size_t n = 0;
+	for (const char *l = out; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+		n += strncmp(l, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* -g sweeps an IPv4 prefix as fping does: no network or broadcast
+ * address below /31; at most 65536 addresses. */
+static void t_probe_generate(void **state)
+{
+	(void)state;
+	char out[8192], buf[2048];
+	char *g30[] = {"probe", "--timeout", "500ms", "-g", "127.0.0.0/30", NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 5, g30), 0);
+	assert_int_equal(count_lines(out), 2);
+	assert_int_equal(lines_starting(out, "127.0.0.1 "), 1);
+	assert_int_equal(lines_starting(out, "127.0.0.2 "), 1);
+	char *g31[] = {"probe", "--timeout", "500ms", "-g", "127.0.0.2/31", NULL};
+	run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 5, g31);
+	assert_int_equal(lines_starting(out, "127.0.0.2 "), 1);
+	assert_int_equal(lines_starting(out, "127.0.0.3 "), 1);
+	char *g32[] = {"probe", "--timeout", "500ms", "-g", "127.0.0.1/32", "127.0.0.2", NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 6, g32), 0);
+	assert_int_equal(count_lines(out), 2);
+	char *big[] = {"probe", "-g", "127.0.0.0/15", NULL};
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 3, big), EXIT_USAGE);
+	assert_string_equal(
+	    buf,
+	    "lightsout: probe: -g: 127.0.0.0/15 has 131070 addresses, more than 65536 (see lightsout probe --help)\n");
+	char *v6[] = {"probe", "-g", "::1/128", NULL};
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 3, v6), EXIT_USAGE);
+	assert_non_null(strstr(buf, "only IPv4 prefixes"));
+}
+
+/* -f reads one target a line, with # comments. */
+static void t_probe_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/lightsout-cli-targets-XXXXXX", out[8192], buf[2048];
+	static const char text[] = "# loopback\n127.0.0.1  # the first\n\n\t127.0.0.2\r\n   # done\n";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	char *file[] = {"probe", "--timeout", "500ms", "-f", path, NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 5, file), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(count_lines(out), 2);
+	assert_int_equal(lines_starting(out, "127.0.0.1 "), 1);
+	assert_int_equal(lines_starting(out, "127.0.0.2 "), 1);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "127.0.0.1\n127.0.0.1 127.0.0.2\n", 30), 30);
+	close(fd);
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 5, file), EXIT_USAGE);
+	assert_non_null(strstr(buf, ":2: one target per line"));
+	unlink(path);
+	char *missing[] = {"probe", "-f", "/nonexistent/targets", NULL};
+	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 3, missing), EXIT_USAGE);
+	assert_memory_equal(buf, "lightsout: probe: /nonexistent/targets: ", 40);
+}
+
+/* --count N ends with fping -c's summary per target. */
+static void t_probe_summary(void **state)
+{
+	(void)state;
+	char url[64], out[8192], buf[2048];
+	int lfd = tcp_listener(url, sizeof(url));
+	char *text[] = {"probe", "--count", "3", "--interval", "10ms", url, NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 6, text), 0);
+	assert_int_equal(count_lines(out), 4);
+	char want[128];
+	snprintf(want, sizeof(want), "%s : xmt/rcv/%%loss = 3/3/0%%, min/avg/max = ", url);
+	assert_int_equal(lines_starting(out, want), 1);
+	assert_non_null(strstr(strstr(out, want), "/"));
+	char *json[] = {"probe", "--count", "2", "--interval", "10ms", "--format", "json", url, NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 8, json), 0);
+	assert_int_equal(count_lines(out), 3);
+	const char *last = strstr(out, "\"summary\":true");
+	assert_non_null(last);
+	assert_non_null(strstr(last, "\"sent\":2,\"received\":2,\"loss\":0.0,\"rtt_min_ms\":"));
+	assert_non_null(strstr(last, "\"rtt_avg_ms\":"));
+	assert_non_null(strstr(last, "\"rtt_max_ms\":"));
+	close(lfd);
+
+	/* nothing answers: 100% loss, no RTTs */
+	char *lost[] = {"probe", "--count", "2", "--interval", "10ms", "--format", "json", url, NULL};
+	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 8, lost), 1);
+	assert_non_null(strstr(out, "\"sent\":2,\"received\":0,\"loss\":1.0,\"rtt_min_ms\":null"));
+	char *lost_text[] = {"probe", "--count", "1", url, NULL};
+	run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 4, lost_text);
+	snprintf(want, sizeof(want), "%s : xmt/rcv/%%loss = 1/0/100%%\n", url);
+	assert_non_null(strstr(out, want));
+	/* no --count, no summary */
+	char *once[] = {"probe", url, NULL};
+	run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 2, once);
+	assert_int_equal(count_lines(out), 1);
+}
+
 /* Options anywhere on the line, "--" ends them (fping, GNU habits). */
 static void t_options_anywhere(void **state)
 {
@@ -188,7 +291,6 @@ static void t_options_anywhere(void **state)
 	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 4, dashdash), EXIT_USAGE);
 	assert_string_equal(buf, "lightsout: probe: --count: not a target (see lightsout probe --help)\n");
 	close(lfd);
-	(void)count_lines;
 }
 
 /* A verb that stopped inside an option cluster ("-Zx" at 'x') must not
@@ -277,6 +379,9 @@ int main(void)
 	    cmocka_unit_test(t_usage_errors),
 	    cmocka_unit_test(t_options_anywhere),
 	    cmocka_unit_test(t_probe_dns_port),
+	    cmocka_unit_test(t_probe_generate),
+	    cmocka_unit_test(t_probe_file),
+	    cmocka_unit_test(t_probe_summary),
 	    cmocka_unit_test(t_options_start_afresh),
 	    cmocka_unit_test(t_version),
 	    cmocka_unit_test(t_duration_options),
