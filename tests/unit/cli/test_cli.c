@@ -20,6 +20,9 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "core/model.h"
+#include "core/timeutil.h"
+#include "store/store.h"
 
 /* Reads back and closes a capture file. */
 static void capture_end(int fd, int saved, int target, char *buf, size_t len)
@@ -352,6 +355,77 @@ static void t_log_level(void **state)
 	cli_options_start();
 }
 
+/* A store written ago_ms ago by "watch" (one measurement of one target
+ * with interval 10s); the configuration's path into cfg_path. */
+static void stale_store(char *cfg_path, const char *dir, int64_t ago_ms)
+{
+	char text[512], err[512];
+	snprintf(cfg_path, 256, "%s/lightsout.yaml", dir);
+	snprintf(text, sizeof(text),
+		 "vantage: v\nstore: %s/lightsout.db\ninterval: 10s\n"
+		 "controls:\n  - {name: lo, kind: icmp, host: 127.0.0.1}\n",
+		 dir);
+	FILE *f = fopen(cfg_path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	if (ago_ms < 0)
+		return;
+	struct config *cfg = config_load(cfg_path, err, sizeof(err));
+	assert_non_null(cfg);
+	struct store *st = store_open(cfg, true, 0, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_sync_targets(st, cfg, err, sizeof(err)), 0);
+	struct measurement m = {.target = 0, .at_ms = wall_now_ms() - ago_ms, .outcome = OUTCOME_OK, .rtt_ms = 0.1};
+	assert_true(store_put_measurement(st, &m));
+	assert_int_equal(store_flush(st, err, sizeof(err)), 0);
+	assert_int_equal(store_close(st, err, sizeof(err)), 0);
+	config_free(cfg);
+}
+
+/* status says when no watch has written for 3 intervals. */
+static void t_status_stale(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lightsout-cli-stale-XXXXXX", cfg_path[256], out[8192], buf[2048], cmd[300];
+	assert_non_null(mkdtemp(dir));
+	char *text[] = {"status", "-c", cfg_path, NULL};
+	char *json[] = {"status", "-c", cfg_path, "--format", "json", NULL};
+
+	stale_store(cfg_path, dir, 31000);
+	assert_int_equal(run_verb_out(cli_status, out, sizeof(out), buf, sizeof(buf), 3, text), 0);
+	assert_memory_equal(out, "stale: no measurement since ", 28);
+	assert_non_null(strstr(out, "(watch not running?)\n"));
+	assert_int_equal(run_verb_out(cli_status, out, sizeof(out), buf, sizeof(buf), 5, json), 0);
+	assert_non_null(strstr(out, "\"stale\": true"));
+	assert_non_null(strstr(out, "\"last_measurement\": \"20"));
+
+	/* a newer measurement: fresh */
+	stale_store(cfg_path, dir, 1000);
+	assert_int_equal(run_verb_out(cli_status, out, sizeof(out), buf, sizeof(buf), 3, text), 0);
+	assert_memory_equal(out, "vantage v, store ", 17);
+	assert_int_equal(run_verb_out(cli_status, out, sizeof(out), buf, sizeof(buf), 5, json), 0);
+	assert_non_null(strstr(out, "\"stale\": false"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+
+	/* never measured */
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/lightsout-cli-stale-XXXXXX")));
+	stale_store(cfg_path, dir, -1);
+	char err[512];
+	struct config *cfg = config_load(cfg_path, err, sizeof(err));
+	struct store *st = store_open(cfg, true, 0, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_close(st, err, sizeof(err)), 0);
+	config_free(cfg);
+	assert_int_equal(run_verb_out(cli_status, out, sizeof(out), buf, sizeof(buf), 3, text), 0);
+	assert_memory_equal(out, "stale: no measurement yet (watch not running?)\n", 47);
+	assert_int_equal(run_verb_out(cli_status, out, sizeof(out), buf, sizeof(buf), 5, json), 0);
+	assert_non_null(strstr(out, "\"last_measurement\": null"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void t_version(void **state)
 {
 	(void)state;
@@ -386,6 +460,7 @@ int main(void)
 	    cmocka_unit_test(t_version),
 	    cmocka_unit_test(t_duration_options),
 	    cmocka_unit_test(t_log_level),
+	    cmocka_unit_test(t_status_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
