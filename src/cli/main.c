@@ -12,7 +12,8 @@ static const char usage[] =
     "usage: lightsout VERB [options]\n"
     "\n"
     "  watch   [-c FILE] [--for DURATION]            run the observatory\n"
-    "  probe   [--kind K] [--count N] TARGET...       one-shot probes, one line per result\n"
+    "  probe   [--kind K] [--count N] [-f FILE] [-g PREFIX] TARGET...\n"
+    "                                                one-shot probes, one line per result\n"
     "  status  [-c FILE] [--format text|json]         current state of every network and target\n"
     "  report  [-c FILE] [--network NAME] [--since T] [--until T]\n"
     "          [--format text|json|html] [-o FILE]    incidents from the store\n"
@@ -21,7 +22,8 @@ static const char usage[] =
     "\n"
     "  version [--format text|json]                   print the version (as --version)\n"
     "\n"
-    "  lightsout --version | --help ; every verb takes --help\n";
+    "  lightsout --version | --help ; every verb takes --help, -v and -q;\n"
+    "  options may follow arguments, -- ends them\n";
 
 struct verb {
 	const char *name;
