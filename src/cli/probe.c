@@ -277,7 +277,7 @@ static void print_result(const struct measurement *m, void *arg)
 	}
 	rfc3339_format(m->at_ms, at, sizeof(at));
 	if (run->format == CLI_FORMAT_JSON) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:i, s:f}", "target", t->name, "kind",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:f}", "target", t->name, "kind",
 				      kind_name(t->kind), "outcome", outcome_name(m->outcome), "rtt_ms",
 				      m->rtt_ms >= 0 ? json_real(m->rtt_ms) : json_null(), "detail", m->detail, "at",
 				      at, "round", (json_int_t)m->round, "loss", (double)m->loss);
@@ -310,7 +310,7 @@ static void print_summaries(const struct probe_run *run)
 		double loss = ty->sent > 0 ? (double)(ty->sent - ty->received) / ty->sent : 1;
 		double avg = ty->received > 0 ? ty->rtt_sum / ty->received : 0;
 		if (run->format == CLI_FORMAT_JSON) {
-			json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:i, s:f}", "target", t->name, "kind",
+			json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:f}", "target", t->name, "kind",
 					      kind_name(t->kind), "summary", 1, "sent", (json_int_t)ty->sent,
 					      "received", (json_int_t)ty->received, "loss", loss);
 			if (o != NULL) {

@@ -264,6 +264,8 @@ static void t_probe_summary(void **state)
 	assert_non_null(strstr(last, "\"sent\":2,\"received\":2,\"loss\":0.0,\"rtt_min_ms\":"));
 	assert_non_null(strstr(last, "\"rtt_avg_ms\":"));
 	assert_non_null(strstr(last, "\"rtt_max_ms\":"));
+	/* round is a uint32_t: never printed negative (it was, as an int) */
+	assert_null(strstr(out, "\"round\":-"));
 	close(lfd);
 
 	/* nothing answers: 100% loss, no RTTs */
