@@ -226,7 +226,8 @@ static void t_probe_file(void **state)
 	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
 	close(fd);
 	char *file[] = {"probe", "--timeout", "500ms", "-f", path, NULL};
-	assert_int_equal(run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 5, file), 0);
+	int rc = run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 5, file);
+	assert_int_equal(rc, 0);
 	assert_string_equal(buf, "");
 	assert_int_equal(count_lines(out), 2);
 	assert_int_equal(lines_starting(out, "127.0.0.1 "), 1);
@@ -237,6 +238,21 @@ static void t_probe_file(void **state)
 	close(fd);
 	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 5, file), EXIT_USAGE);
 	assert_non_null(strstr(buf, ":2: one target per line"));
+
+	/* - is stdin */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "127.0.0.3\n", 10), 10);
+	close(fd);
+	int saved_in = dup(STDIN_FILENO);
+	fd = open(path, O_RDONLY);
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+	char *from_stdin[] = {"probe", "--timeout", "500ms", "-f", "-", NULL};
+	rc = run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 5, from_stdin);
+	dup2(saved_in, STDIN_FILENO);
+	close(saved_in);
+	assert_int_equal(rc, 0);
+	assert_int_equal(lines_starting(out, "127.0.0.3 "), 1);
 	unlink(path);
 	char *missing[] = {"probe", "-f", "/nonexistent/targets", NULL};
 	assert_int_equal(run_verb(cli_probe, buf, sizeof(buf), 3, missing), EXIT_USAGE);
