@@ -282,15 +282,15 @@ int cli_watch(int argc, char **argv)
 	char err[1024];
 	struct watch w = {.sigfd = -1};
 
-	optind = 1;
+	cli_options_start();
 	while ((opt = getopt_long(argc, argv, "c:hvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'F':
-			if (duration_parse_ms(optarg, &for_ms) < 0)
-				return cli_usage_error("watch", "bad --for \"%s\": a DURATION such as 90s", optarg);
+			if (cli_duration_option("watch", "--for", optarg, &for_ms) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'u':
 			user = optarg;
