@@ -111,6 +111,13 @@ enum failure outcome_failure(enum outcome o)
 	}
 }
 
+enum failure measurement_failure(const struct measurement *m)
+{
+	if ((unsigned)m->failure < FAILURE_COUNT && failure_outcome(m->failure) == m->outcome)
+		return m->failure;
+	return outcome_failure(m->outcome);
+}
+
 void ip_addr_from_sockaddr(struct ip_addr *a, const struct sockaddr_storage *ss)
 {
 	memset(a, 0, sizeof(*a));

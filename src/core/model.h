@@ -90,4 +90,9 @@ struct measurement {
 	char detail[MEASUREMENT_DETAIL_LEN];
 };
 
+/* m's failure class: m->failure when the outcome follows from it, else
+ * (a producer that set only the outcome, a class out of range) the
+ * outcome's generic class.  What the detector judges and the store keeps. */
+enum failure measurement_failure(const struct measurement *m);
+
 #endif

@@ -237,16 +237,6 @@ static const uint8_t fclass_of[FAILURE_COUNT] = {
     [FAILURE_TLS] = FC_ALIVE,           [FAILURE_LOCAL] = FC_ALIVE,
 };
 
-/* The failure class, which the outcome must follow (failure_outcome); a
- * producer that set only the outcome, or a class out of range, gets the
- * outcome's generic class. */
-static enum failure feed_failure(const struct measurement *m)
-{
-	if ((unsigned)m->failure < FAILURE_COUNT && failure_outcome(m->failure) == m->outcome)
-		return m->failure;
-	return outcome_failure(m->outcome);
-}
-
 void detect_feed(struct detector *d, const struct measurement *m)
 {
 	struct dtarget *t;
@@ -289,7 +279,7 @@ void detect_feed(struct detector *d, const struct measurement *m)
 	e->target = m->target;
 	e->round = m->round;
 	e->outcome = (uint8_t)m->outcome;
-	e->fclass = fclass_of[feed_failure(m)];
+	e->fclass = fclass_of[measurement_failure(m)];
 	/* only the address's bytes: entries compare whole (entry_cmp) */
 	if (m->from_ip.family == AF_INET || m->from_ip.family == AF_INET6) {
 		e->from.family = m->from_ip.family;
