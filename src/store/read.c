@@ -202,8 +202,8 @@ int store_each_measurement(struct store *st, const struct config *cfg, int64_t s
 
 	return each_keyed(st, cfg,
 			  "SELECT at_ms, target, round, outcome, rtt_ms, loss, sent, received, from_addr, detail,"
-			  " failure, icmp_version, icmp_type, icmp_code FROM measurements WHERE at_ms >= ?1 AND at_ms "
-			  "< ?2 ORDER BY at_ms, target, round",
+			  " failure, icmp_version, icmp_type, icmp_code FROM measurements"
+			  " WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, target, round",
 			  since_ms, until_ms, measurement_row, &c, err, errlen);
 }
 
