@@ -101,7 +101,7 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 		 open ? "open" : "closed", cause, start, open ? "" : " until ", end);
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(w->live, id, network, open, cause, json);
-	alert_incident(w->alert, id, network, open, cause, json);
+	alert_incident(w->alert, id, network, open, cause, doc);
 	free(json);
 }
 

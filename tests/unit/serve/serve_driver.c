@@ -65,7 +65,7 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 		 cause);
 	store_put_incident(d->st, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(d->live, id, network, open, cause, json);
-	alert_incident(d->alert, id, network, open, cause, json);
+	alert_incident(d->alert, id, network, open, cause, doc);
 	free(json);
 }
 
