@@ -54,8 +54,9 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 unit: asan
 	meson test -C $(ASAN_BUILD) --print-errorlogs
 
-integration: asan
-	LIGHTSOUT=$(CURDIR)/$(ASAN_BUILD)/lightsout tests/integration/run.sh
+# ASan build under test; valgrind_watch.sh takes the plain one (valgrind and ASan do not mix)
+integration: asan build
+	LIGHTSOUT=$(CURDIR)/$(ASAN_BUILD)/lightsout VALGRIND_LIGHTSOUT=$(CURDIR)/$(BUILD)/lightsout tests/integration/run.sh
 
 lab: build
 	LIGHTSOUT=$(CURDIR)/$(BUILD)/lightsout tests/lab/run-all.sh

@@ -206,7 +206,8 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	uint64_t dropped = store_dropped(w->store);
 
 	if (dropped != w->dropped_reported) {
-		log_warnx("store queue overflowed: %llu measurements dropped so far", (unsigned long long)dropped);
+		log_warnx("store: %llu records dropped so far (queue full or batch failed)",
+			  (unsigned long long)dropped);
 		w->dropped_reported = dropped;
 	}
 	/* queued for the store's writer; an error is the previous prune's */
@@ -438,7 +439,7 @@ out:
 			fprintf(stderr, "lightsout: %s\n", err);
 			rc = EXIT_RUNTIME;
 		} else if (dropped > 0) {
-			log_warnx("%llu measurements were dropped because the store could not keep up",
+			log_warnx("%llu records were dropped: the store could not keep up or write them",
 				  (unsigned long long)dropped);
 		}
 	}

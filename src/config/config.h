@@ -68,9 +68,10 @@ struct bgp_peer_cfg {
 	char *address;
 	uint32_t remote_as;
 	uint32_t local_as;
-	uint16_t port;        /* default 179 */
-	bool passive;         /* only accept, never connect */
-	int64_t hold_time_ms; /* proposed hold time, default 90s */
+	uint16_t port;         /* default 179 */
+	bool passive;          /* only accept, never connect */
+	int64_t hold_time_ms;  /* proposed hold time, default 90s */
+	uint32_t max_prefixes; /* watched routes kept from the peer, default 100000 */
 	struct config_pos pos;
 };
 

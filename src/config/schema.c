@@ -175,6 +175,8 @@ static const struct field peer_fields[] = {
     {"passive", T_BOOL, 0, 0, 0, P(passive)},
     /* RFC 4271: whole seconds, at least 3, in 16 bits */
     {"hold_time", T_DURATION, 0, 0, 0, P(hold_time_ms), .min = 3000, .max = 65535000, .def = 90000},
+    /* watched routes kept from the peer: a flood may not take the memory */
+    {"max_prefixes", T_UINT, 0, 0, 0, P(max_prefixes), .min = 1, .max = UINT32_MAX, .def = 100000},
 };
 
 static const struct schema peer_schema = {

@@ -230,6 +230,7 @@ static enum MHD_Result do_healthz(struct serve_http *h, struct MHD_Connection *c
 {
 	struct serve_snapshot s;
 	int64_t now = wall_now_ms(), max_iv = h->cfg->interval_ms;
+	struct store_stats ss;
 	bool ok;
 
 	if (serve_live_snapshot(h->live, &s, false) < 0)
@@ -241,14 +242,20 @@ static enum MHD_Result do_healthz(struct serve_http *h, struct MHD_Connection *c
 	ok =
 	    s.running && (s.last_measurement_ms == 0 || now - s.last_measurement_ms <= 3 * max_iv + h->cfg->timeout_ms);
 	serve_snapshot_free(&s);
-	if (ok)
-		return send_text(c, MHD_HTTP_OK, "ok\n");
-	return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not probing\n");
+	if (!ok)
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not probing\n");
+	/* probing is not enough: what it finds must reach the store (until
+	 * a batch commits again, e.g. once a full disk has room) */
+	store_get_stats(h->st, &ss);
+	if (ss.failing)
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store failing: %s\n", ss.error);
+	return send_text(c, MHD_HTTP_OK, "ok\n");
 }
 
 static enum MHD_Result do_metrics(struct serve_http *h, struct MHD_Connection *c)
 {
 	struct serve_snapshot s;
+	struct store_stats ss;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -260,7 +267,8 @@ static enum MHD_Result do_metrics(struct serve_http *h, struct MHD_Connection *c
 		serve_snapshot_free(&s);
 		return MHD_NO;
 	}
-	serve_metrics_render(f, h->cfg, &s, LIGHTSOUT_VERSION);
+	store_get_stats(h->st, &ss);
+	serve_metrics_render(f, h->cfg, &s, &ss, LIGHTSOUT_VERSION);
 	fclose(f);
 	serve_snapshot_free(&s);
 	return send_buf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);

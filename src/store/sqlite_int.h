@@ -68,7 +68,8 @@ struct store {
 
 	struct writer *w; /* NULL without the writer thread */
 	_Atomic size_t depth;
-	_Atomic uint64_t dropped, written;
+	_Atomic uint64_t written;
+	_Atomic uint64_t dropped[STORE_KIND_COUNT];
 };
 
 /* ---- sqlite.c ---- */

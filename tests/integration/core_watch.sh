@@ -8,32 +8,22 @@
 # Addresses: 198.18.1.0/30 vantage-router, 198.18.2.0/30 router-target.
 set -u
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
+. "$(dirname "$0")/lib.bash"
 P=lo2w
 V=$P-v R=$P-r T=$P-t
 work=$(mktemp -d /tmp/lightsout-core-watch.XXXXXX)
-pass=0 fail=0
 
 cleanup() {
-	for ns in $V $R $T; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
+	ns_teardown $V $R $T
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-cleanup_only_ns() { for ns in $V $R $T; do ip netns del "$ns" 2>/dev/null; done; }
-cleanup_only_ns
 mkdir -p "$work"
 
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-for ns in $V $R $T; do ip netns add $ns; ip -n $ns link set lo up; done
-ip link add $P-vr type veth peer name $P-rv
-ip link set $P-vr netns $V; ip link set $P-rv netns $R
-ip link add $P-rt type veth peer name $P-tr
-ip link set $P-rt netns $R; ip link set $P-tr netns $T
+ns_add $V $R $T
+ip link add $P-vr netns $V type veth peer name $P-rv netns $R
+ip link add $P-rt netns $R type veth peer name $P-tr netns $T
 ip -n $V addr add 198.18.1.1/30 dev $P-vr; ip -n $V link set $P-vr up
 ip -n $R addr add 198.18.1.2/30 dev $P-rv; ip -n $R link set $P-rv up
 ip -n $R addr add 198.18.2.1/30 dev $P-rt; ip -n $R link set $P-rt up
@@ -56,6 +46,7 @@ table inet lo2router {
 }
 NFT
 (ip netns exec $T nc -lk 198.18.2.2 80 >/dev/null 2>&1 &)
+web_listens() { [ -n "$(ip netns exec $T ss -Htln 'sport = :80')" ]; }
 
 cat >"$work/watch.yaml" <<YAML
 vantage: itest
@@ -78,14 +69,22 @@ controls:
 YAML
 check "check-config accepts the test configuration" $LIGHTSOUT check-config -c "$work/watch.yaml"
 
-sleep 0.5
+check "the web target listens" wait_until 10 web_listens
 # root opens the raw ICMP socket and the store, then runs as nobody
 ip netns exec $V $LIGHTSOUT watch -c "$work/watch.yaml" --for 14s --user nobody 2>"$work/watch.log" &
 watch_pid=$!
-sleep 2
-wpid=$(pgrep -n -f "lightsout watch -c $work/watch.yaml")
-check "watch runs as nobody after start-up" test "$(awk '/^Uid:/{print $2}' /proc/$wpid/status)" = "$(id -u nobody)"
-sleep 2
+runs_as_nobody() {
+	local wpid
+	wpid=$(pgrep -n -f "lightsout watch -c $work/watch.yaml") &&
+		[ "$(awk '/^Uid:/{print $2}' "/proc/$wpid/status" 2>/dev/null)" = "$(id -u nobody)" ]
+}
+check "watch runs as nobody after start-up" wait_until 10 runs_as_nobody
+# the drop starts once t-icmp is up (up_after rounds into the store)
+icmp_up() {
+	[ "$(sqlite3 -batch -noheader -cmd '.timeout 2000' "$work/store.db" \
+		"SELECT count(*) FROM state_changes s JOIN targets t ON t.id=s.target WHERE t.name='t-icmp' AND s.to_state='up'" 2>/dev/null)" = 1 ]
+}
+check "t-icmp is up before the drop" wait_until 10 icmp_up
 drop_ms=$(date +%s%3N)
 ip netns exec $T nft -f - <<'NFT'
 table inet lo2drop {
@@ -95,7 +94,7 @@ table inet lo2drop {
 	}
 }
 NFT
-sleep 4
+sleep 4 # the outage itself: 8 rounds of 500 ms, checked below as 5 to 11 failed rounds
 heal_ms=$(date +%s%3N)
 ip netns exec $T nft delete table inet lo2drop
 wait $watch_pid
@@ -140,5 +139,4 @@ check "state changes logged once each" test "$(grep -c 't-icmp.*-> down' "$work/
 $LIGHTSOUT status -c "$work/watch.yaml" --format json >"$work/status.json"
 check "status --format json shows t-closed down" test "$(jq -r '.networks[0].targets[] | select(.name=="t-closed") | .state' "$work/status.json")" = down
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

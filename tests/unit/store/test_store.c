@@ -743,6 +743,56 @@ static void test_overflow(void **state)
 	remove_dir(dir);
 }
 
+/* A BGP peer flooding UPDATEs may fill only half the queue: the
+ * measurements behind it and the state changes and incidents still fit,
+ * and the drops are counted by kind. */
+static void test_bgp_share(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m;
+	sqlite3 *lock = NULL;
+	size_t bgp = 0, meas_ok = 0;
+	struct store_stats ss;
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 10);
+	store_set_batch_window(st, -1);
+	sync_ok(st, &c.cfg);
+	assert_int_equal(sqlite3_open_v2(c.path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < 100; i++)
+		bgp += store_put_bgp_event(st, i, "p", "198.18.0.0/16", i % 2, "");
+	assert_int_equal(bgp, 5);
+	for (uint32_t i = 0; i < 100; i++) {
+		m = meas(i % 4, 10000 + i, i, OUTCOME_OK, 1, 0, "", "");
+		meas_ok += store_put_measurement(st, &m);
+	}
+	assert_int_equal(meas_ok, 4);
+	assert_true(store_put_state_change(st, 0, 1, STATE_UP, STATE_DOWN, 1, ""));
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.dropped[STORE_BGP_EVENT], 95);
+	assert_int_equal(ss.dropped[STORE_MEASUREMENT], 96);
+	assert_int_equal(ss.dropped[STORE_STATE_CHANGE], 0);
+	assert_int_equal(ss.dropped[STORE_INCIDENT], 0);
+	assert_int_equal(ss.queue_depth, 10);
+	assert_int_equal(store_dropped(st), 95 + 96);
+	assert_false(store_put_incident(st, 2, "n1", 1, -1, true, "unknown", "{}"));
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.dropped[STORE_INCIDENT], 1);
+	assert_string_equal(store_kind_name(STORE_BGP_EVENT), "bgp_event");
+	assert_string_equal(store_kind_name(STORE_STATE_CHANGE), "state_change");
+	assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(lock);
+	flush_ok(st);
+	close_ok(st);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 4);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM state_changes"), 1);
+	remove_dir(dir);
+}
+
 static void test_write_error_reported(void **state)
 {
 	(void)state;
@@ -760,18 +810,34 @@ static void test_write_error_reported(void **state)
 	sql_exec(c.path, "CREATE TRIGGER boom BEFORE INSERT ON bgp_events BEGIN SELECT RAISE(ABORT, 'boom'); END");
 	assert_true(store_put_measurement(st, &m));
 	assert_true(store_put_bgp_event(st, 1, "p", "198.18.0.0/16", true, ""));
+	struct store_stats ss;
+	store_get_stats(st, &ss);
+	assert_false(ss.failing);
 	assert_int_equal(store_flush(st, err, sizeof(err)), -1);
 	char want[256];
 	snprintf(want, sizeof(want), "cannot write store %s: boom", c.path);
 	assert_string_equal(err, want);
-	/* The failed batch is counted as dropped, and reported once. */
+	/* The failed batch is counted as dropped, by kind, and reported once;
+	 * the writer says it fails until a batch succeeds. */
 	assert_int_equal(store_dropped(st), 2);
 	assert_int_equal(store_written(st), 0);
+	store_get_stats(st, &ss);
+	assert_true(ss.failing);
+	assert_string_equal(ss.error, want);
+	assert_int_equal(ss.write_errors, 1);
+	assert_int_equal(ss.dropped[STORE_MEASUREMENT], 1);
+	assert_int_equal(ss.dropped[STORE_BGP_EVENT], 1);
 	assert_int_equal(store_flush(st, err, sizeof(err)), 0);
+	store_get_stats(st, &ss);
+	assert_true(ss.failing); /* no batch since */
 	sql_exec(c.path, "DROP TRIGGER boom");
 	assert_true(store_put_measurement(st, &m));
 	flush_ok(st);
 	assert_int_equal(store_written(st), 1);
+	store_get_stats(st, &ss);
+	assert_false(ss.failing);
+	assert_string_equal(ss.error, "");
+	assert_int_equal(ss.write_errors, 1);
 	close_ok(st);
 	remove_dir(dir);
 }
@@ -866,8 +932,11 @@ static void test_prune(void **state)
 	assert_true(store_put_state_change(st, 0, 10, STATE_UP, STATE_DOWN, 1, "old"));
 	assert_true(store_put_incident(st, 1, "n1", 5, 10, false, "host", "{}"));
 	assert_true(store_put_bgp_event(st, 3, "p", "198.18.0.0/16", false, ""));
+	/* Route events fall under the retention, visibility changes do not. */
+	assert_true(store_put_bgp_event(st, 4, "*", "198.18.0.0/16", false, ""));
+	assert_true(store_put_bgp_event(st, cutoff, "p", "198.18.0.0/16", true, "64500"));
 	flush_ok(st);
-	assert_int_equal(store_written(st), n + 3);
+	assert_int_equal(store_written(st), n + 5);
 	assert_int_equal(store_dropped(st), 0);
 	/* Queued for the writer: done by the next flush. */
 	assert_int_equal(store_prune(st, cutoff, err, sizeof(err)), 0);
@@ -881,7 +950,9 @@ static void test_prune(void **state)
 	assert_int_equal(sl.n, 1);
 	assert_int_equal(store_each_incident(st, NULL, 0, -1, collect_i, &il, err, sizeof(err)), 0);
 	assert_int_equal(il.n, 1);
-	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events"), 1);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events"), 2);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events WHERE peer = '*' AND at_ms = 4"), 1);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events WHERE peer = 'p' AND at_ms = 20000"), 1);
 	/* The latest row of each target survives the prune. */
 	struct trows tr = {0};
 	assert_int_equal(store_each_target(st, &c.cfg, collect_t, &tr, err, sizeof(err)), 0);
@@ -1190,6 +1261,7 @@ int main(void)
 	    cmocka_unit_test(test_stable_ids),
 	    cmocka_unit_test(test_unsynced_target_dropped),
 	    cmocka_unit_test(test_overflow),
+	    cmocka_unit_test(test_bgp_share),
 	    cmocka_unit_test(test_write_error_reported),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_newer_schema),
