@@ -89,10 +89,10 @@ static void on_state_change(void *arg, uint32_t target, int64_t at_ms, uint32_t 
 }
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct watch *w = arg;
-	char start[RFC3339_LEN], end[RFC3339_LEN] = "";
+	char start[RFC3339_LEN], end[RFC3339_LEN] = "", *json = detect_incident_text(doc);
 
 	rfc3339_format(start_ms, start, sizeof(start));
 	if (!open)
@@ -101,7 +101,8 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 		 open ? "open" : "closed", cause, start, open ? "" : " until ", end);
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(w->live, id, network, open, cause, json);
-	alert_incident(w->alert, id, network, open, cause, json);
+	alert_incident(w->alert, id, network, open, cause, doc);
+	free(json);
 }
 
 /* Incidents left open by the previous run are continued, not reopened. */

@@ -285,14 +285,7 @@ bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char
 
 void probe_measurement_set_from(struct measurement *m, const struct sockaddr_storage *ss)
 {
-	memset(&m->from_ip, 0, sizeof(m->from_ip));
-	if (ss->ss_family == AF_INET) {
-		m->from_ip.family = AF_INET;
-		memcpy(m->from_ip.bytes, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		m->from_ip.family = AF_INET6;
-		memcpy(m->from_ip.bytes, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
+	ip_addr_from_sockaddr(&m->from_ip, ss);
 }
 
 unsigned long probe_engine_refused_completions(const struct probe_engine *e)

@@ -23,6 +23,7 @@
  * transaction each, and writes what was queued between two chunks, so
  * neither the queue nor readers' WAL wait long. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +107,13 @@ static const char *const wsql[W_COUNT] = {
     /* A second record for the same (time, target, round) is the same probe
      * round: the later one wins rather than failing the batch. */
     [W_MEAS] = "INSERT INTO measurements (at_ms, target, round, outcome, rtt_ms, loss, sent, received,"
-	       " from_addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	       " from_addr, detail, failure, icmp_version, icmp_type, icmp_code)"
+	       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 	       " ON CONFLICT (at_ms, target, round) DO UPDATE SET outcome = excluded.outcome,"
 	       " rtt_ms = excluded.rtt_ms, loss = excluded.loss, sent = excluded.sent,"
-	       " received = excluded.received, from_addr = excluded.from_addr, detail = excluded.detail",
+	       " received = excluded.received, from_addr = excluded.from_addr, detail = excluded.detail,"
+	       " failure = excluded.failure, icmp_version = excluded.icmp_version,"
+	       " icmp_type = excluded.icmp_type, icmp_code = excluded.icmp_code",
     [W_LATEST_MEAS] = "INSERT INTO latest (target, at_ms, outcome, rtt_ms, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
 		      " ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, outcome = excluded.outcome,"
 		      " rtt_ms = excluded.rtt_ms, detail = excluded.detail"
@@ -183,6 +187,12 @@ static int code_for(const struct store *st, enum outcome o)
 	return st->code_of[o];
 }
 
+/* The ICMP error's version as stored: 4, 6, or 0 for none. */
+static int icmp_version(const struct measurement *m)
+{
+	return m->icmp_family == AF_INET ? 4 : m->icmp_family == AF_INET6 ? 6 : 0;
+}
+
 static const char *state_text(enum target_state s)
 {
 	if ((int)s < 0 || s >= STATE_COUNT)
@@ -198,10 +208,13 @@ static int write_rec(struct store *st, const struct rec *r)
 	case STORE_MEASUREMENT: {
 		const struct measurement *m = &r->u.m;
 
-		if (sq_step_args(ws[W_MEAS], SQ_ARGS(SQ_INT(m->at_ms), SQ_INT(m->target), SQ_INT(m->round),
-						     SQ_INT(code_for(st, m->outcome)), SQ_REAL(m->rtt_ms),
-						     SQ_REAL(m->loss), SQ_INT(m->sent), SQ_INT(m->received),
-						     SQ_TEXT(m->from), SQ_TEXT(m->detail))) < 0)
+		if (sq_step_args(ws[W_MEAS],
+				 SQ_ARGS(SQ_INT(m->at_ms), SQ_INT(m->target), SQ_INT(m->round),
+					 SQ_INT(code_for(st, m->outcome)), SQ_REAL(m->rtt_ms), SQ_REAL(m->loss),
+					 SQ_INT(m->sent), SQ_INT(m->received), SQ_TEXT(m->from), SQ_TEXT(m->detail),
+					 SQ_INT(st->fcode_of[measurement_failure(m)]), SQ_INT(icmp_version(m)),
+					 SQ_INT(icmp_version(m) ? m->icmp_type : 0),
+					 SQ_INT(icmp_version(m) ? m->icmp_code : 0))) < 0)
 			return -1;
 		return sq_step_args(ws[W_LATEST_MEAS],
 				    SQ_ARGS(SQ_INT(m->target), SQ_INT(m->at_ms), SQ_INT(code_for(st, m->outcome)),

@@ -49,12 +49,12 @@ static const char *const january_yaml =
  * the routers; the prefixes are withdrawn at the apex; mail comes back
  * first, web last, about six hours later. */
 static const struct synth_seg january[] = {
-    {"*", 60.2, 428.2, OUTCOME_OK, 650, 0.34f}, {"kcna", 64.3, 65.3, OUTCOME_TIMEOUT},
-    {"naenara", 66.4, 67.4, OUTCOME_TIMEOUT},   {"kcna", 68.3, 69.3, OUTCOME_TIMEOUT},
-    {"kcna", 74.3, 428.2, OUTCOME_TIMEOUT},     {"naenara", 75.4, 427.5, OUTCOME_TIMEOUT},
-    {"ns1", 80.3, 425.0, OUTCOME_TIMEOUT},      {"ns2", 80.6, 425.0, OUTCOME_TIMEOUT},
-    {"silibank", 86.5, 418.0, OUTCOME_TIMEOUT}, {"edge", 96.2, 422.0, OUTCOME_TIMEOUT},
-    {"gw", 96.5, 422.0, OUTCOME_TIMEOUT},
+    {"*", 60.2, 428.2, FAILURE_NONE, 650, 0.34f}, {"kcna", 64.3, 65.3, FAILURE_TIMEOUT},
+    {"naenara", 66.4, 67.4, FAILURE_TIMEOUT},     {"kcna", 68.3, 69.3, FAILURE_TIMEOUT},
+    {"kcna", 74.3, 428.2, FAILURE_TIMEOUT},       {"naenara", 75.4, 427.5, FAILURE_TIMEOUT},
+    {"ns1", 80.3, 425.0, FAILURE_TIMEOUT},        {"ns2", 80.6, 425.0, FAILURE_TIMEOUT},
+    {"silibank", 86.5, 418.0, FAILURE_TIMEOUT},   {"edge", 96.2, 422.0, FAILURE_TIMEOUT},
+    {"gw", 96.5, 422.0, FAILURE_TIMEOUT},
 };
 
 struct got {
@@ -63,7 +63,7 @@ struct got {
 };
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct got *g = arg;
 
@@ -75,7 +75,7 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	if (id > (int64_t)g->n)
 		g->n = (size_t)id;
 	json_decref(g->last);
-	g->last = json_loads(json, 0, NULL);
+	g->last = json_deep_copy(doc);
 }
 
 static json_t *january_incident(void)

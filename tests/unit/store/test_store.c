@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/addr.h"
 #include "store/store.h"
 
 /* A hand-built configuration: networks n1 (a, b) and n2 (c), control ctl. */
@@ -105,7 +106,13 @@ static struct measurement meas(uint32_t target, int64_t at, uint32_t round, enum
 	m.loss = loss;
 	m.sent = 3;
 	m.received = (uint16_t)(3 - (int)(loss * 3));
+	m.failure = outcome_failure(o);
 	snprintf(m.from, sizeof(m.from), "%s", from);
+	if (from[0]) {
+		struct sockaddr_storage ss;
+		assert_int_equal(addr_parse(from, &ss), 0);
+		ip_addr_from_sockaddr(&m.from_ip, &ss);
+	}
 	snprintf(m.detail, sizeof(m.detail), "%s", detail);
 	return m;
 }
@@ -139,6 +146,12 @@ static void assert_meas_equal(const struct measurement *a, const struct measurem
 	assert_int_equal(a->received, b->received);
 	assert_string_equal(a->from, b->from);
 	assert_string_equal(a->detail, b->detail);
+	assert_int_equal(a->failure, b->failure);
+	assert_int_equal(a->icmp_family, b->icmp_family);
+	assert_int_equal(a->icmp_type, b->icmp_type);
+	assert_int_equal(a->icmp_code, b->icmp_code);
+	assert_int_equal(a->from_ip.family, b->from_ip.family);
+	assert_memory_equal(a->from_ip.bytes, b->from_ip.bytes, sizeof(a->from_ip.bytes));
 }
 
 struct sclist {
@@ -409,8 +422,8 @@ static void test_roundtrip(void **state)
 	close_ok(r);
 	close_ok(w);
 
-	/* Reopen: one schema version row, vantage recorded, data intact. */
-	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM schema_version"), 1);
+	/* Reopen: a row per schema version (two), vantage recorded, data intact. */
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM schema_version"), 2);
 	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM meta WHERE key = 'vantage' AND value = 'test-vantage'"),
 			 1);
 	r = open_or_fail(&c.cfg, false, 0);
@@ -445,6 +458,107 @@ static int nested_i(int64_t id, const char *json, void *arg)
 	n->calls++;
 	assert_int_equal(store_each_bgp_event(n->st, 0, INT64_MAX, count_b, n, err, sizeof(err)), 0);
 	return 7;
+}
+
+/* A measurement keeps its failure class, ICMP error and router (what the
+ * live detector judged), so a rejudge reads what it saw. */
+static void test_failure_roundtrip(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct measurement in[4];
+	struct mlist ml = {0};
+	char err[512];
+	const int64_t T = INT64_C(1769418000000);
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	/* words that say otherwise: the class is kept, not re-read */
+	in[0] = meas(2, T, 10, OUTCOME_UNREACHABLE, -1, 1.0f, "198.51.100.1", "port unreachable from 198.51.100.1");
+	in[0].failure = FAILURE_HOST_UNREACH;
+	in[0].icmp_family = AF_INET;
+	in[0].icmp_type = 3;
+	in[0].icmp_code = 1;
+	in[1] = meas(3, T, 10, OUTCOME_UNREACHABLE, -1, 1.0f, "2001:db8::1", "");
+	in[1].failure = FAILURE_ADMIN;
+	in[1].icmp_family = AF_INET6;
+	in[1].icmp_type = 1;
+	in[1].icmp_code = 1;
+	in[2] = meas(0, T + 1, 10, OUTCOME_ERROR, 12.5, 0.0f, "", "certificate expired");
+	in[2].failure = FAILURE_TLS;
+	in[3] = meas(1, T + 2, 10, OUTCOME_ERROR, -1, 1.0f, "", "SERVFAIL");
+	in[3].failure = FAILURE_PROTOCOL;
+	for (size_t i = 0; i < 4; i++)
+		assert_true(store_put_measurement(w, &in[i]));
+	flush_ok(w);
+	assert_int_equal(store_each_measurement(w, &c.cfg, T, T + 10, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_meas_equal(&ml.m[i], &in[i]);
+	close_ok(w);
+	remove_dir(dir);
+}
+
+/* Rows a schema-1 store kept have no class: the reader derives it once,
+ * from the outcome and the ICMP words of the detail. */
+static void test_failure_legacy(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct mlist ml = {0};
+	char err[512];
+	const int64_t T = INT64_C(1769418000000);
+	static const struct {
+		int outcome; /* stored code (schema 1's outcomes table) */
+		const char *detail;
+		enum failure want;
+	} rows[] = {
+	    {3, "host unreachable from 198.51.100.1", FAILURE_HOST_UNREACH},
+	    {3, "unreachable (type 3 code 3) from 203.0.113.9 at hop 4", FAILURE_PORT_UNREACH},
+	    {3, "net unreachable from 203.0.113.2", FAILURE_NET_UNREACH},
+	    {3, "administratively prohibited from 192.0.2.1", FAILURE_ADMIN},
+	    {3, "unreachable", FAILURE_UNREACH_OTHER},
+	    {1, "host unreachable", FAILURE_TIMEOUT},
+	    {2, "connection refused", FAILURE_REFUSED},
+	    {4, "HTTP 500", FAILURE_LOCAL},
+	    {0, "", FAILURE_NONE},
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	char sql[512];
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	close_ok(w);
+	/* back to schema 1, as an older lightsout left it */
+	sql_exec(c.path, "DELETE FROM schema_version WHERE version = 2; DROP TABLE failures;"
+			 " ALTER TABLE measurements DROP COLUMN failure;"
+			 " ALTER TABLE measurements DROP COLUMN icmp_version;"
+			 " ALTER TABLE measurements DROP COLUMN icmp_type;"
+			 " ALTER TABLE measurements DROP COLUMN icmp_code;");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO measurements (at_ms, target, round, outcome, rtt_ms, loss, sent, received,"
+			 " from_addr, detail) VALUES (%lld, %lld, 10, %d, NULL, 1, 1, 0, '', '%s')",
+			 (long long)(T + (int64_t)i), (long long)target_id(c.path, "n1", "a"), rows[i].outcome,
+			 rows[i].detail);
+		sql_exec(c.path, sql);
+	}
+	w = open_or_fail(&c.cfg, true, 0); /* migrates to schema 2 */
+	assert_int_equal(sql_int(c.path, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(store_each_measurement(w, &c.cfg, T, T + 100, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(ml.m[i].failure, rows[i].want);
+		assert_int_equal(failure_outcome(ml.m[i].failure), ml.m[i].outcome);
+	}
+	close_ok(w);
+	remove_dir(dir);
 }
 
 static void test_callbacks(void **state)
@@ -1141,6 +1255,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_failure_roundtrip),
+	    cmocka_unit_test(test_failure_legacy),
 	    cmocka_unit_test(test_callbacks),
 	    cmocka_unit_test(test_stable_ids),
 	    cmocka_unit_test(test_unsynced_target_dropped),
