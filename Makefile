@@ -7,6 +7,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
+FUZZ_LONG_SECONDS ?= 300
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
@@ -20,7 +21,7 @@ TEST_PKGS  = iproute2 nftables iputils-ping procps psmisc sqlite3 python3 openss
 	man-db systemd debhelper lintian dpkg-dev
 PKGS = $(BUILD_PKGS) $(TEST_PKGS)
 
-.PHONY: all deps build asan fuzz check unit integration lab fuzz-smoke format format-check demo clean install deb
+.PHONY: all deps build asan fuzz check unit integration lab fuzz-smoke format format-check demo clean install deb fuzz-long
 
 all: build
 
@@ -54,8 +55,9 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 unit: asan
 	meson test -C $(ASAN_BUILD) --print-errorlogs
 
-integration: asan
-	LIGHTSOUT=$(CURDIR)/$(ASAN_BUILD)/lightsout tests/integration/run.sh
+# ASan build under test; valgrind_watch.sh takes the plain one (valgrind and ASan do not mix)
+integration: asan build
+	LIGHTSOUT=$(CURDIR)/$(ASAN_BUILD)/lightsout VALGRIND_LIGHTSOUT=$(CURDIR)/$(BUILD)/lightsout tests/integration/run.sh
 
 lab: build
 	LIGHTSOUT=$(CURDIR)/$(BUILD)/lightsout tests/lab/run-all.sh
@@ -73,6 +75,10 @@ deb:
 
 fuzz-smoke: fuzz
 	tests/fuzz/smoke.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# A longer campaign, run by hand (7 targets x FUZZ_LONG_SECONDS, 35 min by default).
+fuzz-long: fuzz
+	tests/fuzz/smoke.sh $(FUZZ_BUILD) $(FUZZ_LONG_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

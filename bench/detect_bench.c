@@ -71,28 +71,28 @@ static void gen(struct measurement *m, uint32_t t, uint32_t r, size_t ntargets)
 	uint32_t net = t / PER_NET, day = r / 1440, minute = r % 1440;
 	uint64_t h = (uint64_t)t * 2654435761u ^ (uint64_t)r * 40503u;
 
+	memset(m, 0, sizeof(*m));
 	m->target = t;
 	m->round = r;
 	m->at_ms = T0 + (int64_t)r * 60000 + (int64_t)(t * 60000 / ntargets);
-	m->outcome = OUTCOME_OK;
+	m->failure = FAILURE_NONE;
 	m->rtt_ms = 20.0 + (double)(h % 100) / 50.0;
 	m->loss = 0;
 	m->sent = 3;
 	m->received = 3;
-	m->from[0] = 0;
-	m->detail[0] = 0;
 	if (day % 3 == 1 && net == day % (ntargets / PER_NET + 1) && minute >= 600 && minute < 690) {
-		m->outcome = OUTCOME_TIMEOUT; /* power cut */
+		m->failure = FAILURE_TIMEOUT; /* power cut */
 	} else if (day % 3 == 2 && net == day % (ntargets / PER_NET + 1) && minute >= 300 && minute < 400) {
 		m->rtt_ms = 400; /* stress */
 		m->loss = 0.34f;
 		if (minute >= 320 + (t % PER_NET) && minute < 390)
-			m->outcome = OUTCOME_TIMEOUT;
+			m->failure = FAILURE_TIMEOUT;
 	} else if (t % 37 == 5 && day % 5 == 0 && minute >= 100 && minute < 160) {
-		m->outcome = OUTCOME_REFUSED; /* one host */
+		m->failure = FAILURE_REFUSED; /* one host */
 	} else if (h % 997 == 0) {
 		m->loss = 0.34f; /* a lost echo now and then */
 	}
+	m->outcome = failure_outcome(m->failure);
 	if (m->outcome != OUTCOME_OK) {
 		m->rtt_ms = -1;
 		m->loss = 1;
@@ -106,7 +106,7 @@ struct sink {
 };
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct sink *s = arg;
 	char key[32];
@@ -118,7 +118,7 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	(void)cause;
 	s->calls++;
 	snprintf(key, sizeof(key), "%020lld", (long long)id);
-	json_object_set_new(s->byid, key, json_loads(json, 0, NULL));
+	json_object_set_new(s->byid, key, json_deep_copy(doc));
 }
 
 int main(int argc, char **argv)

@@ -224,8 +224,10 @@ int main(int argc, char **argv)
 			double a = now_s();
 			if (serve_live_snapshot(live, &s, true) < 0)
 				goto out;
+			struct store_stats ss;
+			store_get_stats(st, &ss);
 			FILE *f = open_memstream(&buf, &len);
-			serve_metrics_render(f, &cfg, &s, LIGHTSOUT_VERSION);
+			serve_metrics_render(f, &cfg, &s, &ss, LIGHTSOUT_VERSION);
 			fclose(f);
 			serve_snapshot_free(&s);
 			double b = now_s() - a;

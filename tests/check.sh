@@ -28,6 +28,9 @@ suite "format" make -s format-check
 suite "unit tests (ASan+UBSan)" make -s unit
 suite "fuzz smoke" make -s fuzz-smoke
 if [ "$(id -u)" = 0 ]; then
+	# the integration tests must not lean on what earlier runs or services
+	# left behind
+	suite "fresh-machine system state" tests/fresh-state.sh
 	suite "integration (namespaces, ASan)" make -s integration
 	suite "lab scenarios" make -s lab
 else

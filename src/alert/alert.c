@@ -210,7 +210,7 @@ static char *dump(json_t *o)
 	return s;
 }
 
-void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const char *json)
+void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const json_t *doc)
 {
 	json_t *inc;
 	struct known *k;
@@ -220,12 +220,12 @@ void alert_incident(struct alert *a, int64_t id, const char *network, bool open,
 	bool send = true;
 
 	(void)network;
-	if (!a || !json || !cause)
+	if (!a || !doc || !cause)
 		return;
 	now = now_ms(a);
-	inc = jfield_parse(json);
+	inc = json_deep_copy(doc); /* ours: the bodies hold references to it */
 	if (!inc) {
-		log_warnx("alert: incident %lld: unreadable document", (long long)id);
+		log_warnx("alert: incident %lld: out of memory", (long long)id);
 		return;
 	}
 	story = render_incident_string(inc, true);

@@ -41,10 +41,11 @@ struct alert_clock {
  * to start. */
 int alert_new(const struct config *cfg, const struct alert_clock *clock, struct alert **out, char *err, size_t errlen);
 
-/* The detector's on_incident, as is: sends on open, cause change and
+/* The detector's on_incident, as is (doc: the incident document, read,
+ * not kept): sends on open, cause change and
  * close, and keeps firing alerts' text current for re-sends.  Called from
  * one thread (watch's loop). */
-void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const char *json);
+void alert_incident(struct alert *a, int64_t id, const char *network, bool open, const char *cause, const json_t *doc);
 
 /* Delivery counters of receiver i (cfg->alerts[i]), for /metrics; zeros
  * for a NULL alert or an unknown receiver.  Any thread, until alert_stop. */

@@ -3,8 +3,9 @@
  * watched networks.  We never announce anything.
  *
  *   b = bgp_new(loop, cfg, on_event, arg, err, len);
- *   bgp_start(b, ...)        listen on cfg->bgp.listen, connect to peers,
- *                            replay cfg->bgp.mrt files
+ *   bgp_open(b, ...)         listen on cfg->bgp.listen, open cfg->bgp.mrt
+ *                            files (as root, before a privilege drop)
+ *   bgp_start(b, ...)        replay those files, connect to peers
  *   ... ev_run(loop) ...     events arrive through on_event
  *   bgp_peer_status(b, i)    for `status` and the JSON API
  *   bgp_stop(b); bgp_free(b) Cease to every peer, close everything
@@ -57,9 +58,14 @@ typedef void (*bgp_event_fn)(const struct bgp_event *ev, void *arg);
 /* cfg must outlive b.  Returns NULL and fills err. */
 struct bgp *bgp_new(struct ev_loop *loop, const struct config *cfg, bgp_event_fn fn, void *arg, char *err,
 		    size_t errlen);
-/* Replays the configured MRT files (their events carry archive times),
- * opens the listener and starts every non-passive peer.  Returns -1 if the
- * listener cannot be opened or a file cannot be read (peers still start). */
+/* Opens what may need root, reading nothing: the listener and the
+ * configured MRT files (they may be readable by root only).  -1 if one
+ * cannot be opened (the others still are). */
+int bgp_open(struct bgp *b, char *err, size_t errlen);
+/* Opens (bgp_open, unless it ran), replays the configured MRT files
+ * (their events carry archive times) and starts every non-passive peer.
+ * Returns -1 if the listener cannot be opened or a file cannot be read
+ * (peers still start).  Parses input: after a privilege drop. */
 int bgp_start(struct bgp *b, char *err, size_t errlen);
 /* Sends Cease to established peers and closes every socket and timer. */
 void bgp_stop(struct bgp *b);

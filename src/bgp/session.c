@@ -1,7 +1,13 @@
 /* Passive BGP-4 collector sessions on the event loop: one state machine
  * per peer (RFC 4271 8), timers on the monotonic clock, every byte from
  * the peer bounded and checked.  We send OPEN, KEEPALIVE, NOTIFICATION and
- * nothing else: no route is ever announced. */
+ * nothing else: no route is ever announced.
+ *
+ * A peer shares the loop with the probes, so what it may cost is bounded:
+ * each wakeup reads at most BGP_READ_BUDGET bytes from it before the loop
+ * turns to the others (a flood is read at the loop's pace, the kernel's
+ * window slows the sender), and it may hold at most max_prefixes watched
+ * routes (RFC 4486 Cease, then a back-off before it may come again). */
 #include "bgp/bgp.h"
 
 #include <arpa/inet.h>
@@ -27,6 +33,12 @@
 #define WBUF_CAP                (4 * BGP_MSG_MAX)
 #define BGP_STATE_LOG_BURST     20 /* state changes logged per peer per window */
 #define BGP_STATE_LOG_WINDOW_MS 60000
+/* Bytes read from one peer per wakeup: one full message, then the loop
+ * serves the rest (epoll is level-triggered: the peer's turn comes again). */
+#define BGP_READ_BUDGET BGP_MSG_MAX
+/* RFC 4486 Cease subcodes */
+#define BGP_CEASE_MAX_PREFIXES 1
+#define BGP_CEASE_REJECTED     5
 
 struct peer {
 	struct bgp *b;
@@ -51,6 +63,10 @@ struct peer {
 	int64_t up_since_ms; /* wall clock */
 	uint64_t updates, flaps;
 	uint16_t hold_s;
+	/* The last session ended at max_prefixes: the back-off grows until a
+	 * session's table fits (End-of-RIB), and a passive peer is refused
+	 * until t_retry. */
+	bool over_limit;
 	char last_error[256];
 };
 
@@ -62,6 +78,8 @@ struct bgp {
 	struct peer *peers;
 	size_t npeers;
 	int lfd;
+	bool opened;             /* bgp_open ran */
+	struct mrt_reader **mrt; /* [cfg->bgp.nmrt], opened, not read yet */
 	struct bgp_vis *vis;
 	uint64_t t_tick;
 	int64_t last_vis_tick;
@@ -72,6 +90,7 @@ struct bgp {
 	struct peer *cur;
 	int64_t cur_at_ms;
 	bool cur_any;
+	bool cur_over; /* the UPDATE took the peer past max_prefixes */
 };
 
 static void peer_close(struct peer *p, const char *why);
@@ -208,7 +227,7 @@ static void start_connect(struct peer *p);
 static void schedule_retry(struct peer *p)
 {
 	p->t_retry = 0;
-	if (p->cfg->passive)
+	if (p->cfg->passive && !p->over_limit)
 		return; /* wait for the peer to come to us */
 	p->t_retry = deadline_in(p, p->backoff_ms);
 	p->backoff_ms = p->backoff_ms * 2 > BGP_BACKOFF_MAX_MS ? BGP_BACKOFF_MAX_MS : p->backoff_ms * 2;
@@ -229,7 +248,7 @@ static void run_timers(struct bgp *b)
 			send_keepalive(p);
 		if (p->t_retry && now >= p->t_retry) {
 			p->t_retry = 0;
-			if (p->state == BGP_STATE_ACTIVE || p->state == BGP_STATE_IDLE)
+			if (!p->cfg->passive && (p->state == BGP_STATE_ACTIVE || p->state == BGP_STATE_IDLE))
 				start_connect(p);
 		}
 	}
@@ -312,10 +331,18 @@ static void on_route(const struct bgp_route *r, const struct bgp_attrs *a, void 
 {
 	struct bgp *b = arg;
 	struct peer *p = b->cur;
-	if (r->unusable)
+	if (r->unusable || b->cur_over)
 		return;
 	b->cur_any = true;
 	int kept = bgp_vis_route(b->vis, p->vis_peer, &r->prefix, r->path_id, a->origin_as, r->announce);
+	if (kept & BGP_VIS_KEPT) {
+		struct bgp_vis_peer_info pi;
+		bgp_vis_peer_info(b->vis, p->vis_peer, &pi);
+		if (pi.routes > p->cfg->max_prefixes) {
+			b->cur_over = true; /* the session ends after this UPDATE */
+			return;
+		}
+	}
 	if (!bgp_vis_route_watched(b->vis, &r->prefix, r->announce, kept))
 		return;
 	char path[1024] = "";
@@ -344,6 +371,7 @@ static void handle_update(struct peer *p, const uint8_t *body, size_t len)
 	b->cur = p;
 	b->cur_at_ms = wall_now_ms();
 	b->cur_any = false;
+	b->cur_over = false;
 	if (bgp_update_parse(body, len, &o, on_route, b, &attrs, &e) < 0) {
 		log_warnx("bgp %s: malformed UPDATE: %s", p->name, e.msg);
 		send_notification(p, e.code, e.subcode);
@@ -352,11 +380,23 @@ static void handle_update(struct peer *p, const uint8_t *body, size_t len)
 		peer_close(p, why);
 		return;
 	}
+	if (b->cur_over) {
+		char why[96];
+		snprintf(why, sizeof(why), "more than max_prefixes (%u) routes", p->cfg->max_prefixes);
+		log_warnx("bgp %s: %s: Cease", p->name, why);
+		send_notification(p, BGP_ERR_CEASE, BGP_CEASE_MAX_PREFIXES);
+		p->over_limit = true;
+		peer_close(p, why);
+		return;
+	}
 	if (attrs.treat_as_withdraw)
 		log_info("bgp %s: UPDATE treated as withdraw: %s", p->name, attrs.taw_reason);
-	/* An UPDATE without routes is End-of-RIB (RFC 4724): the table is in. */
-	if (!b->cur_any)
+	/* An UPDATE without routes is End-of-RIB (RFC 4724): the table is in
+	 * (and fits: the back-off starts over). */
+	if (!b->cur_any) {
 		bgp_vis_peer_synced(b->vis, p->vis_peer, b->cur_at_ms);
+		p->over_limit = false;
+	}
 	bgp_vis_flush(b->vis, b->cur_at_ms);
 }
 
@@ -399,7 +439,8 @@ static void handle_open(struct peer *p, const uint8_t *body, size_t len)
 static void established(struct peer *p)
 {
 	set_state(p, BGP_STATE_ESTABLISHED, NULL);
-	p->backoff_ms = BGP_BACKOFF_MIN_MS;
+	if (!p->over_limit)
+		p->backoff_ms = BGP_BACKOFF_MIN_MS;
 	p->up_since_ms = wall_now_ms();
 	p->last_error[0] = '\0';
 	bgp_vis_peer_up(p->b->vis, p->vis_peer, p->up_since_ms, true, BGP_SYNC_GRACE_MS);
@@ -451,10 +492,14 @@ static int handle_message(struct peer *p, uint8_t type, const uint8_t *body, siz
 	}
 }
 
+/* Reads up to BGP_READ_BUDGET bytes and handles every whole message
+ * read: what stays in rbuf is at most one partial message, so nothing
+ * waits for a wakeup that may not come. */
 static void read_input(struct peer *p)
 {
-	for (;;) {
-		ssize_t n = recv(p->fd, p->rbuf + p->rlen, RBUF_CAP - p->rlen, 0);
+	for (size_t budget = BGP_READ_BUDGET; budget > 0;) {
+		size_t want = RBUF_CAP - p->rlen < budget ? RBUF_CAP - p->rlen : budget;
+		ssize_t n = recv(p->fd, p->rbuf + p->rlen, want, 0);
 		if (n == 0) {
 			peer_close(p, "connection closed by peer");
 			return;
@@ -470,6 +515,7 @@ static void read_input(struct peer *p)
 			return;
 		}
 		p->rlen += (size_t)n;
+		budget -= (size_t)n;
 		size_t off = 0;
 		while (p->rlen - off >= BGP_HDR_LEN) {
 			uint8_t type;
@@ -552,10 +598,13 @@ static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 			close(fd);
 			continue;
 		}
-		if (p->state > BGP_STATE_ACTIVE) {
-			/* A session is being set up or runs already: connection collision. */
+		/* A session is being set up or runs already (connection
+		 * collision), or the peer is in its back-off after max_prefixes. */
+		bool backoff = p->over_limit && p->t_retry && b->now_ns(b->now_arg) < p->t_retry;
+		if (p->state > BGP_STATE_ACTIVE || backoff) {
 			uint8_t m[32];
-			int n = bgp_build_notification(m, sizeof(m), BGP_ERR_CEASE, 7, NULL, 0);
+			int n = bgp_build_notification(m, sizeof(m), BGP_ERR_CEASE, backoff ? BGP_CEASE_REJECTED : 7,
+						       NULL, 0);
 			if (n > 0)
 				(void)!send(fd, m, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
@@ -653,7 +702,7 @@ static int open_listener(struct bgp *b, char *err, size_t errlen)
 {
 	const char *l = b->cfg->bgp.listen;
 	struct sockaddr_storage sa;
-	int fd = -1;
+	int fd;
 
 	if (!l)
 		return 0;
@@ -661,13 +710,8 @@ static int open_listener(struct bgp *b, char *err, size_t errlen)
 		snprintf(err, errlen, "bgp: listen \"%s\" is not ADDRESS:PORT", l);
 		return -1;
 	}
-	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, addr_len(&sa)) < 0 || listen(fd, 16) < 0) {
+	if ((fd = addr_listen(&sa, 16)) < 0) {
 		snprintf(err, errlen, "bgp: cannot listen on %s: %s", l, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	if (ev_add_fd(b->loop, fd, EV_READ, on_accept, b) < 0) {
@@ -717,10 +761,10 @@ static void replay_event(const struct mrt_event *ev, void *arg)
 	emit(r->b, &out);
 }
 
-int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
+/* Reads the file behind rd (and closes it). */
+static int replay_reader(struct bgp *b, struct mrt_reader *rd, char *err, size_t errlen)
 {
 	struct replay r = {.b = b};
-	struct mrt_reader *rd = NULL;
 	struct mrt_parser *p = NULL;
 	char rerr[256];
 	struct mrt_record rec;
@@ -732,9 +776,6 @@ int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "bgp: out of memory");
 		goto out;
 	}
-	rd = mrt_open(path, err, errlen);
-	if (!rd)
-		goto out;
 	for (;;) {
 		int n = mrt_next(rd, &rec, err, errlen);
 		if (n < 0)
@@ -752,15 +793,51 @@ out:
 	return rc;
 }
 
-int bgp_start(struct bgp *b, char *err, size_t errlen)
+int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
 {
+	struct mrt_reader *rd = mrt_open(path, err, errlen);
+
+	return rd ? replay_reader(b, rd, err, errlen) : -1;
+}
+
+int bgp_open(struct bgp *b, char *err, size_t errlen)
+{
+	size_t n = b->cfg->bgp.nmrt;
 	int rc = 0;
-	for (size_t i = 0; i < b->cfg->bgp.nmrt; i++) {
-		if (bgp_replay_mrt(b, b->cfg->bgp.mrt[i], err, errlen) < 0)
-			rc = -1;
+
+	if (b->opened)
+		return 0;
+	b->opened = true;
+	if (n > 0 && (b->mrt = calloc(n, sizeof(*b->mrt))) == NULL) {
+		snprintf(err, errlen, "bgp: out of memory");
+		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		if ((b->mrt[i] = mrt_open(b->cfg->bgp.mrt[i], err, errlen)) == NULL)
+			rc = -1;
 	if (open_listener(b, err, errlen) < 0)
 		rc = -1;
+	return rc;
+}
+
+static void close_readers(struct bgp *b)
+{
+	for (size_t i = 0; b->mrt != NULL && i < b->cfg->bgp.nmrt; i++)
+		mrt_close(b->mrt[i]);
+	free(b->mrt);
+	b->mrt = NULL;
+}
+
+int bgp_start(struct bgp *b, char *err, size_t errlen)
+{
+	int rc = b->opened ? 0 : bgp_open(b, err, errlen);
+
+	for (size_t i = 0; b->mrt != NULL && i < b->cfg->bgp.nmrt; i++) {
+		if (b->mrt[i] != NULL && replay_reader(b, b->mrt[i], err, errlen) < 0)
+			rc = -1;
+		b->mrt[i] = NULL; /* closed by replay_reader */
+	}
+	close_readers(b);
 	for (size_t i = 0; i < b->npeers; i++) {
 		struct peer *p = &b->peers[i];
 		set_state(p, BGP_STATE_ACTIVE, NULL);
@@ -805,6 +882,7 @@ void bgp_free(struct bgp *b)
 	if (!b)
 		return;
 	bgp_stop(b);
+	close_readers(b);
 	bgp_vis_free(b->vis);
 	free(b->peers);
 	free(b);

@@ -19,8 +19,8 @@ int cli_check_config(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	int opt, verbose = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	cli_options_start();
+	while ((opt = getopt_long(argc, argv, "c:vqh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;

@@ -194,7 +194,7 @@ int cli_import(int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	optind = 1;
+	cli_options_start();
 	for (;;) {
 		int o = getopt_long(argc, argv, "c:hvq", opts, NULL);
 		if (o == -1)

@@ -146,7 +146,7 @@ int cli_report(int argc, char **argv)
 	char err[512] = "";
 	int opt, rc = EXIT_RUNTIME;
 
-	optind = 1;
+	cli_options_start();
 	while ((opt = getopt_long(argc, argv, "c:n:s:u:f:o:rhvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

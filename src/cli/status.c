@@ -2,6 +2,7 @@
  * the store (which watch keeps current). */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,47 @@
 #include "serve/status_doc.h"
 #include "store/store.h"
 
-static const char status_usage[] = "usage: lightsout status [-c FILE] [--format text|json]\n";
+static const char status_usage[] = "usage: lightsout status [-c FILE] [--format text|json]\n"
+				   "\n"
+				   "  The state of every network and target as watch last stored it.  When\n"
+				   "  the newest measurement is older than 3 intervals, the data is stale\n"
+				   "  (is watch running?): said on top, and \"stale\": true in JSON.\n";
+
+/* Rounds without a measurement after which the store is stale. */
+#define STALE_ROUNDS 3
+
+/* The newest measurement in the store, and whether it is too old. */
+struct freshness {
+	int64_t newest_ms; /* 0 if none */
+	bool stale;
+};
+
+static int on_row_time(const struct store_target_row *r, void *arg)
+{
+	struct freshness *f = arg;
+	if (r->last_at_ms > f->newest_ms)
+		f->newest_ms = r->last_at_ms;
+	return 0;
+}
+
+/* Stale when no watch has written for STALE_ROUNDS intervals of the
+ * fastest target (a running watch measures that one at least once an
+ * interval); never when there is nothing to measure. */
+static int freshness(const struct config *cfg, struct store *st, int64_t now_ms, struct freshness *f, char *err,
+		     size_t errlen)
+{
+	int64_t interval = 0;
+	*f = (struct freshness){0};
+	if (store_each_target(st, cfg, on_row_time, f, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		if (interval == 0 || cfg->targets[i].interval_ms < interval)
+			interval = cfg->targets[i].interval_ms;
+	}
+	f->stale = cfg->ntargets > 0 && (f->newest_ms == 0 || (now_ms - f->newest_ms) / STALE_ROUNDS >= interval);
+	/* divided, not multiplied: an interval may be as long as a DURATION can be */
+	return 0;
+}
 
 struct status_ctx {
 	const struct config *cfg;
@@ -82,7 +123,7 @@ int cli_status(int argc, char **argv)
 	int opt, rc = EXIT_RUNTIME;
 	struct store *st = NULL;
 
-	optind = 1;
+	cli_options_start();
 	while ((opt = getopt_long(argc, argv, "c:f:hvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -106,9 +147,23 @@ int cli_status(int argc, char **argv)
 	st = cli_open_store(cfg, false);
 	if (st == NULL)
 		goto out;
+	int64_t now = wall_now_ms();
+	struct freshness fresh;
+	if (freshness(cfg, st, now, &fresh, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: %s\n", err);
+		goto out;
+	}
+	char newest[RFC3339_LEN] = "";
+	if (fresh.newest_ms > 0)
+		rfc3339_format(fresh.newest_ms, newest, sizeof(newest));
 	if (c.format == CLI_FORMAT_JSON) {
-		/* the same document as GET /api/v1/status */
-		json_t *doc = serve_status_document(cfg, st, NULL, wall_now_ms(), err, sizeof(err));
+		/* the document of GET /api/v1/status, and how fresh the store is
+		 * (watch serving it is fresh by being there) */
+		json_t *doc = serve_status_document(cfg, st, NULL, now, err, sizeof(err));
+		if (doc != NULL) {
+			json_object_set_new(doc, "stale", json_boolean(fresh.stale));
+			json_object_set_new(doc, "last_measurement", newest[0] ? json_string(newest) : json_null());
+		}
 		char *text = doc ? json_dumps(doc, SERVE_STATUS_JSON_FLAGS) : NULL;
 		json_decref(doc);
 		if (text == NULL) {
@@ -118,6 +173,10 @@ int cli_status(int argc, char **argv)
 		printf("%s\n", text);
 		free(text);
 	} else {
+		if (fresh.stale && newest[0])
+			printf("stale: no measurement since %s (watch not running?)\n", newest);
+		else if (fresh.stale)
+			printf("stale: no measurement yet (watch not running?)\n");
 		printf("vantage %s, store %s\n", cfg->vantage, cfg->store);
 		if (store_each_target(st, cfg, on_target, &c, err, sizeof(err)) < 0) {
 			fprintf(stderr, "lightsout: %s\n", err);

@@ -149,10 +149,10 @@ static void capture_incident(struct watch *w, int64_t id, bool open, const char 
 }
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct watch *w = arg;
-	char start[RFC3339_LEN], end[RFC3339_LEN] = "";
+	char start[RFC3339_LEN], end[RFC3339_LEN] = "", *json = detect_incident_text(doc);
 
 	rfc3339_format(start_ms, start, sizeof(start));
 	if (!open)
@@ -161,9 +161,10 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 		 open ? "open" : "closed", cause, start, open ? "" : " until ", end);
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(w->live, id, network, open, cause, json);
-	alert_incident(w->alert, id, network, open, cause, json);
-	if (w->capturing)
+	alert_incident(w->alert, id, network, open, cause, doc);
+	if (w->capturing && json != NULL)
 		capture_incident(w, id, open, json);
+	free(json);
 }
 
 /* Incidents left open by the previous run are continued, not reopened. */
@@ -253,7 +254,7 @@ static void publish_bgp_status(struct watch *w)
 	json_decref(doc);
 }
 
-/* The store's counters for /metrics, every few seconds. */
+/* The store's and the engine's counters for /metrics, every few seconds. */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -261,6 +262,7 @@ static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 	struct watch *w = arg;
 
 	serve_live_store(w->live, store_queue_depth(w->store), store_dropped(w->store));
+	serve_live_rounds_missed(w->live, probe_engine_missed_rounds(w->engine));
 	publish_bgp_status(w);
 	return 5 * NS_PER_S;
 }
@@ -275,7 +277,8 @@ static int64_t on_cron(struct ev_loop *loop, uint64_t id, void *arg)
 	uint64_t dropped = store_dropped(w->store);
 
 	if (dropped != w->dropped_reported) {
-		log_warnx("store queue overflowed: %llu measurements dropped so far", (unsigned long long)dropped);
+		log_warnx("store: %llu records dropped so far (queue full or batch failed)",
+			  (unsigned long long)dropped);
 		w->dropped_reported = dropped;
 	}
 	/* queued for the store's writer; an error is the previous prune's */
@@ -596,7 +599,9 @@ static void live_bgp_seed(struct watch *w)
 	}
 }
 
-static int start_bgp(struct watch *w, char *err, size_t errlen)
+/* The collector of w->cfg, if it has one, opened (what may need root)
+ * but not started: bgp_start parses input. */
+static int open_bgp(struct watch *w, char *err, size_t errlen)
 {
 	const struct config *c = w->cfg;
 
@@ -608,7 +613,7 @@ static int start_bgp(struct watch *w, char *err, size_t errlen)
 		return -1;
 	/* a peer that cannot be reached is retried; only a listener
 	 * that cannot be opened or an unreadable MRT file is reported */
-	if (bgp_start(w->bgp, err, errlen) < 0)
+	if (bgp_open(w->bgp, err, errlen) < 0)
 		log_warnx("bgp: %s", err);
 	return 0;
 }
@@ -717,7 +722,7 @@ static void reload(struct watch *w)
 			bgp_free(w->bgp);
 			w->bgp = NULL;
 		}
-		if (start_bgp(w, err, sizeof(err)) < 0)
+		if (open_bgp(w, err, sizeof(err)) < 0 || (w->bgp != NULL && bgp_start(w->bgp, err, sizeof(err)) < 0))
 			log_warnx("reload: bgp: %s", err);
 		cfg_release(w, bc);
 	}
@@ -752,15 +757,15 @@ int cli_watch(int argc, char **argv)
 	char err[1024];
 	struct watch w = {.sigfd = -1};
 
-	optind = 1;
+	cli_options_start();
 	while ((opt = getopt_long(argc, argv, "c:hvq", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'F':
-			if (duration_parse_ms(optarg, &for_ms) < 0)
-				return cli_usage_error("watch", "bad --for \"%s\": a DURATION such as 90s", optarg);
+			if (cli_duration_option("watch", "--for", optarg, &for_ms) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'u':
 			user = optarg;
@@ -821,13 +826,11 @@ int cli_watch(int argc, char **argv)
 	if (serve_live_load(w.live, w.store, wall_now_ms(), err, sizeof(err)) < 0)
 		log_warnx("dashboard: %s", err);
 	if (alert_new(w.cfg, NULL, &w.alert, err, sizeof(err)) < 0 ||
-	    serve_http_start(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
+	    serve_http_bind(w.cfg, w.live, w.store, &w.http, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
 	serve_live_set_alert(w.live, w.alert); /* /metrics reads its counters */
-	if (w.http != NULL)
-		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
 
 	w.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sigfd < 0 || ev_add_fd(w.loop, w.sigfd, EV_READ, on_signal, &w) < 0) {
@@ -841,7 +844,7 @@ int cli_watch(int argc, char **argv)
 		fprintf(stderr, "lightsout: watch: %s\n", err);
 		goto out;
 	}
-	if (start_bgp(&w, err, sizeof(err)) < 0) {
+	if (open_bgp(&w, err, sizeof(err)) < 0) {
 		fprintf(stderr, "lightsout: watch: bgp: %s\n", err);
 		goto out;
 	}
@@ -860,6 +863,16 @@ int cli_watch(int argc, char **argv)
 	} else if (geteuid() == 0) {
 		log_info("running as root; --user NAME drops privileges once sockets are open");
 	}
+	/* only now what answers clients or parses files: the dashboard on
+	 * its bound socket, the MRT files opened above */
+	if (serve_http_run(w.http, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lightsout: watch: %s\n", err);
+		goto out;
+	}
+	if (w.http != NULL)
+		log_info("dashboard, API and /metrics on http://%s/", w.cfg->listen);
+	if (w.bgp != NULL && bgp_start(w.bgp, err, sizeof(err)) < 0)
+		log_warnx("bgp: %s", err);
 	serve_live_running(w.live, true);
 	log_info("watching %zu networks, %zu targets every %lld ms from vantage %s", w.cfg->nnetworks, w.cfg->ntargets,
 		 (long long)w.cfg->interval_ms, w.cfg->vantage);
@@ -905,7 +918,7 @@ out:
 			fprintf(stderr, "lightsout: %s\n", err);
 			rc = EXIT_RUNTIME;
 		} else if (dropped > 0) {
-			log_warnx("%llu measurements were dropped because the store could not keep up",
+			log_warnx("%llu records were dropped: the store could not keep up or write them",
 				  (unsigned long long)dropped);
 		}
 	}

@@ -24,7 +24,7 @@ struct target_cfg {
 	enum probe_kind kind;
 	size_t network;      /* index in config->networks, CONFIG_NO_NETWORK for controls */
 	char *host;          /* icmp, tcp, smtp, trace: literal address or host name */
-	uint16_t port;       /* tcp (required), smtp (default 25) */
+	uint16_t port;       /* tcp (required), smtp (default 25), dns (default 53) */
 	char *url;           /* http */
 	char *server;        /* dns: address or host name */
 	char *query;         /* dns: "NAME TYPE" as written */
@@ -68,9 +68,10 @@ struct bgp_peer_cfg {
 	char *address;
 	uint32_t remote_as;
 	uint32_t local_as;
-	uint16_t port;        /* default 179 */
-	bool passive;         /* only accept, never connect */
-	int64_t hold_time_ms; /* proposed hold time, default 90s */
+	uint16_t port;         /* default 179 */
+	bool passive;          /* only accept, never connect */
+	int64_t hold_time_ms;  /* proposed hold time, default 90s */
+	uint32_t max_prefixes; /* watched routes kept from the peer, default 100000 */
 	struct config_pos pos;
 };
 
@@ -100,6 +101,7 @@ struct config {
 	int64_t timeout_ms;   /* default 5s */
 	unsigned max_pps;     /* global packets per second cap, default 1000 */
 	int64_t retention_ms; /* raw measurements kept, default 30d */
+	int log_level;        /* enum log_level, default info; -v/-q move from it */
 	struct detect_cfg detect;
 	struct network_cfg *networks;
 	size_t nnetworks;

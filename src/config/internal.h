@@ -98,12 +98,13 @@ struct field {
 	uint64_t min, max; /* T_UINT, T_DURATION; T_LIST: number of items */
 	double lo, hi;     /* T_DOUBLE */
 	bool lo_open;
-	uint64_t def;     /* default of T_UINT, T_DURATION (0 = none) */
-	double defd;      /* of T_DOUBLE */
-	const char *defs; /* of strings */
-	const char *want; /* in "expected WANT": T_WORD, T_ENUM */
-	const char *noun; /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
-	const char *hint; /* T_WORD, T_ENUM: the words, in "unknown NOUN \"x\" (HINT)" */
+	uint64_t def;             /* default of T_UINT, T_DURATION, T_ENUM (0 = none) */
+	const uint64_t *def_kind; /* targets' T_UINT: the default by kind (KIND_COUNT of them, 0 = none) */
+	double defd;              /* of T_DOUBLE */
+	const char *defs;         /* of strings */
+	const char *want;         /* in "expected WANT": T_WORD, T_ENUM */
+	const char *noun;         /* "unknown NOUN": T_WORD, T_ENUM; T_LIST: item, for "duplicate NOUN" too */
+	const char *hint;         /* T_WORD, T_ENUM: the words, in "unknown NOUN \"x\" (HINT)" */
 	int (*check)(const char *s, char *why, size_t len); /* T_STRING: values.h's checks */
 	const char *const *words;                           /* T_WORD */
 	const char *(*canon)(const char *);                 /* T_WORD without words */

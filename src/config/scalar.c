@@ -272,16 +272,13 @@ int get_duration(struct ctx *c, const char *key, struct node *v, int64_t *out)
 {
 	struct value_clip cb;
 	const char *s = scalar(c, key, v, "a duration");
-	size_t zeros;
+	int rc;
 
 	if (!s)
 		return -1;
-	if (duration_parse_ms(s, out) == 0 && *out > 0)
+	if ((rc = duration_parse_ms(s, out)) == 0)
 		return 0;
-	zeros = strspn(s, "0");
-	if (zeros > 0 && (strcmp(s + zeros, "ms") == 0 || strcmp(s + zeros, "s") == 0 || strcmp(s + zeros, "m") == 0 ||
-			  strcmp(s + zeros, "h") == 0 || strcmp(s + zeros, "d") == 0))
-		return fail(c, v, "%s: must be greater than 0", key);
-	return fail(c, v, "%s: bad duration \"%s\" (an integer with unit ms, s, m, h or d)", key,
-		    value_clip(&cb, s, strlen(s)));
+	if (rc == DURATION_ZERO)
+		return fail(c, v, "%s: %s", key, duration_why(rc));
+	return fail(c, v, "%s: %s \"%s\" (%s)", key, duration_why(rc), value_clip(&cb, s, strlen(s)), DURATION_HINT);
 }

@@ -9,6 +9,7 @@
 
 #include "config/internal.h"
 #include "config/values.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 
 #define K(k)             (1u << (k))
@@ -91,6 +92,9 @@ enum { TK_NAME, TK_ROLE, TK_KIND };
 #define HOST_KINDS (K(KIND_ICMP) | K(KIND_TCP) | K(KIND_SMTP) | K(KIND_TRACE))
 #define T(member)  AT(struct target_cfg, member)
 
+/* the well-known port of each kind that has one; tcp has none */
+static const uint64_t port_defaults[KIND_COUNT] = {[KIND_SMTP] = 25, [KIND_DNS] = 53};
+
 static const struct field status_item = {.type = T_UINT, .min = 100, .max = 599, .size = sizeof(int)};
 
 static const struct field target_fields[] = {
@@ -100,7 +104,8 @@ static const struct field target_fields[] = {
     [TK_KIND] = {"kind", T_ENUM, F_REQ | F_EARLY | F_KIND, T(kind), .max = KIND_COUNT, .want = "a kind", .noun = "kind",
 		 .hint = "icmp, tcp, http, smtp, dns, trace", .from_name = kind_from_name, .to_name = kind_word},
     {"host", T_STRING, 0, HOST_KINDS, HOST_KINDS, T(host), .check = value_host},
-    {"port", T_UINT, 0, K(KIND_TCP) | K(KIND_SMTP), K(KIND_TCP), T(port), .min = 1, .max = 65535, .def = 25},
+    {"port", T_UINT, 0, K(KIND_TCP) | K(KIND_SMTP) | K(KIND_DNS), K(KIND_TCP), T(port), .min = 1, .max = 65535,
+     .def_kind = port_defaults},
     {"url", T_STRING, 0, K(KIND_HTTP), K(KIND_HTTP), T(url), .check = value_url},
     {"server", T_STRING, 0, K(KIND_DNS), K(KIND_DNS), T(server), .check = value_host},
     {"query", T_STRING, 0, K(KIND_DNS), K(KIND_DNS), T(query), .check = value_query},
@@ -175,6 +180,8 @@ static const struct field peer_fields[] = {
     {"passive", T_BOOL, 0, 0, 0, P(passive)},
     /* RFC 4271: whole seconds, at least 3, in 16 bits */
     {"hold_time", T_DURATION, 0, 0, 0, P(hold_time_ms), .min = 3000, .max = 65535000, .def = 90000},
+    /* watched routes kept from the peer: a flood may not take the memory */
+    {"max_prefixes", T_UINT, 0, 0, 0, P(max_prefixes), .min = 1, .max = UINT32_MAX, .def = 100000},
 };
 
 static const struct schema peer_schema = {
@@ -264,6 +271,9 @@ static const struct field top_fields[] = {
     {"timeout", T_DURATION, 0, 0, 0, C(timeout_ms), .def = 5000},
     {"max_pps", T_UINT, 0, 0, 0, C(max_pps), .min = 1, .max = 10000000, .def = 1000},
     {"retention", T_DURATION, 0, 0, 0, C(retention_ms), .def = INT64_C(30) * 86400 * 1000},
+    {"log_level", T_ENUM, 0, 0, 0, C(log_level), .max = LOG_LEVEL_DEBUG + 1, .def = LOG_LEVEL_INFO,
+     .want = "a log level", .noun = "log level", .hint = "error, warning, info, debug", .from_name = log_level_parse,
+     .to_name = log_level_name},
     {"detect", T_MAP, 0, 0, 0, C(detect), .sub = &detect_schema},
     {"networks", T_LIST, 0, 0, 0, C(networks), .count = offsetof(struct config, nnetworks), .noun = "network name",
      .item = &network_item},
@@ -327,8 +337,10 @@ int schema_defaults(const struct schema *s, void *obj, int kind)
 		}
 		if (f->type == T_DOUBLE && f->defd != 0)
 			*(double *)at = f->defd;
-		if (f->def != 0 && (f->type == T_UINT || f->type == T_DURATION))
+		if (f->def != 0 && (f->type == T_UINT || f->type == T_DURATION || f->type == T_ENUM))
 			field_set_uint(f, at, f->def);
+		if (f->def_kind && kind >= 0 && f->def_kind[kind] != 0)
+			field_set_uint(f, at, f->def_kind[kind]);
 	}
 	return 0;
 }

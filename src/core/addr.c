@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int addr_parse(const char *s, struct sockaddr_storage *ss)
 {
@@ -165,4 +167,20 @@ bool hostname_valid(const char *s)
 		if (!isdigit((unsigned char)s[i]))
 			return true;
 	return false;
+}
+
+int addr_listen(const struct sockaddr_storage *ss, int backlog)
+{
+	int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)ss, addr_len(ss)) < 0 || listen(fd, backlog) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }

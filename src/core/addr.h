@@ -28,6 +28,9 @@ void addr_format(const struct sockaddr_storage *ss, char *buf, size_t len);
 socklen_t addr_len(const struct sockaddr_storage *ss);
 void addr_set_port(struct sockaddr_storage *ss, uint16_t port);
 bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* A non-blocking TCP socket bound to ss (SO_REUSEADDR) and listening, or
+ * -1 with errno. */
+int addr_listen(const struct sockaddr_storage *ss, int backlog);
 /* RFC 1123 host name (labels 1-63 of [A-Za-z0-9-], not starting or ending
  * with '-', total <= 253, optional trailing dot). */
 bool hostname_valid(const char *s);

@@ -54,14 +54,19 @@ enum log_level log_get_level(void)
 	return current_level;
 }
 
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
 int log_level_parse(const char *word)
 {
-	static const char *const names[] = {"error", "warning", "info", "debug"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(word, names[i]) == 0)
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(word, level_names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+const char *log_level_name(int level)
+{
+	return level >= 0 && (size_t)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level] : "?";
 }
 
 bool log_limit_pass(struct log_limit *ll, int64_t now_ms, unsigned burst, int64_t window_ms,

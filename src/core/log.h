@@ -17,6 +17,7 @@ void log_set_daemon(int on);
 /* "error", "warning", "info", "debug" (the config's log_level words);
  * -1 for anything else. */
 int log_level_parse(const char *word);
+const char *log_level_name(int level);
 
 /* Lines of one kind that may come in storms (a peer reconnecting in a
  * loop): at most `burst` per `window_ms`; the rest are counted, and the

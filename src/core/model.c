@@ -1,6 +1,8 @@
 #include "core/model.h"
 
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const char *const kind_names[KIND_COUNT] = {"icmp", "tcp", "http", "smtp", "dns", "trace"};
 static const char *const role_names[ROLE_COUNT] = {"web", "mail", "dns", "router", "host", "control"};
@@ -91,6 +93,59 @@ enum outcome failure_outcome(enum failure f)
 	default:
 		return OUTCOME_ERROR;
 	}
+}
+
+enum failure outcome_failure(enum outcome o)
+{
+	switch (o) {
+	case OUTCOME_OK:
+		return FAILURE_NONE;
+	case OUTCOME_TIMEOUT:
+		return FAILURE_TIMEOUT;
+	case OUTCOME_REFUSED:
+		return FAILURE_REFUSED;
+	case OUTCOME_UNREACHABLE:
+		return FAILURE_UNREACH_OTHER;
+	default:
+		return FAILURE_LOCAL;
+	}
+}
+
+enum failure measurement_failure(const struct measurement *m)
+{
+	if ((unsigned)m->failure < FAILURE_COUNT && failure_outcome(m->failure) == m->outcome)
+		return m->failure;
+	return outcome_failure(m->outcome);
+}
+
+void ip_addr_from_sockaddr(struct ip_addr *a, const struct sockaddr_storage *ss)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->family = AF_INET;
+		memcpy(a->bytes, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		a->family = AF_INET6;
+		memcpy(a->bytes, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
+bool ip_addr_to_sockaddr(const struct ip_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, a->bytes, 4);
+		return true;
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, a->bytes, 16);
+		return true;
+	}
+	return false;
 }
 
 const char *state_name(enum target_state s)

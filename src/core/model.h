@@ -3,6 +3,7 @@
 #ifndef LIGHTSOUT_MODEL_H
 #define LIGHTSOUT_MODEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum probe_kind { KIND_ICMP, KIND_TCP, KIND_HTTP, KIND_SMTP, KIND_DNS, KIND_TRACE, KIND_COUNT };
@@ -43,6 +44,10 @@ int outcome_from_name(const char *s);
 const char *failure_name(enum failure f);
 int failure_from_name(const char *s);
 enum outcome failure_outcome(enum failure f);
+/* The generic class of an outcome, for a measurement that carries only
+ * its outcome: ok none, timeout timeout, refused refused, unreachable
+ * unreachable (other), error local; anything else local. */
+enum failure outcome_failure(enum outcome o);
 const char *state_name(enum target_state s);
 int state_from_name(const char *s);
 
@@ -53,6 +58,12 @@ struct ip_addr {
 	uint8_t family;    /* AF_INET, AF_INET6, or 0 for none */
 	uint8_t bytes[16]; /* network order; IPv4 in the first 4 */
 };
+
+struct sockaddr_storage;
+/* a from ss (port dropped); a family other than AF_INET/AF_INET6 clears it. */
+void ip_addr_from_sockaddr(struct ip_addr *a, const struct sockaddr_storage *ss);
+/* ss from a (port 0): false, ss zeroed, when a holds no address. */
+bool ip_addr_to_sockaddr(const struct ip_addr *a, struct sockaddr_storage *ss);
 
 /* One probe round of one target.  For ICMP a round is `count` echoes:
  * outcome is ok if any reply came, rtt_ms is their mean, loss the share
@@ -78,5 +89,10 @@ struct measurement {
 	/* Human detail: "port unreachable from 198.51.100.1", "HTTP 500", ... */
 	char detail[MEASUREMENT_DETAIL_LEN];
 };
+
+/* m's failure class: m->failure when the outcome follows from it, else
+ * (a producer that set only the outcome, a class out of range) the
+ * outcome's generic class.  What the detector judges and the store keeps. */
+enum failure measurement_failure(const struct measurement *m);
 
 #endif

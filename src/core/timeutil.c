@@ -21,43 +21,106 @@ int64_t wall_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Largest first: the order the parts of a DURATION must come in. */
 static const struct {
 	const char *unit;
 	int64_t ms;
-} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+} units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+
+#define NUNITS (sizeof(units) / sizeof(units[0]))
+
+/* The unit at *p ("ms" before "m"), or NUNITS. */
+static size_t unit_at(const char *p, size_t *len)
+{
+	size_t best = NUNITS, best_len = 0;
+
+	for (size_t i = 0; i < NUNITS; i++) {
+		size_t n = strlen(units[i].unit);
+		if (strncmp(p, units[i].unit, n) == 0 && n > best_len) {
+			best = i;
+			best_len = n;
+		}
+	}
+	*len = best_len;
+	return best;
+}
 
 int duration_parse_ms(const char *s, int64_t *out_ms)
 {
-	int64_t value = 0;
+	int64_t total = 0;
+	size_t next = 0; /* the largest unit still allowed */
 	const char *p = s;
 
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (value > (INT64_MAX - 9) / 10)
-			return -1;
-		value = value * 10 + (*p - '0');
+	if (*p == '\0')
+		return DURATION_BAD;
+	while (*p != '\0') {
+		int64_t value = 0;
+		size_t ulen, u;
+
+		if (!isdigit((unsigned char)*p))
+			return DURATION_BAD;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (value > (INT64_MAX - (*p - '0')) / 10)
+				return DURATION_BAD;
+			value = value * 10 + (*p - '0');
+		}
+		u = unit_at(p, &ulen);
+		if (u == NUNITS || u < next || value > (INT64_MAX - total) / units[u].ms)
+			return DURATION_BAD;
+		total += value * units[u].ms;
+		next = u + 1;
+		p += ulen;
 	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].unit) != 0)
+	if (total == 0)
+		return DURATION_ZERO;
+	*out_ms = total;
+	return 0;
+}
+
+const char *duration_why(int rc)
+{
+	return rc == DURATION_ZERO ? "must be greater than 0" : "bad duration";
+}
+
+/* ms in the units of the bit set `which` (bit i: units[i]), each taking
+ * what it can; the length written, or 0 if they do not add up exactly
+ * or a unit would be zero. */
+static size_t format_in(int64_t ms, unsigned which, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < NUNITS; i++) {
+		if (!(which & (1u << i)))
 			continue;
-		if (value == 0 || value > INT64_MAX / units[i].ms)
-			return -1;
-		*out_ms = value * units[i].ms;
-		return 0;
+		int64_t n = ms / units[i].ms;
+		if (n == 0)
+			return 0;
+		ms -= n * units[i].ms;
+		int w = snprintf(buf + o, o < len ? len - o : 0, "%lld%s", (long long)n, units[i].unit);
+		o += (size_t)w;
 	}
-	return -1;
+	return ms == 0 ? o : 0;
 }
 
 void duration_format(int64_t ms, char *buf, size_t len)
 {
-	for (size_t i = sizeof(units) / sizeof(units[0]); i-- > 1;) {
-		if (ms != 0 && ms % units[i].ms == 0) {
-			snprintf(buf, len, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
-			return;
+	char best[96] = "", tmp[96];
+	size_t best_len = 0;
+
+	if (ms <= 0) {
+		snprintf(buf, len, "%lldms", (long long)ms);
+		return;
+	}
+	/* every choice of units (32): the shortest text wins; on a tie the
+	 * first, which has the larger leading unit */
+	for (unsigned which = 1; which < (1u << NUNITS); which++) {
+		size_t n = format_in(ms, which, tmp, sizeof(tmp));
+		if (n > 0 && n < sizeof(tmp) && (best_len == 0 || n < best_len)) {
+			memcpy(best, tmp, n + 1);
+			best_len = n;
 		}
 	}
-	snprintf(buf, len, "%lldms", (long long)ms);
+	snprintf(buf, len, "%s", best);
 }
 
 void rfc3339_format(int64_t epoch_ms, char *buf, size_t len)

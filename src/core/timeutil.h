@@ -12,10 +12,18 @@
 int64_t mono_now_ns(void);
 int64_t wall_now_ms(void); /* milliseconds since the Unix epoch, UTC */
 
-/* "250ms", "5s", "2m", "6h", "1d": integer with unit.  Returns 0 and the
- * value in milliseconds, or -1 (bad syntax, zero/negative, overflow). */
+/* DURATION: integers with units, largest unit first, each unit at most
+ * once: "250ms", "5s", "90s", "1m30s", "1h30m", "1d12h".  Returns 0 and
+ * the value in milliseconds, DURATION_ZERO for a zero duration ("0s"),
+ * or DURATION_BAD (syntax, units out of order, overflow). */
+enum { DURATION_BAD = -1, DURATION_ZERO = -2 };
 int duration_parse_ms(const char *s, int64_t *out_ms);
-/* Shortest exact form ("90s" -> "90s", "60000ms" -> "1m"). */
+/* Why duration_parse_ms returned rc: "must be greater than 0" or "bad
+ * duration" (then quote the text and add DURATION_HINT). */
+const char *duration_why(int rc);
+#define DURATION_HINT "integers with units d, h, m, s, ms, largest first: 90s, 1h30m"
+/* Shortest exact form ("90000ms" -> "90s", "60000ms" -> "1m",
+ * "86401000ms" -> "1d1s"). */
 void duration_format(int64_t ms, char *buf, size_t len);
 
 /* "2026-01-26T09:00:00.000Z": RFC 3339 UTC with milliseconds; buf >= 25. */

@@ -14,6 +14,7 @@
 #ifndef LIGHTSOUT_DETECT_H
 #define LIGHTSOUT_DETECT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,11 +48,17 @@ struct detect_hooks {
 				enum target_state to, const char *detail);
 	/* An incident opened, changed (cause, phases, targets) or closed, and
 	 * on detect_finish for every open one (fresh severity).  network is
-	 * NULL for a vantage incident; end_ms is -1 while open; json is the
-	 * incident's SPEC.md document (valid during the call only). */
+	 * NULL for a vantage incident; end_ms is -1 while open; doc is the
+	 * incident's SPEC.md document, to read fields from (valid during the
+	 * call only: json_deep_copy to keep it); detect_incident_text gives
+	 * its text (to store, to send). */
 	void (*on_incident)(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			    const char *cause, const char *json);
+			    const char *cause, const json_t *doc);
 };
+
+/* The text of an incident document as stored and sent (compact, fields
+ * in the document's order); malloc'd, the caller frees.  Never NULL. */
+char *detect_incident_text(const json_t *doc);
 
 /* cfg must outlive the detector.  hooks may be NULL (or any callback). */
 struct detector *detect_new(const struct config *cfg, const struct detect_hooks *hooks, void *arg);

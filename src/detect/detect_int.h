@@ -65,8 +65,7 @@ struct entry {
 	uint32_t round;
 	uint8_t outcome;
 	uint8_t fclass;      /* enum fail_class */
-	uint8_t from_family; /* 0, AF_INET, AF_INET6 */
-	uint8_t from[16];
+	struct ip_addr from; /* the router that reported the ICMP error */
 };
 
 struct slot {

@@ -25,9 +25,9 @@ static size_t due_in(const struct detector *d, const struct dtarget *t, uint32_t
 	return (size_t)(b - a);
 }
 
-/* fclass, from_family and from: the bytes compared last, in one memcmp */
+/* fclass and from: the bytes compared last, in one memcmp */
 #define ENTRY_TAIL (offsetof(struct entry, from) + sizeof(((struct entry *)0)->from) - offsetof(struct entry, fclass))
-_Static_assert(ENTRY_TAIL == 18, "struct entry: fclass, from_family and from are adjacent");
+_Static_assert(ENTRY_TAIL == 18, "struct entry: fclass and from are adjacent, without padding");
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -48,30 +48,12 @@ static int entry_cmp(const void *a, const void *b)
 	return memcmp(&x->fclass, &y->fclass, ENTRY_TAIL);
 }
 
-static bool entry_from(const struct entry *e, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (e->from_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, e->from, 4);
-		return true;
-	}
-	if (e->from_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, e->from, 16);
-		return true;
-	}
-	return false;
-}
-
 static void state_detail(const struct dtarget *t, const struct entry *e, char *buf, size_t len)
 {
 	char from[INET6_ADDRSTRLEN] = "";
 	struct sockaddr_storage ss;
 
-	if (entry_from(e, &ss))
+	if (ip_addr_to_sockaddr(&e->from, &ss))
 		addr_format(&ss, from, sizeof(from));
 	if (e->outcome != OUTCOME_OK) {
 		snprintf(buf, len, "%u round(s) failed: %s%s%s", t->h.fail_streak,
@@ -106,7 +88,7 @@ static void feed_entry(struct detector *d, uint32_t slot, const struct entry *e)
 		if (e->fclass == FC_NOROUTE && t->net != NET_NONE) {
 			struct sockaddr_storage ss;
 			const struct dnet *n = &d->nets[t->net];
-			if (entry_from(e, &ss) && n->cfg->nprefixes > 0 && !net_contains(n->cfg, &ss)) {
+			if (ip_addr_to_sockaddr(&e->from, &ss) && n->cfg->nprefixes > 0 && !net_contains(n->cfg, &ss)) {
 				t->from_outside = true;
 				addr_format(&ss, d->nets[t->net].unreach_from, sizeof(d->nets[t->net].unreach_from));
 			}
@@ -246,23 +228,14 @@ static void drain(struct detector *d, bool all)
 	}
 }
 
-/* The ICMP code, from the probe's detail (src/probe/errqueue.c words, or
- * trace's "(type T code C)"). */
-static enum fail_class unreach_class(const char *dt)
-{
-	static const char *const gone[] = {"host unreachable", "address unreachable", "(type 3 code 1)",
-					   "(type 1 code 3)"};
-	static const char *const alive[] = {"port unreachable", "protocol unreachable", "(type 3 code 2)",
-					    "(type 3 code 3)", "(type 1 code 4)"};
-
-	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
-		if (strstr(dt, gone[i]))
-			return FC_SILENT;
-	for (size_t i = 0; i < sizeof(alive) / sizeof(alive[0]); i++)
-		if (strstr(dt, alive[i]))
-			return FC_ALIVE;
-	return FC_NOROUTE;
-}
+/* How docs/detection.md classes each failure (the table of docs/probes.md). */
+static const uint8_t fclass_of[FAILURE_COUNT] = {
+    [FAILURE_NONE] = FC_NONE,           [FAILURE_TIMEOUT] = FC_SILENT,       [FAILURE_REFUSED] = FC_ALIVE,
+    [FAILURE_NET_UNREACH] = FC_NOROUTE, [FAILURE_HOST_UNREACH] = FC_SILENT,  [FAILURE_PORT_UNREACH] = FC_ALIVE,
+    [FAILURE_ADMIN] = FC_NOROUTE,       [FAILURE_TTL_EXCEEDED] = FC_NOROUTE, [FAILURE_UNREACH_OTHER] = FC_NOROUTE,
+    [FAILURE_RESOLVE] = FC_ALIVE,       [FAILURE_PROTOCOL] = FC_ALIVE,       [FAILURE_CHECK] = FC_ALIVE,
+    [FAILURE_TLS] = FC_ALIVE,           [FAILURE_LOCAL] = FC_ALIVE,
+};
 
 void detect_feed(struct detector *d, const struct measurement *m)
 {
@@ -306,27 +279,11 @@ void detect_feed(struct detector *d, const struct measurement *m)
 	e->target = m->target;
 	e->round = m->round;
 	e->outcome = (uint8_t)m->outcome;
-	if (m->outcome == OUTCOME_UNREACHABLE) {
-		char dt[sizeof(m->detail) + 1];
-		memcpy(dt, m->detail, sizeof(m->detail));
-		dt[sizeof(m->detail)] = 0;
-		e->fclass = (uint8_t)unreach_class(dt);
-	} else if (m->outcome == OUTCOME_TIMEOUT)
-		e->fclass = FC_SILENT;
-	else if (m->outcome != OUTCOME_OK)
-		e->fclass = FC_ALIVE;
-	if (m->from[0]) {
-		char f[sizeof(m->from) + 1];
-		struct sockaddr_storage ss;
-		memcpy(f, m->from, sizeof(m->from));
-		f[sizeof(m->from)] = 0;
-		if (addr_parse(f, &ss) == 0) {
-			e->from_family = (uint8_t)ss.ss_family;
-			if (ss.ss_family == AF_INET)
-				memcpy(e->from, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-			else
-				memcpy(e->from, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		}
+	e->fclass = fclass_of[measurement_failure(m)];
+	/* only the address's bytes: entries compare whole (entry_cmp) */
+	if (m->from_ip.family == AF_INET || m->from_ip.family == AF_INET6) {
+		e->from.family = m->from_ip.family;
+		memcpy(e->from.bytes, m->from_ip.bytes, m->from_ip.family == AF_INET ? 4 : 16);
 	}
 	if (!d->seen_any || s > d->max_seen) {
 		d->max_seen = s;

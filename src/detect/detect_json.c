@@ -41,9 +41,12 @@ static int phase_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static double round_to(double x, double unit)
+/* x to `per` steps a unit, as k / per: the double the step's decimal text
+ * reads back as, so a document and its text (detect_incident_text) say
+ * the same. */
+static double round_to(double x, double per)
 {
-	return round(x / unit) * unit;
+	return round(x * per) / per;
 }
 
 static double severity(const struct incident *inc, size_t n)
@@ -61,14 +64,23 @@ static double severity(const struct incident *inc, size_t n)
 	return ms / (double)n / 60000.0;
 }
 
-static char *incident_json(const struct detector *d, const struct incident *inc)
+char *detect_incident_text(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+
+	if (!s)
+		abort();
+	return s;
+}
+
+/* The incident's document (a new reference). */
+static json_t *incident_json(const struct detector *d, const struct incident *inc)
 {
 	json_t *o = json_object(), *ev = json_array(), *phs = json_array(), *tg = json_array();
 	const struct dnet *net = inc->net == NET_NONE ? NULL : &d->nets[inc->net];
 	size_t n = net ? net->n : d->ntargets;
 	int64_t end = inc->open ? inc->last_at : inc->end_at;
 	const struct phase **sorted = NULL;
-	char *s;
 
 	json_object_set_new(o, "id", json_integer(inc->id));
 	json_object_set_new(o, "network", net ? json_string(net->cfg->name) : json_null());
@@ -77,9 +89,9 @@ static char *incident_json(const struct detector *d, const struct incident *inc)
 	json_object_set_new(o, "duration_s",
 			    json_real(end > inc->start_at ? (double)(end - inc->start_at) / 1000.0 : 0.0));
 	json_object_set_new(o, "cause", json_string(detect_cause_name(inc->cause)));
-	json_object_set_new(o, "confidence", json_real(round_to(inc->confidence, 0.01)));
-	json_object_set_new(o, "max_down_fraction", json_real(round_to(inc->max_down_fraction, 0.001)));
-	json_object_set_new(o, "severity", json_real(round_to(severity(inc, n), 0.01)));
+	json_object_set_new(o, "confidence", json_real(round_to(inc->confidence, 100)));
+	json_object_set_new(o, "max_down_fraction", json_real(round_to(inc->max_down_fraction, 1000)));
+	json_object_set_new(o, "severity", json_real(round_to(severity(inc, n), 100)));
 	for (size_t i = 0; i < inc->nev; i++)
 		json_array_append_new(ev, json_string(inc->ev[i]));
 	json_object_set_new(o, "evidence", ev);
@@ -120,28 +132,24 @@ static char *incident_json(const struct detector *d, const struct incident *inc)
 		json_array_append_new(tg, t);
 	}
 	json_object_set_new(o, "targets", tg);
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-	json_decref(o);
-	if (!s)
-		abort();
-	return s;
+	return o;
 }
 
 void incident_emit(struct detector *d, struct incident *inc, bool force)
 {
 	uint64_t sig = ((uint64_t)inc->cause << 56) ^ ((uint64_t)inc->changes << 8) ^ (uint64_t)inc->open ^
 		       ((uint64_t)(inc->max_down_fraction * 1000.0) << 24) ^ ((uint64_t)inc->nev << 40);
-	char *json;
+	json_t *doc;
 
 	if (!force && sig == inc->emitted)
 		return;
 	inc->emitted = sig;
 	if (!d->hooks.on_incident)
 		return;
-	json = incident_json(d, inc);
+	doc = incident_json(d, inc);
 	d->hooks.on_incident(d->arg, inc->id, inc->net == NET_NONE ? NULL : d->nets[inc->net].cfg->name, inc->start_at,
-			     inc->open ? -1 : inc->end_at, inc->open, detect_cause_name(inc->cause), json);
-	free(json);
+			     inc->open ? -1 : inc->end_at, inc->open, detect_cause_name(inc->cause), doc);
+	json_decref(doc);
 }
 
 /* ---------- continuation ---------- */

@@ -19,11 +19,11 @@ struct replay {
 };
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct replay *r = arg;
 	char key[32];
-	json_t *o = json_loads(json, 0, NULL);
+	json_t *o = json_deep_copy(doc);
 
 	(void)network;
 	(void)start_ms;

@@ -2,7 +2,7 @@
  * retries and over TCP when the reply is truncated.
  *
  * UDP goes through one shared socket per address family; a reply is
- * trusted only if it comes from the server's address and port (53), carries
+ * trusted only if it comes from the server's address and port, carries
  * the id we gave this round's query (ids are unique among open rounds),
  * and passes probe_dns_reply_check (structure, QR, question).  Anything
  * else is counted and ignored, so a forged or broken reply cannot end a
@@ -88,7 +88,7 @@ static const struct sockaddr_storage *server_addr(const struct dns_slot *s, stru
 {
 	const struct probe_target *t = probe_engine_target(s->st->engine, s->index);
 	*ss = t->addr;
-	/* 53 unless the target names a port (dns://SERVER:PORT/... on the command line) */
+	/* the target's port (config `port`, dns://SERVER:PORT/...), 53 if unset */
 	addr_set_port(ss, t->cfg->port != 0 ? t->cfg->port : DNS_PORT);
 	return ss;
 }

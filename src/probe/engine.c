@@ -51,17 +51,25 @@ struct schedule_slot {
 	uint32_t round;     /* next round to start */
 	uint32_t last_done; /* the last round completed, when any_done */
 	bool any_done;
+	bool ran;                 /* a round of it started */
 	struct probe_round *open; /* the kind's round not completed yet, if any */
 	unsigned started_rounds;
 	unsigned done_rounds;
 	int64_t interval_ns;
-	int64_t next_start_ns; /* monotonic */
-	int64_t next_start_ms; /* wall clock of the same moment */
+	int64_t next_start_ns; /* monotonic, as planned */
 	uint64_t timer;
 	uint32_t resume_round; /* reload: the predecessor's next round of it */
 	bool resume;
-	bool realign;           /* started late (reload): later rounds go back to their slots */
+	bool realign;           /* its first round is one a reload delayed: run late, then back to the slots */
 	int64_t slot_offset_ms; /* of its rounds in their slots, while realign */
+};
+
+/* Rounds skipped as past after a stall, summed up for one log line. */
+struct stall {
+	unsigned long rounds;
+	size_t targets;
+	int64_t late_ns; /* the most any of them was late */
+	uint64_t timer;  /* the log line, once this iteration's rounds ran */
 };
 
 struct probe_engine {
@@ -83,6 +91,12 @@ struct probe_engine {
 	struct resolver resolver;
 	struct probe_bucket bucket; /* the global packets-per-second cap */
 	unsigned long refused_completions;
+	unsigned long missed_rounds;
+	struct stall stall;
+	unsigned long capped;                      /* rounds skipped as their target still waited for a token */
+	int64_t capped_logged_ns;                  /* when that was last logged, 0 for never */
+	struct probe_round *wait_head, *wait_tail; /* rounds waiting for a token, in order */
+	uint64_t wait_timer;
 };
 
 extern const struct probe_ops probe_icmp_ops;
@@ -204,6 +218,62 @@ int64_t probe_engine_next_token_ns(struct probe_engine *e)
 	return probe_bucket_next_ns(&e->bucket, ev_now(e->loop));
 }
 
+/* Gives the waiting rounds their tokens in the order they asked. */
+static int64_t on_send_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)id;
+	struct probe_engine *e = arg;
+
+	while (e->wait_head != NULL && probe_engine_take_token(e)) {
+		struct probe_round *r = e->wait_head;
+		probe_engine_unqueue(e, r);
+		probe_round_sent(r); /* may end r at once */
+	}
+	if (e->wait_head == NULL) {
+		e->wait_timer = 0;
+		return EV_TIMER_DONE;
+	}
+	return probe_engine_next_token_ns(e) - ev_now(loop);
+}
+
+bool probe_engine_queue_send(struct probe_engine *e, struct probe_round *r)
+{
+	/* behind those already waiting, or it would overtake them */
+	if (e->wait_head == NULL && probe_engine_take_token(e))
+		return true;
+	if (e->wait_timer == 0) {
+		e->wait_timer =
+		    ev_add_timer(e->loop, probe_engine_next_token_ns(e) - ev_now(e->loop), on_send_timer, e);
+		if (e->wait_timer == 0)
+			return true; /* out of memory: send uncapped rather than never */
+	}
+	r->waiting = true;
+	r->wait_prev = e->wait_tail;
+	r->wait_next = NULL;
+	if (e->wait_tail != NULL)
+		e->wait_tail->wait_next = r;
+	else
+		e->wait_head = r;
+	e->wait_tail = r;
+	return false;
+}
+
+void probe_engine_unqueue(struct probe_engine *e, struct probe_round *r)
+{
+	if (!r->waiting)
+		return;
+	if (r->wait_prev != NULL)
+		r->wait_prev->wait_next = r->wait_next;
+	else
+		e->wait_head = r->wait_next;
+	if (r->wait_next != NULL)
+		r->wait_next->wait_prev = r->wait_prev;
+	else
+		e->wait_tail = r->wait_prev;
+	r->waiting = false;
+	r->wait_prev = r->wait_next = NULL;
+}
+
 bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char *buf, size_t len)
 {
 	const struct probe_ops *ops = probe_ops_for(kind);
@@ -221,19 +291,17 @@ bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char
 
 void probe_measurement_set_from(struct measurement *m, const struct sockaddr_storage *ss)
 {
-	memset(&m->from_ip, 0, sizeof(m->from_ip));
-	if (ss->ss_family == AF_INET) {
-		m->from_ip.family = AF_INET;
-		memcpy(m->from_ip.bytes, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		m->from_ip.family = AF_INET6;
-		memcpy(m->from_ip.bytes, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
+	ip_addr_from_sockaddr(&m->from_ip, ss);
 }
 
 unsigned long probe_engine_refused_completions(const struct probe_engine *e)
 {
 	return e->refused_completions;
+}
+
+unsigned long probe_engine_missed_rounds(const struct probe_engine *e)
+{
+	return e->missed_rounds;
 }
 
 void probe_engine_round_opened(struct probe_engine *e, struct probe_round *r)
@@ -319,18 +387,58 @@ static void apply_answer(struct probe_engine *e, struct probe_target *t, size_t 
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* After a round started late (reload), the next one at its own slot
- * again (or at once while still behind). */
+/* After the round a reload delayed, the next one in its own slot again
+ * (skipped as usual if that has passed too). */
 static void realign(struct schedule_slot *s)
 {
 	int64_t now_ns = mono_now_ns(), now_ms = wall_now_ms(),
 		at_ms = (int64_t)s->round * (s->interval_ns / NS_PER_MS) + s->slot_offset_ms;
 
-	s->realign = at_ms < now_ms;
-	if (at_ms < now_ms)
-		at_ms = now_ms;
-	s->next_start_ms = at_ms;
+	s->realign = false;
 	s->next_start_ns = now_ns + (at_ms - now_ms) * NS_PER_MS;
+}
+
+static int64_t on_stall_logged(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct probe_engine *e = arg;
+
+	log_warnx("probe: rounds came up to %.1f s late (the loop was held up: a stopped process, a paused VM?): "
+		  "%lu round(s) of %zu target(s) skipped, not run late",
+		  (double)e->stall.late_ns / NS_PER_S, e->stall.rounds, e->stall.targets);
+	e->stall = (struct stall){0};
+	return EV_TIMER_DONE;
+}
+
+/* One log line per stall: every target's timer fires in the first
+ * iteration after it, and the line is written in the next one. */
+static void note_stall(struct probe_engine *e, uint32_t skipped, int64_t late_ns)
+{
+	e->missed_rounds += skipped;
+	e->stall.rounds += skipped;
+	e->stall.targets++;
+	if (late_ns > e->stall.late_ns)
+		e->stall.late_ns = late_ns;
+	if (e->stall.timer == 0)
+		e->stall.timer = ev_add_timer(e->loop, 0, on_stall_logged, e);
+}
+
+/* A round whose previous one still waits for a token: max_pps is too low
+ * for the targets.  Skipping it keeps the queue from growing for ever;
+ * logged once a minute. */
+static void note_capped(struct probe_engine *e)
+{
+	int64_t now = ev_now(e->loop);
+
+	e->missed_rounds++;
+	e->capped++;
+	if (e->capped_logged_ns == 0 || now - e->capped_logged_ns >= 60 * NS_PER_S) {
+		log_warnx("probe: max_pps %u is too low for the targets: %lu round(s) skipped so far, their target's "
+			  "previous round still waiting to send",
+			  e->opts.max_pps, e->capped);
+		e->capped_logged_ns = now;
+	}
 }
 
 static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
@@ -339,16 +447,35 @@ static int64_t on_round_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	struct schedule_slot *s = arg;
 	struct probe_engine *e = s->engine;
 	struct probe_target *t = &e->targets[s->target];
-	uint32_t round = s->round;
-	int64_t at_ms = s->next_start_ms;
+	int64_t now = ev_now(loop);
+	/* the round a reload delayed runs late rather than not at all */
+	uint32_t skip = s->realign ? 0 : probe_schedule_skip(s->next_start_ns, now, s->interval_ns);
 
-	if (s->name >= 0)
-		apply_answer(e, t, (size_t)s->name);
+	if (skip > 0) {
+		/* before the first round, lateness is start-up work (reading MRT
+		 * files...), not a stall: nothing was missed */
+		if (s->ran)
+			note_stall(e, skip, now - s->next_start_ns);
+		s->round += skip;
+		s->next_start_ns += (int64_t)skip * s->interval_ns;
+		if (s->next_start_ns > now)
+			return s->next_start_ns - now;
+	}
+	uint32_t round = s->round;
+	/* the real time: a round that ran late is stored as late */
+	int64_t at_ms = wall_now_ms();
+
 	s->round++;
 	s->next_start_ns += s->interval_ns;
-	s->next_start_ms += s->interval_ns / NS_PER_MS;
+	s->ran = true;
 	if (s->realign)
 		realign(s);
+	if (s->open != NULL && s->open->waiting) {
+		note_capped(e);
+		return s->next_start_ns - now;
+	}
+	if (s->name >= 0)
+		apply_answer(e, t, (size_t)s->name);
 	if (t->cfg->kind != KIND_HTTP && !t->resolved)
 		complete_unresolved(e, t, round, at_ms);
 	else
@@ -551,7 +678,6 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 		s->target = (uint32_t)i;
 		s->interval_ns = interval_ms * NS_PER_MS;
 		s->round = first.round;
-		s->next_start_ms = first.start_ms;
 		s->next_start_ns = now_ns + (first.start_ms - now_ms) * NS_PER_MS;
 		s->timer = ev_add_timer(e->loop, s->next_start_ns - ev_now(e->loop), on_round_timer, s);
 		if (s->timer == 0) {
@@ -574,6 +700,11 @@ void probe_engine_stop(struct probe_engine *e)
 	for (size_t i = 0; i < e->ntargets; i++)
 		if (e->slots[i].timer != 0)
 			ev_del_timer(e->loop, e->slots[i].timer);
+	if (e->stall.timer != 0)
+		ev_del_timer(e->loop, e->stall.timer);
+	if (e->wait_timer != 0)
+		ev_del_timer(e->loop, e->wait_timer);
+	e->stall.timer = e->wait_timer = 0;
 	for (size_t i = 0; i < e->ntargets; i++) {
 		struct probe_round *r = e->slots[i].open;
 		if (r == NULL)

@@ -397,12 +397,33 @@ static int setup(struct http_slot *s, const struct probe_target *t, int64_t time
 	return rc == 0 ? 0 : -1;
 }
 
+/* The request (its connection attempt), once the rate cap allows it. */
+static void http_send(struct probe_round *r)
+{
+	struct http_slot *s = PROBE_SLOT(r, struct http_slot);
+	const struct probe_target *t = probe_engine_target(r->engine, r->target);
+	int64_t timeout_ms = (r->deadline_ns - ev_now(s->st->loop)) / NS_PER_MS;
+
+	if (timeout_ms < 1)
+		timeout_ms = 1;
+	s->easy = curl_easy_init();
+	if (s->easy == NULL || setup(s, t, timeout_ms) < 0) {
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot set up the request");
+		return;
+	}
+	if (curl_multi_add_handle(s->st->multi, s->easy) != CURLM_OK) {
+		curl_easy_cleanup(s->easy);
+		s->easy = NULL;
+		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot start the request");
+	}
+}
+
 static void http_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		       int64_t deadline_ns)
 {
+	(void)e;
 	struct http_state *st = ctx;
 	struct http_slot *s = &st->slots[t->index];
-	int64_t timeout_ms = (deadline_ns - ev_now(st->loop)) / NS_PER_MS;
 
 	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
 	probe_round_open(&s->r, st->engine, t, round, at_ms, &http_hooks);
@@ -414,19 +435,7 @@ static void http_start(struct probe_engine *e, void *ctx, struct probe_target *t
 	s->errbuf[0] = '\0';
 	s->https = strncasecmp(t->cfg->url, "https:", 6) == 0;
 	st->started++;
-	probe_engine_take_token(e); /* one SYN, accounted */
-	if (timeout_ms < 1)
-		timeout_ms = 1;
-	s->easy = curl_easy_init();
-	if (s->easy == NULL || setup(s, t, timeout_ms) < 0) {
-		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot set up the request");
-		return;
-	}
-	if (curl_multi_add_handle(st->multi, s->easy) != CURLM_OK) {
-		curl_easy_cleanup(s->easy);
-		s->easy = NULL;
-		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "cannot start the request");
-	}
+	probe_round_send(&s->r, deadline_ns, http_send);
 }
 
 static int http_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,

@@ -104,6 +104,10 @@ bool probe_engine_stats(const struct probe_engine *e, enum probe_kind kind, char
 /* Completions refused as not the first of their (target, round): a kind's
  * bug, counted rather than passed on. */
 unsigned long probe_engine_refused_completions(const struct probe_engine *e);
+/* Rounds not run: past when their timer could fire (the process stood
+ * still), or due while their target's previous round still waited for
+ * the rate cap. */
+unsigned long probe_engine_missed_rounds(const struct probe_engine *e);
 /* True once every target has completed opts.rounds rounds. */
 bool probe_engine_done(const struct probe_engine *e);
 
@@ -173,13 +177,17 @@ struct probe_round {
 	const struct probe_round_hooks *hooks;
 	uint32_t target;
 	uint32_t round;
-	int64_t at_ms;    /* wall clock of the start, for the record */
-	int64_t start_ns; /* monotonic start */
-	uint64_t timer;   /* the round's one timer, 0 for none: deleted at the end */
+	int64_t at_ms;       /* wall clock of the start, for the record */
+	int64_t start_ns;    /* monotonic start */
+	int64_t deadline_ns; /* of probe_round_send, moved by the wait for a token */
+	uint64_t timer;      /* the round's one timer, 0 for none: deleted at the end */
 	probe_round_fn on_timer;
+	probe_round_fn on_send;
 	int fd;     /* the round's own socket, -1 for none: closed at the end */
 	bool reset; /* close fd with a reset instead of a FIN (no TIME_WAIT) */
 	bool open;
+	bool waiting; /* for a token, in the engine's queue */
+	struct probe_round *wait_prev, *wait_next;
 };
 
 /* The slot of type `type` whose member `r` is round r. */
@@ -189,6 +197,13 @@ struct probe_round {
  * fd -1.  The engine keeps track of it until it completes. */
 void probe_round_open(struct probe_round *r, struct probe_engine *e, const struct probe_target *t, uint32_t round,
 		      int64_t at_ms, const struct probe_round_hooks *hooks);
+/* Runs send(r) once the rate cap lets r send its first packet (the
+ * connection attempt of tcp, http and smtp): at once if a token is there,
+ * else in turn with the other waiting rounds.  r->deadline_ns is set from
+ * deadline_ns; a round that waited starts when it sends, so its at_ms,
+ * start_ns and deadline_ns move by the wait, which eats neither into the
+ * timeout nor the RTT. */
+void probe_round_send(struct probe_round *r, int64_t deadline_ns, probe_round_fn send);
 /* Arms r's one timer (replacing it) to run fn(r) at at_ns, monotonic;
  * false if out of memory. */
 bool probe_round_arm(struct probe_round *r, int64_t at_ns, probe_round_fn fn);
@@ -206,6 +221,12 @@ void probe_round_finish(struct probe_round *r, struct measurement *m, const char
     __attribute__((format(printf, 3, 4)));
 
 /* ---- sockets and errors the kinds share ---- */
+
+/* The TCP connection attempt of r (tcp, smtp): r's socket, a connect to
+ * its target's address at port, fn(arg) when the socket is writable and
+ * on_deadline at r->deadline_ns; or the end of r if that fails at once. */
+void probe_round_connect(struct probe_round *r, uint16_t port, void (*fn)(struct ev_loop *, int, unsigned, void *),
+			 void *arg, probe_round_fn on_deadline);
 
 /* Takes *fd off the loop and closes it, if it is open (>= 0); *fd = -1. */
 void probe_close(struct ev_loop *loop, int *fd);

@@ -5,12 +5,14 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/ev.h"
+#include "core/timeutil.h"
 #include "probe/engine_round.h"
 
 void probe_round_open(struct probe_round *r, struct probe_engine *e, const struct probe_target *t, uint32_t round,
@@ -25,6 +27,24 @@ void probe_round_open(struct probe_round *r, struct probe_engine *e, const struc
 				  .fd = -1,
 				  .open = true};
 	probe_engine_round_opened(e, r);
+}
+
+void probe_round_send(struct probe_round *r, int64_t deadline_ns, probe_round_fn send)
+{
+	r->deadline_ns = deadline_ns;
+	r->on_send = send;
+	if (probe_engine_queue_send(r->engine, r))
+		send(r);
+}
+
+void probe_round_sent(struct probe_round *r)
+{
+	int64_t waited = ev_now(probe_engine_loop(r->engine)) - r->start_ns;
+
+	r->start_ns += waited;
+	r->at_ms += waited / NS_PER_MS;
+	r->deadline_ns += waited;
+	r->on_send(r);
 }
 
 static int64_t on_timer(struct ev_loop *loop, uint64_t id, void *arg)
@@ -78,6 +98,7 @@ static void vfinish(struct probe_round *r, struct measurement *m, const char *fm
 	struct ev_loop *loop = probe_engine_loop(r->engine);
 
 	r->open = false;
+	probe_engine_unqueue(r->engine, r);
 	if (r->timer != 0)
 		ev_del_timer(loop, r->timer);
 	r->timer = 0;
@@ -114,6 +135,27 @@ void probe_round_finish(struct probe_round *r, struct measurement *m, const char
 	va_start(ap, fmt);
 	vfinish(r, m, fmt, ap);
 	va_end(ap);
+}
+
+void probe_round_connect(struct probe_round *r, uint16_t port, void (*fn)(struct ev_loop *, int, unsigned, void *),
+			 void *arg, probe_round_fn on_deadline)
+{
+	const struct probe_target *t = probe_engine_target(r->engine, r->target);
+	/* no SYN retries beyond our deadline matter; keep the kernel's few */
+	int syncnt = 2, err;
+
+	r->fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
+	if (r->fd < 0) {
+		probe_round_end(r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
+		return;
+	}
+	setsockopt(r->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
+	if ((err = probe_connect(r->fd, &t->addr, port)) != 0)
+		probe_round_end(r, errno_failure(err), NULL, "connect: %s", strerror(err));
+	else if (ev_add_fd(probe_engine_loop(r->engine), r->fd, EV_WRITE, fn, arg) < 0)
+		probe_round_end(r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
+	else
+		probe_round_arm(r, r->deadline_ns, on_deadline);
 }
 
 void probe_close(struct ev_loop *loop, int *fd)

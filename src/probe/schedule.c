@@ -27,6 +27,25 @@ struct probe_first_round probe_schedule_first(int64_t now_ms, int64_t interval_m
 					  .start_ms = start_ms};
 }
 
+int64_t probe_schedule_late_max_ns(int64_t interval_ns)
+{
+	/* a quarter keeps two runs of a target at least 3/4 of an interval
+	 * apart; the second caps how many targets a stall lets go at once */
+	int64_t q = interval_ns / 4;
+	return q < NS_PER_S ? q : NS_PER_S;
+}
+
+uint32_t probe_schedule_skip(int64_t planned_ns, int64_t now_ns, int64_t interval_ns)
+{
+	int64_t late = now_ns - planned_ns - probe_schedule_late_max_ns(interval_ns);
+
+	if (late <= 0 || interval_ns <= 0)
+		return 0;
+	/* the first round planned at or after now minus the tolerance */
+	int64_t skip = (late + interval_ns - 1) / interval_ns;
+	return skip > UINT32_MAX ? UINT32_MAX : (uint32_t)skip;
+}
+
 void probe_bucket_init(struct probe_bucket *b, unsigned pps, int64_t now_ns)
 {
 	*b = (struct probe_bucket){.pps = pps, .at_ns = now_ns};

@@ -25,6 +25,16 @@ struct probe_first_round {
 struct probe_first_round probe_schedule_first(int64_t now_ms, int64_t interval_ms, uint64_t seed, uint32_t target,
 					      bool align);
 
+/* A round timer that fires at now_ns for a round planned at planned_ns:
+ * how many rounds to skip (0: run the planned one now).  Late by up to
+ * probe_schedule_late_max_ns(interval) is loop jitter and the round runs,
+ * stamped with the real time; later means the process stood still
+ * (SIGSTOP, a VM pause): those rounds are past, and running them now
+ * would fire them back to back, so they are skipped to the first round
+ * that can still run on time (it may be at once, or still ahead). */
+int64_t probe_schedule_late_max_ns(int64_t interval_ns);
+uint32_t probe_schedule_skip(int64_t planned_ns, int64_t now_ns, int64_t interval_ns);
+
 /* Token bucket of the packets-per-second cap; pps 0 means no cap. */
 struct probe_bucket {
 	unsigned pps;

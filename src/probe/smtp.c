@@ -228,31 +228,28 @@ static void on_deadline(struct probe_round *r)
 	}
 }
 
+/* The SYN, once the rate cap allows it. */
+static void smtp_send(struct probe_round *r)
+{
+	uint16_t port = probe_engine_target(r->engine, r->target)->cfg->port;
+
+	probe_round_connect(r, port != 0 ? port : SMTP_DEFAULT_PORT, on_io, PROBE_SLOT(r, struct smtp_slot),
+			    on_deadline);
+}
+
 static void smtp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		       int64_t deadline_ns)
 {
+	(void)e;
 	struct smtp_state *st = ctx;
 	struct smtp_slot *s = &st->slots[t->index];
-	int syncnt = 2, err;
 
 	probe_round_end(&s->r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
 	*s = (struct smtp_slot){.st = st};
 	probe_round_open(&s->r, st->engine, t, round, at_ms, &smtp_hooks);
 	st->started++;
-	probe_engine_take_token(e); /* one SYN, accounted */
-	s->r.fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
-	if (s->r.fd < 0) {
-		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
-		return;
-	}
-	setsockopt(s->r.fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
 	s->phase = SMTP_CONNECTING;
-	if ((err = probe_connect(s->r.fd, &t->addr, t->cfg->port != 0 ? t->cfg->port : SMTP_DEFAULT_PORT)) != 0)
-		probe_round_end(&s->r, errno_failure(err), NULL, "connect: %s", strerror(err));
-	else if (ev_add_fd(st->loop, s->r.fd, EV_WRITE, on_io, s) < 0)
-		probe_round_end(&s->r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
-	else
-		probe_round_arm(&s->r, deadline_ns, on_deadline);
+	probe_round_send(&s->r, deadline_ns, smtp_send);
 }
 
 static int smtp_init(struct probe_engine *e, void *ctx, struct probe_target **targets, size_t n, char *err,

@@ -66,30 +66,22 @@ static void on_deadline(struct probe_round *r)
 	probe_round_end(r, FAILURE_TIMEOUT, NULL, "no answer to SYN");
 }
 
+/* The SYN, once the rate cap allows it. */
+static void tcp_send(struct probe_round *r)
+{
+	probe_round_connect(r, probe_engine_target(r->engine, r->target)->cfg->port, on_ready, r, on_deadline);
+}
+
 /* ctx: one struct probe_round per target */
 static void tcp_start(struct probe_engine *e, void *ctx, struct probe_target *t, uint32_t round, int64_t at_ms,
 		      int64_t deadline_ns)
 {
 	struct probe_round *r = (struct probe_round *)ctx + t->index;
-	/* no SYN retries beyond our deadline matter; keep the kernel's few */
-	int syncnt = 2, err;
 
 	probe_round_end(r, FAILURE_TIMEOUT, NULL, "no answer before the next round");
 	probe_round_open(r, e, t, round, at_ms, &tcp_hooks);
-	r->reset = true;            /* reset instead of FIN: no TIME_WAIT pile-up on either side */
-	probe_engine_take_token(e); /* one SYN; the cap is accounted, never waited on here */
-	r->fd = probe_socket(t->addr.ss_family, SOCK_STREAM, 0);
-	if (r->fd < 0) {
-		probe_round_end(r, FAILURE_LOCAL, NULL, "socket: %s", strerror(errno));
-		return;
-	}
-	setsockopt(r->fd, IPPROTO_TCP, TCP_SYNCNT, &syncnt, sizeof(syncnt));
-	if ((err = probe_connect(r->fd, &t->addr, t->cfg->port)) != 0)
-		probe_round_end(r, errno_failure(err), NULL, "connect: %s", strerror(err));
-	else if (ev_add_fd(probe_engine_loop(e), r->fd, EV_WRITE, on_ready, r) < 0)
-		probe_round_end(r, FAILURE_LOCAL, NULL, "event loop: %s", strerror(errno));
-	else
-		probe_round_arm(r, deadline_ns, on_deadline);
+	r->reset = true; /* reset instead of FIN: no TIME_WAIT pile-up on either side */
+	probe_round_send(r, deadline_ns, tcp_send);
 }
 
 const struct probe_ops probe_tcp_ops = PROBE_OPS(0, sizeof(struct probe_round), NULL, tcp_start, NULL, NULL, NULL);

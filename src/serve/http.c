@@ -5,6 +5,7 @@
 #include "serve/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "config/values.h"
@@ -61,6 +63,7 @@ struct serve_http {
 	struct serve_live *live;
 	struct store *st;
 	struct MHD_Daemon *d;
+	int lfd; /* bound, until d owns it */
 	uint16_t port;
 	struct head_watch hw;
 };
@@ -231,6 +234,7 @@ static enum MHD_Result do_healthz(struct serve_http *h, struct MHD_Connection *c
 {
 	struct serve_snapshot s;
 	int64_t now = wall_now_ms(), max_iv = h->cfg->interval_ms;
+	struct store_stats ss;
 	bool ok;
 
 	if (serve_live_snapshot(h->live, &s, false) < 0)
@@ -242,14 +246,20 @@ static enum MHD_Result do_healthz(struct serve_http *h, struct MHD_Connection *c
 	ok =
 	    s.running && (s.last_measurement_ms == 0 || now - s.last_measurement_ms <= 3 * max_iv + h->cfg->timeout_ms);
 	serve_snapshot_free(&s);
-	if (ok)
-		return send_text(c, MHD_HTTP_OK, "ok\n");
-	return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not probing\n");
+	if (!ok)
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not probing\n");
+	/* probing is not enough: what it finds must reach the store (until
+	 * a batch commits again, e.g. once a full disk has room) */
+	store_get_stats(h->st, &ss);
+	if (ss.failing)
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store failing: %s\n", ss.error);
+	return send_text(c, MHD_HTTP_OK, "ok\n");
 }
 
 static enum MHD_Result do_metrics(struct serve_http *h, struct MHD_Connection *c)
 {
 	struct serve_snapshot s;
+	struct store_stats ss;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -261,7 +271,8 @@ static enum MHD_Result do_metrics(struct serve_http *h, struct MHD_Connection *c
 		serve_snapshot_free(&s);
 		return MHD_NO;
 	}
-	serve_metrics_render(f, h->cfg, &s, LIGHTSOUT_VERSION);
+	store_get_stats(h->st, &ss);
+	serve_metrics_render(f, h->cfg, &s, &ss, LIGHTSOUT_VERSION);
 	fclose(f);
 	serve_snapshot_free(&s);
 	return send_buf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
@@ -796,14 +807,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", buf);
 }
 
-int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
-		     char *err, size_t errlen)
+int serve_http_bind(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
+		    char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct serve_http *h;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
-	sigset_t all, old;
 
 	*out = NULL;
 	if (!cfg->listen || strcmp(cfg->listen, "off") == 0)
@@ -821,9 +829,24 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	h->cfg = cfg;
 	h->live = live;
 	h->st = st;
+	if ((h->lfd = addr_listen(&ss, SOMAXCONN)) < 0) {
+		snprintf(err, errlen, "listen %s: cannot bind: %s", cfg->listen, strerror(errno));
+		free(h);
+		return -1;
+	}
 	pthread_rwlock_init(&h->swap, NULL);
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	*out = h;
+	return 0;
+}
+
+int serve_http_run(struct serve_http *h, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	sigset_t all, old;
+
+	if (h == NULL || h->d != NULL)
+		return 0;
 	/* The server's threads take no signals: they belong to the main loop
 	 * (a SIGTERM delivered to one of them would kill watch unflushed). */
 	sigfillset(&all);
@@ -831,28 +854,39 @@ int serve_http_start(const struct config *cfg, struct serve_live *live, struct s
 	if (head_watch_start(&h->hw) != 0) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		snprintf(err, errlen, "cannot start the HTTP request watcher");
-		pthread_rwlock_destroy(&h->swap);
-		free(h);
 		return -1;
 	}
 	h->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET, h->lfd, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_REQUEST_MEMORY,
 	    MHD_OPTION_NOTIFY_CONNECTION, head_notify, &h->hw, MHD_OPTION_NOTIFY_COMPLETED, request_completed, &h->hw,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* the socket is the daemon's now, which closes it when it stops (and
+	 * may have when it failed to start: not ours to close again) */
+	h->lfd = -1;
 	if (!h->d) {
-		snprintf(err, errlen, "listen %s: cannot bind (address in use or not local?)", cfg->listen);
+		snprintf(err, errlen, "listen %s: cannot start the HTTP server", h->cfg->listen);
 		head_watch_stop(&h->hw);
-		pthread_rwlock_destroy(&h->swap);
-		free(h);
 		return -1;
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
-	*out = h;
+	return 0;
+}
+
+int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
+		     char *err, size_t errlen)
+{
+	if (serve_http_bind(cfg, live, st, out, err, errlen) < 0)
+		return -1;
+	if (serve_http_run(*out, err, errlen) < 0) {
+		serve_http_stop(*out);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -865,8 +899,12 @@ void serve_http_stop(struct serve_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
-	head_watch_stop(&h->hw);
+	if (h->d != NULL) {
+		MHD_stop_daemon(h->d);
+		head_watch_stop(&h->hw);
+	}
+	if (h->lfd >= 0)
+		close(h->lfd);
 	pthread_rwlock_destroy(&h->swap);
 	free(h);
 }

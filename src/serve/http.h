@@ -28,6 +28,12 @@ struct serve_http;
  * address is bad or cannot be bound. */
 int serve_http_start(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
 		     char *err, size_t errlen);
+/* serve_http_start in two steps, for a privilege drop in between: bind
+ * opens the listening socket (as root, for a low port) and answers no
+ * one; run starts the threads that read requests, on that socket. */
+int serve_http_bind(const struct config *cfg, struct serve_live *live, struct store *st, struct serve_http **out,
+		    char *err, size_t errlen);
+int serve_http_run(struct serve_http *h, char *err, size_t errlen);
 /* Reload: requests from now on read cfg and live (a request under way
  * finishes with the old ones first, so they may be freed on return). */
 void serve_http_swap(struct serve_http *h, const struct config *cfg, struct serve_live *live);

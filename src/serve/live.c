@@ -51,6 +51,7 @@ struct serve_live {
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	size_t store_depth;
 	uint64_t store_dropped;
+	uint64_t rounds_missed;
 	int *bgp_expected, *bgp_visible;
 	char (*peer_state)[16];
 	struct open_incident *inc;
@@ -275,6 +276,15 @@ void serve_live_store(struct serve_live *l, size_t queue_depth, uint64_t dropped
 	pthread_mutex_unlock(&l->mu);
 }
 
+void serve_live_rounds_missed(struct serve_live *l, uint64_t missed)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->rounds_missed = missed;
+	pthread_mutex_unlock(&l->mu);
+}
+
 void serve_live_bgp(struct serve_live *l, size_t network, unsigned expected, unsigned visible)
 {
 	if (!l || network >= l->cfg->nnetworks)
@@ -342,6 +352,7 @@ int serve_live_snapshot(struct serve_live *l, struct serve_snapshot *s, bool wit
 	memcpy(s->probes, l->probes, sizeof(s->probes));
 	s->store_queue_depth = l->store_depth;
 	s->store_dropped = l->store_dropped;
+	s->rounds_missed = l->rounds_missed;
 	memcpy(s->bgp_expected, l->bgp_expected, nn * sizeof(int));
 	memcpy(s->bgp_visible, l->bgp_visible, nn * sizeof(int));
 	memcpy(s->peer_state, l->peer_state, s->npeers * sizeof(*s->peer_state));

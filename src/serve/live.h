@@ -40,6 +40,9 @@ void serve_live_incident(struct serve_live *l, int64_t id, const char *network, 
 			 const char *json);
 /* Store writer counters (push them from watch's housekeeping timer). */
 void serve_live_store(struct serve_live *l, size_t queue_depth, uint64_t dropped);
+/* Probe rounds the engine skipped (probe_engine_missed_rounds), pushed
+ * with the store's. */
+void serve_live_rounds_missed(struct serve_live *l, uint64_t missed);
 /* BGP visibility of a network's prefixes: expected = configured (or
  * expected) prefixes, visible = those seen announced now. */
 void serve_live_bgp(struct serve_live *l, size_t network, unsigned expected, unsigned visible);
@@ -85,6 +88,7 @@ struct serve_snapshot {
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
 	size_t store_queue_depth;
 	uint64_t store_dropped;
+	uint64_t rounds_missed;
 	size_t nnetworks;
 	int *bgp_expected, *bgp_visible; /* [nnetworks], -1 when unknown */
 	size_t npeers;

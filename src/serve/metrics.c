@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "detect/detect.h"
 #include "serve/render.h"
+#include "store/store.h"
 
 void serve_prom_escape(FILE *out, const char *s)
 {
@@ -151,7 +152,23 @@ static void network_metrics(FILE *out, const struct config *cfg, const struct se
 	}
 }
 
-void serve_metrics_render(FILE *out, const struct config *cfg, const struct serve_snapshot *s, const char *version)
+/* Read from the store itself, not the loop's snapshot: a loop that
+ * starves (a flooding BGP peer) must not hide the drops it causes. */
+static void store_metrics(FILE *out, const struct store_stats *ss)
+{
+	header(out, "lightsout_store_queue_depth", "gauge", "Records waiting for the store writer");
+	fprintf(out, "lightsout_store_queue_depth %zu\n", ss->queue_depth);
+	header(out, "lightsout_store_dropped_total", "counter",
+	       "Records dropped by kind: the store queue had no room for them, or their batch failed");
+	for (int k = 0; k < STORE_KIND_COUNT; k++)
+		fprintf(out, "lightsout_store_dropped_total{kind=\"%s\"} %llu\n", store_kind_name((enum store_kind)k),
+			(unsigned long long)ss->dropped[k]);
+	header(out, "lightsout_store_write_errors_total", "counter", "Store batches whose transaction failed");
+	fprintf(out, "lightsout_store_write_errors_total %llu\n", (unsigned long long)ss->write_errors);
+}
+
+void serve_metrics_render(FILE *out, const struct config *cfg, const struct serve_snapshot *s,
+			  const struct store_stats *ss, const char *version)
 {
 	header(out, "lightsout_build_info", "gauge", "The running build of lightsout");
 	fputs("lightsout_build_info{version=\"", out);
@@ -167,10 +184,10 @@ void serve_metrics_render(FILE *out, const struct config *cfg, const struct serv
 			fprintf(out, "lightsout_probes_total{kind=\"%s\",outcome=\"%s\"} %llu\n",
 				kind_name((enum probe_kind)k), outcome_name((enum outcome)o),
 				(unsigned long long)s->probes[k][o]);
-	header(out, "lightsout_store_queue_depth", "gauge", "Records waiting for the store writer");
-	fprintf(out, "lightsout_store_queue_depth %zu\n", s->store_queue_depth);
-	header(out, "lightsout_store_dropped_total", "counter", "Records dropped because the store queue was full");
-	fprintf(out, "lightsout_store_dropped_total %llu\n", (unsigned long long)s->store_dropped);
+	header(out, "lightsout_rounds_missed_total", "counter",
+	       "Probe rounds not run: past after the process stood still, or max_pps too low for the targets");
+	fprintf(out, "lightsout_rounds_missed_total %llu\n", (unsigned long long)s->rounds_missed);
+	store_metrics(out, ss);
 	if (s->npeers > 0) {
 		header(out, "lightsout_bgp_peer_established", "gauge",
 		       "1 if the BGP session with the peer is established");

@@ -51,8 +51,11 @@ int64_t serve_window_ms(const char *s);
 
 /* ---- /metrics ---- */
 
-/* The whole exposition (text format 0.0.4) of a snapshot with targets. */
-void serve_metrics_render(FILE *out, const struct config *cfg, const struct serve_snapshot *s, const char *version);
+/* The whole exposition (text format 0.0.4) of a snapshot with targets and
+ * the store's counters. */
+struct store_stats;
+void serve_metrics_render(FILE *out, const struct config *cfg, const struct serve_snapshot *s,
+			  const struct store_stats *ss, const char *version);
 
 /* ---- dashboard ---- */
 

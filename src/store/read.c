@@ -5,11 +5,51 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/addr.h"
 #include "store/sqlite_int.h"
 
 static enum outcome outcome_of_code(const struct store *st, sqlite3_int64 code)
 {
-	return code >= 0 && code < STORE_MAX_CODES ? st->outcome_of[code] : OUTCOME_ERROR;
+	int o = code >= 0 && code < STORE_MAX_CODES ? st->outcome_of[code] : -1;
+
+	return o >= 0 ? (enum outcome)o : OUTCOME_ERROR;
+}
+
+/* Legacy: rows of schema 1 have no failure class.  It is derived here,
+ * once, from what they kept: the outcome, and for an unreachable the
+ * ICMP error's words in the detail (src/probe/errqueue.c's, or trace's
+ * "(type T code C)").  Nothing else reads the detail for meaning. */
+static enum failure legacy_failure(enum outcome o, const char *detail)
+{
+	static const struct {
+		const char *words;
+		enum failure f;
+	} unreach[] = {
+	    {"host unreachable", FAILURE_HOST_UNREACH}, {"address unreachable", FAILURE_HOST_UNREACH},
+	    {"(type 3 code 1)", FAILURE_HOST_UNREACH},  {"(type 1 code 3)", FAILURE_HOST_UNREACH},
+	    {"port unreachable", FAILURE_PORT_UNREACH}, {"protocol unreachable", FAILURE_PORT_UNREACH},
+	    {"(type 3 code 2)", FAILURE_PORT_UNREACH},  {"(type 3 code 3)", FAILURE_PORT_UNREACH},
+	    {"(type 1 code 4)", FAILURE_PORT_UNREACH},  {"net unreachable", FAILURE_NET_UNREACH},
+	    {"no route", FAILURE_NET_UNREACH},          {"administratively prohibited", FAILURE_ADMIN},
+	    {"TTL exceeded", FAILURE_TTL_EXCEEDED},     {"hop limit exceeded", FAILURE_TTL_EXCEEDED},
+	};
+
+	if (o == OUTCOME_UNREACHABLE)
+		for (size_t i = 0; i < sizeof(unreach) / sizeof(unreach[0]); i++)
+			if (strstr(detail, unreach[i].words))
+				return unreach[i].f;
+	return outcome_failure(o);
+}
+
+/* The stored class (column col), or the legacy one when there is none or
+ * its code is unknown. */
+static enum failure failure_of_row(const struct store *st, sqlite3_stmt *s, int col, const struct measurement *m)
+{
+	sqlite3_int64 code = sqlite3_column_int64(s, col);
+	int f = sqlite3_column_type(s, col) != SQLITE_NULL && code >= 0 && code < STORE_MAX_CODES ? st->failure_of[code]
+												  : -1;
+
+	return f >= 0 ? (enum failure)f : legacy_failure(m->outcome, m->detail);
 }
 
 static enum target_state state_of_text(const unsigned char *s)
@@ -134,6 +174,24 @@ static int measurement_row(sqlite3_stmt *s, void *arg)
 	m.received = (uint16_t)sqlite3_column_int(s, 7);
 	sq_copy_text(m.from, sizeof(m.from), sqlite3_column_text(s, 8));
 	sq_copy_text(m.detail, sizeof(m.detail), sqlite3_column_text(s, 9));
+	m.failure = failure_of_row(c->st, s, 10, &m);
+	switch (sqlite3_column_int(s, 11)) {
+	case 4:
+		m.icmp_family = AF_INET;
+		break;
+	case 6:
+		m.icmp_family = AF_INET6;
+		break;
+	}
+	if (m.icmp_family) {
+		m.icmp_type = (uint8_t)sqlite3_column_int(s, 12);
+		m.icmp_code = (uint8_t)sqlite3_column_int(s, 13);
+	}
+	if (m.from[0]) {
+		struct sockaddr_storage ss;
+		if (addr_parse(m.from, &ss) == 0)
+			ip_addr_from_sockaddr(&m.from_ip, &ss);
+	}
 	return c->fn.measurement(&m, c->arg);
 }
 
@@ -143,8 +201,9 @@ int store_each_measurement(struct store *st, const struct config *cfg, int64_t s
 	struct rows_ctx c = {.st = st, .fn.measurement = fn, .arg = arg};
 
 	return each_keyed(st, cfg,
-			  "SELECT at_ms, target, round, outcome, rtt_ms, loss, sent, received, from_addr, detail"
-			  " FROM measurements WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, target, round",
+			  "SELECT at_ms, target, round, outcome, rtt_ms, loss, sent, received, from_addr, detail,"
+			  " failure, icmp_version, icmp_type, icmp_code FROM measurements"
+			  " WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, target, round",
 			  since_ms, until_ms, measurement_row, &c, err, errlen);
 }
 

@@ -1,6 +1,7 @@
-/* The store's schema: migrations and the outcome codes. */
+/* The store's schema: migrations, and the outcome and failure codes. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/timeutil.h"
 #include "store/sqlite_int.h"
@@ -40,6 +41,20 @@ static const char *const migrations[] = {
     "CREATE TABLE bgp_events (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, peer TEXT NOT NULL,"
     " prefix TEXT NOT NULL, announce INTEGER NOT NULL, as_path TEXT NOT NULL);"
     "CREATE INDEX bgp_events_at ON bgp_events (at_ms);",
+    /* 2: what ended each round as the probe classed it, so a rejudge sees
+     * what the live detector saw.  failure is a code named in failures
+     * (like outcomes); NULL on rows of schema 1, whose class the reader
+     * derives (read.c).  The ICMP error: version 4 or 6 (0: none), type,
+     * code. */
+    "CREATE TABLE failures (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO failures (code, name) VALUES (0, 'none'), (1, 'timeout'), (2, 'refused'),"
+    " (3, 'net-unreachable'), (4, 'host-unreachable'), (5, 'port-unreachable'), (6, 'admin-prohibited'),"
+    " (7, 'ttl-exceeded'), (8, 'unreachable'), (9, 'resolve'), (10, 'protocol'), (11, 'check'), (12, 'tls'),"
+    " (13, 'local');"
+    "ALTER TABLE measurements ADD COLUMN failure INTEGER;"
+    "ALTER TABLE measurements ADD COLUMN icmp_version INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE measurements ADD COLUMN icmp_type INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE measurements ADD COLUMN icmp_code INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -121,41 +136,75 @@ out:
 	return rc;
 }
 
+/* A table of names stored as small codes (outcomes, failures): n names
+ * (name(i) for i < n), code_of[i] its code, value_of[code] the name's
+ * index or -1. */
+struct code_table {
+	const char *table;
+	int n;
+	const char *(*name)(int i);
+	int *code_of;
+	int *value_of;
+};
+
+static const char *outcome_i(int i)
+{
+	return outcome_name((enum outcome)i);
+}
+
+static const char *failure_i(int i)
+{
+	return failure_name((enum failure)i);
+}
+
 static int code_row(sqlite3_stmt *s, void *arg)
 {
-	struct store *st = arg;
+	const struct code_table *t = arg;
 	sqlite3_int64 code = sqlite3_column_int64(s, 0);
 	const unsigned char *name = sqlite3_column_text(s, 1);
-	int o = name ? outcome_from_name((const char *)name) : -1;
 
-	if (code >= 0 && code < STORE_MAX_CODES && o >= 0 && o < OUTCOME_COUNT) {
-		st->outcome_of[code] = (enum outcome)o;
-		st->code_of[o] = (int)code;
+	for (int i = 0; name && i < t->n; i++) {
+		if (code >= 0 && code < STORE_MAX_CODES && strcmp((const char *)name, t->name(i)) == 0) {
+			t->value_of[code] = i;
+			t->code_of[i] = (int)code;
+		}
+	}
+	return 0;
+}
+
+/* Maps t's names to their stored codes; a writer adds names it lacks. */
+static int load_codes(struct store *st, sqlite3 *db, const struct code_table *t, char *err, size_t errlen)
+{
+	char sql[160];
+
+	for (size_t i = 0; i < STORE_MAX_CODES; i++)
+		t->value_of[i] = -1;
+	for (int i = 0; i < t->n; i++)
+		t->code_of[i] = -1;
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR IGNORE INTO %s (code, name) VALUES ((SELECT coalesce(max(code), -1) + 1 FROM %s), ?1)",
+		 t->table, t->table);
+	for (int i = 0; st->writer && i < t->n; i++)
+		if (sq_rows(st, db, "open", sql, SQ_ARGS(SQ_TEXT(t->name(i))), NULL, NULL, err, errlen) < 0)
+			return -1;
+	snprintf(sql, sizeof(sql), "SELECT code, name FROM %s", t->table);
+	if (sq_rows(st, db, "open", sql, SQ_NO_ARGS, code_row, (void *)t, err, errlen) < 0)
+		return -1;
+	for (int i = 0; st->writer && i < t->n; i++) {
+		if (t->code_of[i] < 0) {
+			sq_seterr(err, errlen, "cannot open store %s: no code for %s %s", st->path, t->table,
+				  t->name(i));
+			return -1;
+		}
 	}
 	return 0;
 }
 
 int schema_load_codes(struct store *st, sqlite3 *db, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < STORE_MAX_CODES; i++)
-		st->outcome_of[i] = OUTCOME_ERROR;
-	for (size_t i = 0; i < OUTCOME_COUNT; i++)
-		st->code_of[i] = -1;
-	for (int o = 0; st->writer && o < OUTCOME_COUNT; o++) {
-		if (sq_rows(st, db, "open",
-			    "INSERT OR IGNORE INTO outcomes (code, name)"
-			    " VALUES ((SELECT coalesce(max(code), -1) + 1 FROM outcomes), ?1)",
-			    SQ_ARGS(SQ_TEXT(outcome_name((enum outcome)o))), NULL, NULL, err, errlen) < 0)
-			return -1;
-	}
-	if (sq_rows(st, db, "open", "SELECT code, name FROM outcomes", SQ_NO_ARGS, code_row, st, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; st->writer && i < OUTCOME_COUNT; i++) {
-		if (st->code_of[i] < 0) {
-			sq_seterr(err, errlen, "cannot open store %s: no code for outcome %s", st->path,
-				  outcome_name((enum outcome)i));
-			return -1;
-		}
-	}
-	return 0;
+	const struct code_table outcomes = {"outcomes", OUTCOME_COUNT, outcome_i, st->code_of, st->outcome_of};
+	const struct code_table failures = {"failures", FAILURE_COUNT, failure_i, st->fcode_of, st->failure_of};
+
+	return load_codes(st, db, &outcomes, err, errlen) < 0 || load_codes(st, db, &failures, err, errlen) < 0 ? -1
+														: 0;
 }

@@ -1,7 +1,7 @@
 /* Internals of the SQLite back end of the store (store.h), shared by its
  * files:
  *   sqlite.c   connections, the reader pool, the row iterator, open/close
- *   schema.c   migrations and outcome codes
+ *   schema.c   migrations, outcome and failure codes
  *   writer.c   the queue, the writer thread and its batches, prune
  *   targets.c  target sync and the stored id -> config index map
  *   read.c     the reading functions */
@@ -45,8 +45,10 @@ struct idx_map {
 struct store {
 	char *path;
 	bool writer;
-	int code_of[OUTCOME_COUNT];               /* outcome -> stored code */
-	enum outcome outcome_of[STORE_MAX_CODES]; /* stored code -> outcome */
+	int code_of[OUTCOME_COUNT];      /* outcome -> stored code */
+	int outcome_of[STORE_MAX_CODES]; /* stored code -> outcome, -1 unknown */
+	int fcode_of[FAILURE_COUNT];     /* failure class -> stored code */
+	int failure_of[STORE_MAX_CODES]; /* stored code -> failure class, -1 unknown */
 
 	/* Connections of the calling threads not in use.  Each reading call
 	 * (and a target sync) takes one, or opens one, for its duration, so
@@ -66,7 +68,8 @@ struct store {
 
 	struct writer *w; /* NULL without the writer thread */
 	_Atomic size_t depth;
-	_Atomic uint64_t dropped, written;
+	_Atomic uint64_t written;
+	_Atomic uint64_t dropped[STORE_KIND_COUNT];
 };
 
 /* ---- sqlite.c ---- */
@@ -119,7 +122,8 @@ int sq_int(struct store *st, sqlite3 *db, const char *what, const char *sql, con
 
 /* Applies the missing migrations, one transaction each. */
 int schema_migrate(struct store *st, sqlite3 *db, char *err, size_t errlen);
-/* Maps outcome names to stored codes; a writer adds names it lacks. */
+/* Maps outcome and failure names to stored codes; a writer adds names it
+ * lacks. */
 int schema_load_codes(struct store *st, sqlite3 *db, char *err, size_t errlen);
 
 /* ---- writer.c ---- */

@@ -1,7 +1,9 @@
 /* The store: one interface, SQLite back end (WAL).  Writes and prune go
  * through a writer thread with a bounded queue and one transaction per
  * batch; when the queue is full, measurements are dropped and counted,
- * never blocking the probing thread.  Reads take a connection of their
+ * never blocking the probing thread.  A batch that cannot be written is
+ * logged at once (rate-limited) by the writer thread, with SQLite's
+ * reason.  Reads take a connection of their
  * own for the call (any thread; no lock is held while callbacks run), so
  * a slow reader delays neither other readers nor the writer.
  * Functions return 0 or -1 and fill err; they never log or exit. */
@@ -56,10 +58,33 @@ bool store_put_meta(struct store *st, const char *key, const char *value);
 /* The stored value (malloc'd, caller frees) or NULL if none. */
 char *store_get_meta(struct store *st, const char *key);
 
+/* What a queued record is; the queue counts drops per kind. */
+enum store_kind {
+	STORE_MEASUREMENT,
+	STORE_STATE_CHANGE,
+	STORE_INCIDENT,
+	STORE_BGP_EVENT,
+	STORE_META,
+	STORE_KIND_COUNT
+};
+/* "measurement", "state_change", "incident", "bgp_event", "meta". */
+const char *store_kind_name(enum store_kind k);
+
 /* Counters for /metrics and status. */
 size_t store_queue_depth(const struct store *st);
-uint64_t store_dropped(const struct store *st);
+uint64_t store_dropped(const struct store *st); /* every kind */
 uint64_t store_written(const struct store *st);
+
+/* The writer's health, for /metrics and /healthz (any thread). */
+struct store_stats {
+	size_t queue_depth;
+	uint64_t written;
+	uint64_t dropped[STORE_KIND_COUNT]; /* no room in the queue, or their batch failed */
+	uint64_t write_errors;              /* batches whose transaction failed */
+	bool failing;                       /* the last batch failed; error says why */
+	char error[512];                    /* "cannot write store PATH: sqlite's reason" */
+};
+void store_get_stats(const struct store *st, struct store_stats *out);
 /* Waits until everything queued so far (prunes too) is committed (tests,
  * shutdown); -1 if a batch was lost since the last flush. */
 int store_flush(struct store *st, char *err, size_t errlen);
@@ -124,8 +149,9 @@ struct store_bgp_event {
 int store_each_bgp_event(struct store *st, int64_t since_ms, int64_t until_ms,
 			 int (*fn)(const struct store_bgp_event *e, void *arg), void *arg, char *err, size_t errlen);
 
-/* Deletes raw measurements older than cutoff (retention); kept for ever:
- * state changes, incidents, bgp events.  Queued for the writer, never
+/* Deletes raw measurements and single peers' BGP route events older than
+ * cutoff (retention); kept for ever: state changes, incidents, and the
+ * visibility changes (peer STORE_BGP_VISIBILITY) a rejudge replays.  Queued for the writer, never
  * blocks: done by the next store_flush.  Returns -1 (err filled) if the
  * store has no writer, or with the error of an earlier prune that failed
  * (this one is queued all the same); store_close reports a failure no

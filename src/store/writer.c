@@ -6,32 +6,41 @@
  * transaction in place, then frees their slots.  Slots being written still
  * count as queued.
  *
- * Reservation: measurements may fill only the first 90% of the ring
- * (capacity - max(1, capacity / 10) slots, at least one); the rest is kept
- * for state changes, incidents and BGP events, which are rarer and worth
- * more.  A record that does not fit is dropped and counted in
- * store_dropped(); so is a batch whose transaction fails (its error is
- * reported by the next store_flush or store_close).
+ * Reservation: a record is queued only while the ring holds fewer than
+ * its kind's limit.  BGP route events may fill half the ring, measurements
+ * 90% (capacity - max(1, capacity / 10) slots, at least one); state
+ * changes, incidents and meta documents all of it.  So a BGP peer
+ * flooding UPDATEs never takes the room of measurements, and neither
+ * takes the room of state changes and incidents, which are rarer and
+ * worth more.  A record that does not fit is dropped and counted per kind;
+ * so is a batch whose transaction fails: it is logged at once (rate-
+ * limited), /healthz reports it until a batch succeeds, and its error is
+ * returned by the next store_flush or store_close.
  *
  * Prune is a request to the writer, never run by the caller (the event
- * loop): the writer deletes in chunks of about STORE_PRUNE_CHUNK rows, one
+ * loop): the writer deletes in chunks of about STORE_PRUNE_CHUNK rows
+ * (measurements first, then single peers' BGP route events), one
  * transaction each, and writes what was queued between two chunks, so
  * neither the queue nor readers' WAL wait long. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
+#include "core/timeutil.h"
 #include "store/sqlite_int.h"
 
 #define STORE_DEFAULT_QUEUE 65536
 #define STORE_BATCH_MAX     4096
 #define STORE_BATCH_WAIT_MS 100
 #define STORE_PRUNE_CHUNK   10000
-
-enum rec_type { REC_MEASUREMENT, REC_STATE, REC_INCIDENT, REC_BGP, REC_META };
+/* Failed batches logged per window: a full disk fails every batch. */
+#define STORE_ERR_LOG_BURST     3
+#define STORE_ERR_LOG_WINDOW_MS 60000
 
 struct rec_state {
 	uint32_t target; /* stored id */
@@ -64,7 +73,7 @@ struct rec_meta {
 };
 
 struct rec {
-	enum rec_type type;
+	enum store_kind type;
 	union {
 		struct measurement m; /* m.target holds the stored id */
 		struct rec_state sc;
@@ -87,6 +96,7 @@ enum wstmt {
 	W_META,
 	W_PRUNE_BOUND,
 	W_PRUNE_DELETE,
+	W_PRUNE_BGP,
 	W_COUNT
 };
 
@@ -97,10 +107,13 @@ static const char *const wsql[W_COUNT] = {
     /* A second record for the same (time, target, round) is the same probe
      * round: the later one wins rather than failing the batch. */
     [W_MEAS] = "INSERT INTO measurements (at_ms, target, round, outcome, rtt_ms, loss, sent, received,"
-	       " from_addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	       " from_addr, detail, failure, icmp_version, icmp_type, icmp_code)"
+	       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 	       " ON CONFLICT (at_ms, target, round) DO UPDATE SET outcome = excluded.outcome,"
 	       " rtt_ms = excluded.rtt_ms, loss = excluded.loss, sent = excluded.sent,"
-	       " received = excluded.received, from_addr = excluded.from_addr, detail = excluded.detail",
+	       " received = excluded.received, from_addr = excluded.from_addr, detail = excluded.detail,"
+	       " failure = excluded.failure, icmp_version = excluded.icmp_version,"
+	       " icmp_type = excluded.icmp_type, icmp_code = excluded.icmp_code",
     [W_LATEST_MEAS] = "INSERT INTO latest (target, at_ms, outcome, rtt_ms, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
 		      " ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, outcome = excluded.outcome,"
 		      " rtt_ms = excluded.rtt_ms, detail = excluded.detail"
@@ -120,6 +133,10 @@ static const char *const wsql[W_COUNT] = {
      * grows by at most one ms), and the chunk's delete. */
     [W_PRUNE_BOUND] = "SELECT at_ms FROM measurements WHERE at_ms < ?1 ORDER BY at_ms LIMIT 1 OFFSET ?2",
     [W_PRUNE_DELETE] = "DELETE FROM measurements WHERE at_ms <= ?1",
+    /* A chunk of single peers' route events (a flooding peer's can be
+     * millions); the visibility rows stay, rejudge replays them. */
+    [W_PRUNE_BGP] = "DELETE FROM bgp_events WHERE id IN (SELECT id FROM bgp_events WHERE at_ms < ?1"
+		    " AND peer <> '" STORE_BGP_VISIBILITY "' ORDER BY at_ms LIMIT ?2)",
 };
 
 struct writer {
@@ -132,7 +149,8 @@ struct writer {
 	pthread_cond_t work; /* producers, flush, prune and close -> writer */
 	pthread_cond_t done; /* writer -> flush */
 	struct rec *ring;
-	size_t cap, meas_limit, head, count;
+	size_t cap, head, count;
+	size_t limit[STORE_KIND_COUNT]; /* queued records below which a kind may queue */
 	uint64_t enq_seq, done_seq, flush_seq;
 	int64_t window_ms; /* < 0: gather until asked to write */
 	bool stop;
@@ -143,17 +161,22 @@ struct writer {
 	size_t nidmap;
 	char err[512]; /* a lost batch, for the next flush or close */
 	bool err_pending;
-	char perr[512]; /* a failed prune, for the next prune (or close) */
+	/* Whether the last batch failed, and why (/healthz); failed batches. */
+	bool failing;
+	char fail[sizeof(((struct store_stats *)0)->error)];
+	uint64_t write_errors;
+	struct log_limit fail_log; /* writer thread only */
+	char perr[512];            /* a failed prune, for the next prune (or close) */
 	bool perr_pending;
 };
 
 static void rec_free(struct rec *r)
 {
-	if (r->type == REC_INCIDENT)
+	if (r->type == STORE_INCIDENT)
 		free(r->u.inc.buf);
-	else if (r->type == REC_BGP)
+	else if (r->type == STORE_BGP_EVENT)
 		free(r->u.bgp.buf);
-	else if (r->type == REC_META)
+	else if (r->type == STORE_META)
 		free(r->u.meta.buf);
 }
 
@@ -162,6 +185,12 @@ static int code_for(const struct store *st, enum outcome o)
 	if ((int)o < 0 || o >= OUTCOME_COUNT)
 		o = OUTCOME_ERROR;
 	return st->code_of[o];
+}
+
+/* The ICMP error's version as stored: 4, 6, or 0 for none. */
+static int icmp_version(const struct measurement *m)
+{
+	return m->icmp_family == AF_INET ? 4 : m->icmp_family == AF_INET6 ? 6 : 0;
 }
 
 static const char *state_text(enum target_state s)
@@ -176,19 +205,22 @@ static int write_rec(struct store *st, const struct rec *r)
 	sqlite3_stmt *const *ws = st->w->s;
 
 	switch (r->type) {
-	case REC_MEASUREMENT: {
+	case STORE_MEASUREMENT: {
 		const struct measurement *m = &r->u.m;
 
-		if (sq_step_args(ws[W_MEAS], SQ_ARGS(SQ_INT(m->at_ms), SQ_INT(m->target), SQ_INT(m->round),
-						     SQ_INT(code_for(st, m->outcome)), SQ_REAL(m->rtt_ms),
-						     SQ_REAL(m->loss), SQ_INT(m->sent), SQ_INT(m->received),
-						     SQ_TEXT(m->from), SQ_TEXT(m->detail))) < 0)
+		if (sq_step_args(ws[W_MEAS],
+				 SQ_ARGS(SQ_INT(m->at_ms), SQ_INT(m->target), SQ_INT(m->round),
+					 SQ_INT(code_for(st, m->outcome)), SQ_REAL(m->rtt_ms), SQ_REAL(m->loss),
+					 SQ_INT(m->sent), SQ_INT(m->received), SQ_TEXT(m->from), SQ_TEXT(m->detail),
+					 SQ_INT(st->fcode_of[measurement_failure(m)]), SQ_INT(icmp_version(m)),
+					 SQ_INT(icmp_version(m) ? m->icmp_type : 0),
+					 SQ_INT(icmp_version(m) ? m->icmp_code : 0))) < 0)
 			return -1;
 		return sq_step_args(ws[W_LATEST_MEAS],
 				    SQ_ARGS(SQ_INT(m->target), SQ_INT(m->at_ms), SQ_INT(code_for(st, m->outcome)),
 					    SQ_REAL(m->rtt_ms), SQ_TEXT(m->detail)));
 	}
-	case REC_STATE: {
+	case STORE_STATE_CHANGE: {
 		const struct rec_state *c = &r->u.sc;
 
 		if (sq_step_args(ws[W_STATE], SQ_ARGS(SQ_INT(c->target), SQ_INT(c->at_ms), SQ_INT(c->round),
@@ -198,28 +230,30 @@ static int write_rec(struct store *st, const struct rec *r)
 		return sq_step_args(ws[W_LATEST_STATE],
 				    SQ_ARGS(SQ_INT(c->target), SQ_TEXT(state_text(c->to)), SQ_INT(c->at_ms)));
 	}
-	case REC_INCIDENT: {
+	case STORE_INCIDENT: {
 		const struct rec_incident *in = &r->u.inc;
 
 		return sq_step_args(ws[W_INCIDENT], SQ_ARGS(SQ_INT(in->id), SQ_TEXT(in->network), SQ_INT(in->start_ms),
 							    SQ_INT(in->end_ms), SQ_INT(in->open), SQ_TEXT(in->cause),
 							    SQ_TEXT(in->json)));
 	}
-	case REC_BGP: {
+	case STORE_BGP_EVENT: {
 		const struct rec_bgp *b = &r->u.bgp;
 
 		return sq_step_args(ws[W_BGP], SQ_ARGS(SQ_INT(b->at_ms), SQ_TEXT(b->peer), SQ_TEXT(b->prefix),
 						       SQ_INT(b->announce), SQ_TEXT(b->as_path)));
 	}
-	case REC_META:
+	case STORE_META:
 		return sq_step_args(ws[W_META], SQ_ARGS(SQ_TEXT(r->u.meta.key), SQ_TEXT(r->u.meta.value)));
+	case STORE_KIND_COUNT:
+		break;
 	}
 	return -1;
 }
 
 /* Writes ring[head .. head + n) in one transaction and frees the records.
  * Runs without the lock: producers never touch slots still counted. */
-static int write_batch(struct store *st, size_t head, size_t n, char *msg, size_t msglen)
+static int write_batch(struct store *st, size_t head, size_t n, uint64_t *kinds, char *msg, size_t msglen)
 {
 	struct writer *w = st->w;
 	bool in_txn = false;
@@ -245,8 +279,11 @@ static int write_batch(struct store *st, size_t head, size_t n, char *msg, size_
 out:
 	if (in_txn)
 		sq_step_reset(w->s[W_ROLLBACK]);
-	for (size_t i = 0; i < n; i++)
-		rec_free(&w->ring[(head + i) % w->cap]);
+	for (size_t i = 0; i < n; i++) {
+		struct rec *r = &w->ring[(head + i) % w->cap];
+		kinds[r->type]++;
+		rec_free(r);
+	}
 	return rc;
 }
 
@@ -279,6 +316,12 @@ static int prune_chunk(struct store *st, int64_t cutoff, bool *more, char *msg, 
 	}
 	if (sq_step_args(del, SQ_ARGS(SQ_INT(upto))) < 0)
 		return sq_dberr(st, w->db, "prune", msg, msglen);
+	if (*more)
+		return 0;
+	/* Measurements are done: the route events' turn. */
+	if (sq_step_args(w->s[W_PRUNE_BGP], SQ_ARGS(SQ_INT(cutoff), SQ_INT(STORE_PRUNE_CHUNK))) < 0)
+		return sq_dberr(st, w->db, "prune", msg, msglen);
+	*more = sqlite3_changes(w->db) >= STORE_PRUNE_CHUNK;
 	return 0;
 }
 
@@ -313,27 +356,54 @@ static void gather(struct writer *w)
 			break;
 }
 
+/* A failed batch is logged at once with SQLite's reason (a full disk
+ * fails them all: a few lines a minute, then a count), and so is the first
+ * batch that succeeds again.  Writer thread, without the lock: fail_log
+ * and failing change only in this thread. */
+static void log_batch(struct writer *w, int rc, size_t n, const char *msg)
+{
+	unsigned long long unlogged;
+
+	if (rc == 0) {
+		if (w->failing)
+			log_info("store: writing again after failed batches");
+		return;
+	}
+	if (!log_limit_pass(&w->fail_log, wall_now_ms(), STORE_ERR_LOG_BURST, STORE_ERR_LOG_WINDOW_MS, &unlogged))
+		return;
+	if (unlogged)
+		log_warnx("store: %llu failed batches not logged (more than %d a minute)", unlogged,
+			  STORE_ERR_LOG_BURST);
+	log_warnx("store: %s: %zu records lost", msg, n);
+}
+
 /* Writes one batch (lock held; released while writing). */
 static void batch_step(struct store *st, char *msg, size_t msglen)
 {
 	struct writer *w = st->w;
 	size_t head = w->head, n = w->count < STORE_BATCH_MAX ? w->count : STORE_BATCH_MAX;
+	uint64_t kinds[STORE_KIND_COUNT] = {0};
 	int rc;
 
 	pthread_mutex_unlock(&w->lock);
-	rc = write_batch(st, head, n, msg, msglen);
+	rc = write_batch(st, head, n, kinds, msg, msglen);
+	log_batch(w, rc, n, msg);
 	pthread_mutex_lock(&w->lock);
 	w->head = (head + n) % w->cap;
 	w->count -= n;
 	w->done_seq += n;
 	atomic_store(&st->depth, w->count);
+	w->failing = rc < 0;
 	if (rc == 0) {
 		atomic_fetch_add(&st->written, n);
 	} else {
 		/* The batch is lost: count it, report it at the next flush. */
-		atomic_fetch_add(&st->dropped, n);
+		for (int k = 0; k < STORE_KIND_COUNT; k++)
+			atomic_fetch_add(&st->dropped[k], kinds[k]);
 		memcpy(w->err, msg, sizeof(w->err));
 		w->err_pending = true;
+		snprintf(w->fail, sizeof(w->fail), "%s", msg);
+		w->write_errors++;
 	}
 	pthread_cond_broadcast(&w->done);
 }
@@ -418,9 +488,13 @@ int writer_start(struct store *st, size_t queue_len, char *err, size_t errlen)
 	pthread_cond_init(&w->done, NULL);
 	w->window_ms = STORE_BATCH_WAIT_MS;
 	w->cap = queue_len ? queue_len : STORE_DEFAULT_QUEUE;
-	w->meas_limit = w->cap - (w->cap / 10 ? w->cap / 10 : 1);
-	if (w->meas_limit == 0)
-		w->meas_limit = 1;
+	for (int k = 0; k < STORE_KIND_COUNT; k++)
+		w->limit[k] = w->cap;
+	w->limit[STORE_MEASUREMENT] = w->cap - (w->cap / 10 ? w->cap / 10 : 1);
+	w->limit[STORE_BGP_EVENT] = w->cap / 2;
+	for (int k = 0; k < STORE_KIND_COUNT; k++)
+		if (w->limit[k] == 0)
+			w->limit[k] = 1;
 	w->ring = calloc(w->cap, sizeof(*w->ring));
 	if (!w->ring) {
 		sq_seterr(err, errlen, "cannot open store %s: out of memory for a queue of %zu records", st->path,
@@ -553,9 +627,9 @@ int store_prune(struct store *st, int64_t cutoff_ms, char *err, size_t errlen)
 
 /* ---- queued writes ---- */
 
-static bool dropped(struct store *st)
+static bool dropped(struct store *st, enum store_kind type)
 {
-	atomic_fetch_add(&st->dropped, 1);
+	atomic_fetch_add(&st->dropped[type], 1);
 	return false;
 }
 
@@ -563,23 +637,23 @@ static bool dropped(struct store *st)
  * target at configuration index, if keyed: *id is its stored id).  NULL,
  * unlocked and counted as dropped if there is no room, no writer or no
  * such target. */
-static struct rec *slot_open(struct store *st, enum rec_type type, bool keyed, uint32_t index, uint32_t *id)
+static struct rec *slot_open(struct store *st, enum store_kind type, bool keyed, uint32_t index, uint32_t *id)
 {
 	struct writer *w = st->w;
 	size_t limit;
 	struct rec *r;
 
 	if (!w) {
-		dropped(st);
+		dropped(st, type);
 		return NULL;
 	}
-	limit = type == REC_MEASUREMENT ? w->meas_limit : w->cap;
+	limit = w->limit[type];
 	pthread_mutex_lock(&w->lock);
 	if (keyed)
 		*id = index < w->nidmap ? w->idmap[index] : 0;
 	if (w->stop || w->count >= limit || (keyed && *id == 0)) {
 		pthread_mutex_unlock(&w->lock);
-		dropped(st);
+		dropped(st, type);
 		return NULL;
 	}
 	r = &w->ring[(w->head + w->count) % w->cap];
@@ -604,7 +678,7 @@ static void slot_close(struct store *st)
 bool store_put_measurement(struct store *st, const struct measurement *m)
 {
 	uint32_t id;
-	struct rec *r = slot_open(st, REC_MEASUREMENT, true, m->target, &id);
+	struct rec *r = slot_open(st, STORE_MEASUREMENT, true, m->target, &id);
 
 	if (!r)
 		return false;
@@ -620,7 +694,7 @@ bool store_put_state_change(struct store *st, uint32_t target, int64_t at_ms, en
 			    enum target_state to, uint32_t round, const char *detail)
 {
 	uint32_t id;
-	struct rec *r = slot_open(st, REC_STATE, true, target, &id);
+	struct rec *r = slot_open(st, STORE_STATE_CHANGE, true, target, &id);
 
 	if (!r)
 		return false;
@@ -660,7 +734,7 @@ static char *pack_strings(size_t n, const char *const *in, const char **out)
 
 /* Queues a record of type whose n strings (in) are copied into one
  * allocation; fill completes it from the copies (out) under the lock. */
-static bool put_packed(struct store *st, enum rec_type type, size_t n, const char *const *in,
+static bool put_packed(struct store *st, enum store_kind type, size_t n, const char *const *in,
 		       void (*fill)(struct rec *r, char *buf, const char **out, const void *arg), const void *arg)
 {
 	const char *out[4];
@@ -668,7 +742,7 @@ static bool put_packed(struct store *st, enum rec_type type, size_t n, const cha
 	char *buf = pack_strings(n, in, out);
 
 	if (!buf)
-		return dropped(st);
+		return dropped(st, type);
 	r = slot_open(st, type, false, 0, NULL);
 	if (!r) {
 		free(buf);
@@ -704,7 +778,7 @@ bool store_put_incident(struct store *st, int64_t id, const char *network, int64
 	const char *in[3] = {network, cause, json ? json : "null"};
 	struct incident_args a = {.id = id, .start_ms = start_ms, .end_ms = end_ms, .open = open};
 
-	return put_packed(st, REC_INCIDENT, 3, in, fill_incident, &a);
+	return put_packed(st, STORE_INCIDENT, 3, in, fill_incident, &a);
 }
 
 struct bgp_args {
@@ -730,7 +804,7 @@ bool store_put_bgp_event(struct store *st, int64_t at_ms, const char *peer, cons
 	const char *in[3] = {peer ? peer : "", prefix ? prefix : "", as_path ? as_path : ""};
 	struct bgp_args a = {.at_ms = at_ms, .announce = announce};
 
-	return put_packed(st, REC_BGP, 3, in, fill_bgp, &a);
+	return put_packed(st, STORE_BGP_EVENT, 3, in, fill_bgp, &a);
 }
 
 static void fill_meta(struct rec *r, char *buf, const char **out, const void *arg)
@@ -743,7 +817,7 @@ bool store_put_meta(struct store *st, const char *key, const char *value)
 {
 	const char *in[2] = {key, value ? value : ""};
 
-	return put_packed(st, REC_META, 2, in, fill_meta, NULL);
+	return put_packed(st, STORE_META, 2, in, fill_meta, NULL);
 }
 
 size_t store_queue_depth(const struct store *st)
@@ -753,7 +827,42 @@ size_t store_queue_depth(const struct store *st)
 
 uint64_t store_dropped(const struct store *st)
 {
-	return atomic_load(&st->dropped);
+	uint64_t n = 0;
+
+	for (int k = 0; k < STORE_KIND_COUNT; k++)
+		n += atomic_load(&st->dropped[k]);
+	return n;
+}
+
+const char *store_kind_name(enum store_kind k)
+{
+	static const char *const names[STORE_KIND_COUNT] = {
+	    [STORE_MEASUREMENT] = "measurement",
+	    [STORE_STATE_CHANGE] = "state_change",
+	    [STORE_INCIDENT] = "incident",
+	    [STORE_BGP_EVENT] = "bgp_event",
+	    [STORE_META] = "meta",
+	};
+	return (unsigned)k < STORE_KIND_COUNT ? names[k] : "?";
+}
+
+void store_get_stats(const struct store *st, struct store_stats *out)
+{
+	struct writer *w = st->w;
+
+	memset(out, 0, sizeof(*out));
+	out->queue_depth = atomic_load(&st->depth);
+	out->written = atomic_load(&st->written);
+	for (int k = 0; k < STORE_KIND_COUNT; k++)
+		out->dropped[k] = atomic_load(&st->dropped[k]);
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	out->write_errors = w->write_errors;
+	out->failing = w->failing;
+	if (w->failing)
+		snprintf(out->error, sizeof(out->error), "%s", w->fail);
+	pthread_mutex_unlock(&w->lock);
 }
 
 uint64_t store_written(const struct store *st)

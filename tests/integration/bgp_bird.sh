@@ -15,6 +15,7 @@
 # Usage: tests/integration/bgp_bird.sh [BUILD_DIR]
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/integration/lib.bash"
 build=${1:-${BUILD_DIR:-$here/build}}
 driver=$build/tests/unit/bgp/bgp-peer-driver
 [ -x "$driver" ] || { echo "no $driver: build first" >&2; exit 2; }
@@ -24,48 +25,23 @@ command -v bird >/dev/null || { echo "bird2 not installed (apt-get install -y bi
 C=lobgp-col
 R=lobgp-r1
 work=$(mktemp -d /tmp/lightsout-bgp-bird.XXXXXX)
-pass=0
-fail=0
 driver_pid=
 bird_pid=
 
 cleanup() {
-	[ -n "$driver_pid" ] && kill "$driver_pid" 2>/dev/null
-	[ -n "$bird_pid" ] && { kill -CONT "$bird_pid" 2>/dev/null; kill "$bird_pid" 2>/dev/null; }
-	for ns in $C $R; do
-		for pid in $(ip netns pids $ns 2>/dev/null); do kill -CONT "$pid" 2>/dev/null; kill "$pid" 2>/dev/null; done
-	done
-	sleep 0.2
+	ns_teardown $C $R # the driver and BIRD run there
 	# keep the logs of the last run for diagnosis
 	mkdir -p /tmp/lightsout-bgp-bird-last && cp "$work"/*.log /tmp/lightsout-bgp-bird-last/ 2>/dev/null
-	ip netns del $C 2>/dev/null
-	ip netns del $R 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-# wait_for PATTERN TENTHS: waits (bounded) for a line in the driver log.
-wait_for() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		grep -q -E "$1" "$work/driver.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# wait_for PATTERN SECONDS: waits (bounded) for a line in the driver log.
+wait_for() { wait_until "$2" grep -q -E "$1" "$work/driver.log"; }
 count() { grep -c -E "$1" "$work/driver.log"; }
 
-cleanup_old() { ip netns del $C 2>/dev/null; ip netns del $R 2>/dev/null; true; }
-cleanup_old
-ip netns add $C
-ip netns add $R
-ip link add lobgp-c type veth peer name lobgp-r
-ip link set lobgp-c netns $C
-ip link set lobgp-r netns $R
-ip -n $C link set lo up
-ip -n $R link set lo up
+ns_add $C $R
+ip link add lobgp-c netns $C type veth peer name lobgp-r netns $R
 ip -n $C addr add 192.0.2.2/24 dev lobgp-c
 ip -n $C addr add 2001:db8:1::2/64 dev lobgp-c nodad
 ip -n $R addr add 192.0.2.1/24 dev lobgp-r
@@ -114,48 +90,46 @@ bgp:
 CONF
 
 ip netns exec $R bird -c "$work/bird.conf" -s "$work/bird.ctl" -P "$work/bird.pid" || { echo "bird failed"; exit 1; }
-for _ in $(seq 50); do [ -s "$work/bird.pid" ] && break; sleep 0.1; done
+wait_until 5 test -s "$work/bird.pid" || { echo "bird wrote no pid file"; exit 1; }
 bird_pid=$(cat "$work/bird.pid")
 : > "$work/driver.log"
 ip netns exec $C "$driver" "$work/lightsout.yaml" 150 > "$work/driver.log" 2> "$work/driver-stderr.log" &
 driver_pid=$!
 
 # 1. sessions
-if wait_for "^peer 192.0.2.1 OpenConfirm Established" 150; then ok "IPv4 session established (we connect out)"; else ko "IPv4 session"; fi
-if wait_for "^peer 2001:db8:1::1 OpenConfirm Established" 150; then ok "IPv6 session established (BIRD connects in)"; else ko "IPv6 session"; fi
+if wait_for "^peer 192.0.2.1 OpenConfirm Established" 15; then ok "IPv4 session established (we connect out)"; else bad "IPv4 session"; fi
+if wait_for "^peer 2001:db8:1::1 OpenConfirm Established" 15; then ok "IPv6 session established (BIRD connects in)"; else bad "IPv6 session"; fi
 # 2. routes
-if wait_for "^route 192.0.2.1 \+ 198.51.100.0/24 64500" 50; then ok "IPv4 route learned with its AS path"; else ko "IPv4 route"; fi
-if wait_for "^route 2001:db8:1::1 \+ 2001:db8:100::/48 64500" 50; then ok "IPv6 route learned over MP-BGP"; else ko "IPv6 route"; fi
-if grep -q "203.0.113.0/25" "$work/driver.log"; then ko "unwatched route stored"; else ok "unwatched 203.0.113.0/25 not reported"; fi
+if wait_for "^route 192.0.2.1 \+ 198.51.100.0/24 64500" 5; then ok "IPv4 route learned with its AS path"; else bad "IPv4 route"; fi
+if wait_for "^route 2001:db8:1::1 \+ 2001:db8:100::/48 64500" 5; then ok "IPv6 route learned over MP-BGP"; else bad "IPv6 route"; fi
+if grep -q "203.0.113.0/25" "$work/driver.log"; then bad "unwatched route stored"; else ok "unwatched 203.0.113.0/25 not reported"; fi
 # 3. both peers counted (End-of-RIB or 5 s grace): the prefixes are visible
-if wait_for "^visibility 0 visible=2/2" 100; then ok "both prefixes visible"; else ko "visibility"; fi
+if wait_for "^visibility 0 visible=2/2" 10; then ok "both prefixes visible"; else bad "visibility"; fi
 # 4. withdrawal within 1 s of birdc disable
 birdc -s "$work/bird.ctl" disable s4 >/dev/null
-if wait_for "^withdrawn lab 198.51.100.0/24" 10; then ok "birdc disable seen as bgp_withdrawn within 1 s"; else ko "withdrawal within 1 s"; fi
-if wait_for "^route 192.0.2.1 - 198.51.100.0/24" 10; then ok "withdrawal event stored"; else ko "withdraw route event"; fi
+if wait_for "^withdrawn lab 198.51.100.0/24" 1; then ok "birdc disable seen as bgp_withdrawn within 1 s"; else bad "withdrawal within 1 s"; fi
+if wait_for "^route 192.0.2.1 - 198.51.100.0/24" 1; then ok "withdrawal event stored"; else bad "withdraw route event"; fi
 birdc -s "$work/bird.ctl" enable s4 >/dev/null
-if wait_for "^restored lab 198.51.100.0/24" 20; then ok "birdc enable seen as bgp_restored"; else ko "restoration"; fi
+if wait_for "^restored lab 198.51.100.0/24" 2; then ok "birdc enable seen as bgp_restored"; else bad "restoration"; fi
 # 5. frozen peer: hold timer expiry (hold 9 s)
 before=$(count "^withdrawn")
 kill -STOP "$bird_pid"
-if wait_for "^peer 192.0.2.1 Established Idle hold timer expired" 150 &&
-	wait_for "^peer 2001:db8:1::1 Established Idle hold timer expired" 150; then
+if wait_for "^peer 192.0.2.1 Established Idle hold timer expired" 15 &&
+	wait_for "^peer 2001:db8:1::1 Established Idle hold timer expired" 15; then
 	ok "SIGSTOP'ed BIRD: hold timer expiry detected on both sessions"
 else
-	ko "hold timer expiry"
+	bad "hold timer expiry"
 fi
-if [ "$(count '^withdrawn')" = "$before" ]; then ok "a lost session is not a prefix withdrawal"; else ko "session loss counted as withdrawal"; fi
+if [ "$(count '^withdrawn')" = "$before" ]; then ok "a lost session is not a prefix withdrawal"; else bad "session loss counted as withdrawal"; fi
 # 6. recovery
 kill -CONT "$bird_pid"
 n4=$(count "^peer 192.0.2.1 OpenConfirm Established")
 n6=$(count "^peer 2001:db8:1::1 OpenConfirm Established")
-rec=0
-for _ in $(seq 300); do
-	if [ "$(count '^peer 192.0.2.1 OpenConfirm Established')" -gt "$n4" ] &&
-		[ "$(count '^peer 2001:db8:1::1 OpenConfirm Established')" -gt "$n6" ]; then rec=1; break; fi
-	sleep 0.1
-done
-if [ $rec = 1 ]; then ok "sessions recover after the reset"; else ko "recovery"; fi
+recovered() {
+	[ "$(count '^peer 192.0.2.1 OpenConfirm Established')" -gt "$n4" ] &&
+		[ "$(count '^peer 2001:db8:1::1 OpenConfirm Established')" -gt "$n6" ]
+}
+if wait_until 30 recovered; then ok "sessions recover after the reset"; else bad "recovery"; fi
 # 7. malformed UPDATE from a peer: NOTIFICATION back, then it may reconnect
 cat > "$work/fake.py" <<'PY'
 import socket, struct, sys, time
@@ -189,13 +163,21 @@ def session(bad):
         if t is None: return "closed without NOTIFICATION"
         if t == 3: return "notification %d/%d" % (b[0], b[1])
 print(session(True)); sys.stdout.flush()
-time.sleep(1.5)
-print(session(False))
+# reconnect until the collector takes the session again (bounded)
+deadline = time.time() + 10
+while True:
+    try:
+        r = session(False)
+    except (OSError, AssertionError) as e:
+        r = "reconnect failed: %r" % e
+    if r == "established" or time.time() > deadline:
+        break
+    time.sleep(0.2)
+print(r)
 PY
 res=$(ip netns exec $R timeout 20 python3 "$work/fake.py" 2>&1)
-if echo "$res" | head -1 | grep -q "^notification 3/"; then ok "malformed UPDATE answered with NOTIFICATION ($(echo "$res" | head -1))"; else ko "malformed UPDATE: $res"; fi
-if echo "$res" | tail -1 | grep -q "^established"; then ok "peer reconnects after the NOTIFICATION"; else ko "reconnect after NOTIFICATION: $res"; fi
-if kill -0 "$driver_pid" 2>/dev/null; then ok "collector still running"; else ko "collector died"; fi
+if echo "$res" | head -1 | grep -q "^notification 3/"; then ok "malformed UPDATE answered with NOTIFICATION ($(echo "$res" | head -1))"; else bad "malformed UPDATE: $res"; fi
+if echo "$res" | tail -1 | grep -q "^established"; then ok "peer reconnects after the NOTIFICATION"; else bad "reconnect after NOTIFICATION: $res"; fi
+if kill -0 "$driver_pid" 2>/dev/null; then ok "collector still running"; else bad "collector died"; fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+it_summary

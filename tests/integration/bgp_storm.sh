@@ -4,26 +4,19 @@
 # change is logged once (never twice), a storm is summed up in a count.
 # Everything on the loopback of a namespace of our own.
 set -u
+. "$(dirname "$0")/lib.bash"
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 NS=lobgpstorm
 work=$(mktemp -d /tmp/lightsout-bgpstorm.XXXXXX)
-pass=0 fail=0
 cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	ns_teardown "$NS"
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
 give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
-ip netns del "$NS" 2>/dev/null
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+ns_add "$NS"
 
 cat >"$work/watch.yaml" <<YAML
 vantage: storm
@@ -86,5 +79,4 @@ check "BGP lines in the log stay few ($lines for $(awk '{print $2}' "$work/storm
 check "no state change is logged twice (no 'bgp peer' duplicate lines)" bash -c "! grep -q 'bgp peer 127.0.0.1:' '$work/watch.log'"
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -20 "$work/watch.log" | sed 's/^/#   /'; }
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

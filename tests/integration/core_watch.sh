@@ -4,36 +4,28 @@
 #    drop) goes down after down_after rounds and comes back after up_after;
 #  - a refused port (RST) and an unreachable network (ICMP error from the
 #    router) are told apart, with the router named;
-#  - the store holds the state changes at the right rounds.
+#  - the store holds the state changes at the right rounds;
+#  - with --user nobody, every thread runs as nobody by the time the
+#    dashboard first answers, and an MRT file only root may read is read.
 # Addresses: 198.18.1.0/30 vantage-router, 198.18.2.0/30 router-target.
 set -u
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
+. "$(dirname "$0")/lib.bash"
 P=lo2w
 V=$P-v R=$P-r T=$P-t
 work=$(mktemp -d /tmp/lightsout-core-watch.XXXXXX)
-pass=0 fail=0
 
 cleanup() {
-	for ns in $V $R $T; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
+	ns_teardown $V $R $T
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-cleanup_only_ns() { for ns in $V $R $T; do ip netns del "$ns" 2>/dev/null; done; }
-cleanup_only_ns
 mkdir -p "$work"
 
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-for ns in $V $R $T; do ip netns add $ns; ip -n $ns link set lo up; done
-ip link add $P-vr type veth peer name $P-rv
-ip link set $P-vr netns $V; ip link set $P-rv netns $R
-ip link add $P-rt type veth peer name $P-tr
-ip link set $P-rt netns $R; ip link set $P-tr netns $T
+ns_add $V $R $T
+ip link add $P-vr netns $V type veth peer name $P-rv netns $R
+ip link add $P-rt netns $R type veth peer name $P-tr netns $T
 ip -n $V addr add 198.18.1.1/30 dev $P-vr; ip -n $V link set $P-vr up
 ip -n $R addr add 198.18.1.2/30 dev $P-rv; ip -n $R link set $P-rv up
 ip -n $R addr add 198.18.2.1/30 dev $P-rt; ip -n $R link set $P-rt up
@@ -56,11 +48,16 @@ table inet lo2router {
 }
 NFT
 (ip netns exec $T nc -lk 198.18.2.2 80 >/dev/null 2>&1 &)
+web_listens() { [ -n "$(ip netns exec $T ss -Htln 'sport = :80')" ]; }
 
+# an MRT archive only root may read: $work is root's, mode 0700
+data=${DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data}
+install -m 600 "$data/bgpdump/test_data/updates.20070211.0141.gz" "$work/rib.gz"
 cat >"$work/watch.yaml" <<YAML
 vantage: itest
 store: $work/store.db
-listen: "off"
+listen: "198.18.1.1:8080"
+bgp: {mrt: ["$work/rib.gz"]}
 interval: 500ms
 timeout: 300ms
 detect: {down_after: 2, up_after: 2}
@@ -73,19 +70,40 @@ networks:
       - {name: t-closed, role: web, kind: tcp, host: 198.18.2.2, port: 81}
       - {name: nowhere-icmp, role: host, kind: icmp, host: 198.18.9.9, count: 1}
       - {name: nowhere-tcp, role: web, kind: tcp, host: 198.18.9.9, port: 80}
+  - name: archive
+    prefixes: [85.0.0.0/8, 203.0.0.0/8]
+    asn: [11500]
+    targets:
+      - {name: a-web, role: web, kind: tcp, host: 198.18.2.2, port: 80}
 controls:
   - {name: router, kind: icmp, host: 198.18.1.2, count: 1}
 YAML
 check "check-config accepts the test configuration" $LIGHTSOUT check-config -c "$work/watch.yaml"
 
-sleep 0.5
+check "the web target listens" wait_until 10 web_listens
 # root opens the raw ICMP socket and the store, then runs as nobody
 ip netns exec $V $LIGHTSOUT watch -c "$work/watch.yaml" --for 14s --user nobody 2>"$work/watch.log" &
-watch_pid=$!
-sleep 2
-wpid=$(pgrep -n -f "lightsout watch -c $work/watch.yaml")
-check "watch runs as nobody after start-up" test "$(awk '/^Uid:/{print $2}' /proc/$wpid/status)" = "$(id -u nobody)"
-sleep 2
+watch_pid=$! # ip netns exec execs watch
+dashboard_answers() {
+	code=$(ip netns exec $V curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://198.18.1.1:8080/healthz)
+	[ "$code" != 000 ]
+}
+wait_until 10 dashboard_answers
+uids=$(awk '/^Uid:/{print $2; print $3}' /proc/$watch_pid/task/*/status | sort -u | tr '\n' ' ')
+check "the dashboard answers (got $code)" test "$code" != 000
+check "every thread runs as nobody when the dashboard first answers (uids: $uids)" test "$uids" = "$(id -u nobody) "
+runs_as_nobody() {
+	local wpid
+	wpid=$(pgrep -n -f "lightsout watch -c $work/watch.yaml") &&
+		[ "$(awk '/^Uid:/{print $2}' "/proc/$wpid/status" 2>/dev/null)" = "$(id -u nobody)" ]
+}
+check "watch runs as nobody after start-up" wait_until 10 runs_as_nobody
+# the drop starts once t-icmp is up (up_after rounds into the store)
+icmp_up() {
+	[ "$(sqlite3 -batch -noheader -cmd '.timeout 2000' "$work/store.db" \
+		"SELECT count(*) FROM state_changes s JOIN targets t ON t.id=s.target WHERE t.name='t-icmp' AND s.to_state='up'" 2>/dev/null)" = 1 ]
+}
+check "t-icmp is up before the drop" wait_until 10 icmp_up
 drop_ms=$(date +%s%3N)
 ip netns exec $T nft -f - <<'NFT'
 table inet lo2drop {
@@ -95,7 +113,7 @@ table inet lo2drop {
 	}
 }
 NFT
-sleep 4
+sleep 4 # the outage itself: 8 rounds of 500 ms, checked below as 5 to 11 failed rounds
 heal_ms=$(date +%s%3N)
 ip netns exec $T nft delete table inet lo2drop
 wait $watch_pid
@@ -136,9 +154,10 @@ for t in nowhere-icmp nowhere-tcp; do
 	check "$t says what the router said (got: $det)" grep -qi "unreachable" <<<"$det"
 done
 check "the control stayed up" test "$(q "SELECT count(*) FROM measurements WHERE target=$(tid router) AND outcome<>0")" -eq 0
+routes=$(q "SELECT count(*) FROM bgp_events WHERE peer <> '*'")
+check "the root-only MRT file was read ($routes routes stored)" test "$routes" -gt 0
 check "state changes logged once each" test "$(grep -c 't-icmp.*-> down' "$work/watch.log")" -eq 1
 $LIGHTSOUT status -c "$work/watch.yaml" --format json >"$work/status.json"
 check "status --format json shows t-closed down" test "$(jq -r '.networks[0].targets[] | select(.name=="t-closed") | .state' "$work/status.json")" = down
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

@@ -71,6 +71,7 @@ pl_expect "TC=1 retried over TCP" ok '^NOERROR aa, 1 answer, tcp$' dns://203.0.1
 
 # NSD stopped: the host answers port unreachable
 kill "$(cat "$PL_RUN/nsd.pid")"
-for _ in $(seq 1 50); do pl_exec s ss -uln | grep -q '203.0.113.53:53' || break; sleep 0.1; done
+nsd_gone() { ! pl_exec s ss -uln | grep -q '203.0.113.53:53'; }
+wait_until 5 nsd_gone || pl_msg "NSD still listens on 203.0.113.53:53"
 pl_expect "NSD stopped: port unreachable" unreachable '^port unreachable from 203.0.113.53$' dns://203.0.113.53/lab.test/SOA
 pl_summary

@@ -187,6 +187,7 @@ def trace_forger(iface, src):
     sniff.bind((iface, 0x0800))
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     raw.setsockopt(socket.SOL_SOCKET, 36, 42)  # SO_MARK: lets nft tell us from the kernel
+    print("trace-forger ready on", iface, flush=True)  # the script waits for this line
     while True:
         pkt = sniff.recv(2048)
         if len(pkt) < 28 or pkt[9] != 17:

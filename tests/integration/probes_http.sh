@@ -29,7 +29,8 @@ http {
 }
 CONF
 mkdir -p "$PL_RUN/tmp"
-pl_exec s nginx -c "$PL_RUN/nginx.conf" || pl_msg "nginx did not start: $(cat "$PL_RUN/nginx.err")"
+# -e: errors before the config is read land in the file the message below shows
+pl_exec s nginx -e "$PL_RUN/nginx.err" -c "$PL_RUN/nginx.conf" || pl_msg "nginx did not start: $(cat "$PL_RUN/nginx.err")"
 pl_bg s python3 "$PL_DIR/probes_evil.py" silent 203.0.113.12 80
 pl_bg s python3 "$PL_DIR/probes_evil.py" http-endless 203.0.113.13 80
 pl_bg s python3 "$PL_DIR/probes_evil.py" tls-garbage 203.0.113.14 443
@@ -53,8 +54,8 @@ pl_expect "name that does not resolve" error '^dns: resolve failed' http://no-su
 
 # the endless body and the silent server do not hold up a good check run with them
 out=$(pl_probe --timeout 2s http://203.0.113.12/ http://203.0.113.13/ http://203.0.113.10/)
-pl_check "good check completes beside the bad ones" grep -q '"target":"http://203.0.113.10/".*"outcome":"ok"' <<<"$out"
-pl_check "three results for three targets" test "$(grep -c '"target"' <<<"$out")" -eq 3
+check "good check completes beside the bad ones" grep -q '"target":"http://203.0.113.10/".*"outcome":"ok"' <<<"$out"
+check "three results for three targets" test "$(grep -c '"target"' <<<"$out")" -eq 3
 # our User-Agent reaches the server
 pl_exec s bash -c "cat > $PL_RUN/ua.conf" <<CONF
 daemon on; pid $PL_RUN/ua.pid; error_log $PL_RUN/ua.err; events {}
@@ -63,8 +64,8 @@ http { log_format ua "\$http_user_agent"; access_log $PL_RUN/ua.log ua;
   uwsgi_temp_path $PL_RUN/tmp; scgi_temp_path $PL_RUN/tmp;
   server { listen 203.0.113.25:80; location / { return 200 "ok\n"; } } }
 CONF
-pl_exec s nginx -c "$PL_RUN/ua.conf"
+pl_exec s nginx -e "$PL_RUN/ua.err" -c "$PL_RUN/ua.conf"
 pl_wait_tcp 203.0.113.25 80
 pl_probe http://203.0.113.25/ >/dev/null
-pl_check "User-Agent is lightsout/VERSION" grep -q '^lightsout/[0-9]' "$PL_RUN/ua.log"
+check "User-Agent is lightsout/VERSION" grep -q '^lightsout/[0-9]' "$PL_RUN/ua.log"
 pl_summary

@@ -10,12 +10,11 @@
 # ends every process in the namespaces and deletes them.
 
 PL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$PL_DIR/lib.bash"
 PL_REPO=$(cd "$PL_DIR/../.." && pwd)
 : "${LIGHTSOUT:=$PL_REPO/build/lightsout}"
 PL=${PL:-lopr}
 PL_RUN=
-PL_PASS=0
-PL_FAIL=0
 PL_NS="v r1 r2 s"
 
 pl_ns() { printf '%s-%s' "$PL" "$1"; }
@@ -27,22 +26,9 @@ pl_exec() {
 pl_msg() { printf '[%s] %s\n' "$PL" "$*" >&2; }
 
 pl_down() {
-	local ns pid
-	for ns in $PL_NS; do
-		ip netns list 2>/dev/null | grep -qw "$(pl_ns "$ns")" || continue
-		for pid in $(ip netns pids "$(pl_ns "$ns")" 2>/dev/null); do
-			kill "$pid" 2>/dev/null
-		done
-	done
-	sleep 0.3
-	for ns in $PL_NS; do
-		ip netns list 2>/dev/null | grep -qw "$(pl_ns "$ns")" || continue
-		for pid in $(ip netns pids "$(pl_ns "$ns")" 2>/dev/null); do
-			kill -9 "$pid" 2>/dev/null
-		done
-		ip netns del "$(pl_ns "$ns")" 2>/dev/null
-		rm -rf "/etc/netns/$(pl_ns "$ns")"
-	done
+	local ns all=()
+	for ns in $PL_NS; do all+=("$(pl_ns "$ns")"); done
+	ns_teardown "${all[@]}"
 	[ -n "$PL_RUN" ] && rm -rf "$PL_RUN"
 	PL_RUN=
 }
@@ -65,14 +51,10 @@ pl_up() {
 	pl_down
 	PL_RUN=$(mktemp -d "/tmp/$PL.XXXXXX")
 	chmod 755 "$PL_RUN" # daemons that drop privileges read their files here
-	local ns
+	local ns all=()
+	for ns in $PL_NS; do all+=("$(pl_ns "$ns")"); done
+	ns_add "${all[@]}"
 	for ns in $PL_NS; do
-		ip netns add "$(pl_ns "$ns")"
-		pl_exec "$ns" ip link set lo up
-		# never the host's resolver: lookups fail at once (port unreachable
-		# on the namespace's loopback) instead of stalling daemons
-		mkdir -p "/etc/netns/$(pl_ns "$ns")"
-		echo "nameserver ${PL_RESOLVER:-127.0.0.1}" >"/etc/netns/$(pl_ns "$ns")/resolv.conf"
 		pl_exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
 	pl_link v v0 r1 r1v
@@ -105,11 +87,7 @@ pl_up() {
 	pl_exec s ip route add default via 203.0.113.1
 	pl_exec s ip -6 route add default via 2001:db8:3::1
 	# the path works end to end before any test starts
-	local i
-	for i in $(seq 1 50); do
-		pl_exec v ping -c1 -W1 203.0.113.10 >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_until 10 pl_exec v ping -c1 -W1 203.0.113.10 >/dev/null 2>&1 || pl_msg "no path from v to s"
 }
 
 # Starts a daemon in a namespace in the background (its pid ends with pl_down).
@@ -121,21 +99,14 @@ pl_bg() {
 
 # Waits until a TCP port answers inside s (at most 20 s).
 pl_wait_tcp() {
-	local i
-	for i in $(seq 1 200); do
-		pl_exec s bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_until 20 pl_exec s bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
 	pl_msg "nothing listens on $1:$2"
 	return 1
 }
 
+# Waits until a DNS server answers SOA ADDR [NAME] inside s (at most 10 s).
 pl_wait_udp53() {
-	local i
-	for i in $(seq 1 100); do
-		pl_exec s dig +time=1 +tries=1 +norec @"$1" "${2:-lab.test}" SOA >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
+	wait_until 10 pl_exec s dig +time=1 +tries=1 +norec @"$1" "${2:-lab.test}" SOA >/dev/null 2>&1 && return 0
 	pl_msg "no DNS on $1"
 	return 1
 }
@@ -162,34 +133,17 @@ except ValueError:
 ok = o.get("outcome") == want and re.search(rx, o.get("detail", "")) is not None
 sys.exit(0 if ok else 1)
 EOF
-		PL_PASS=$((PL_PASS + 1))
-		echo "ok   $name: $line"
+		ok "$name: $line"
 	else
-		PL_FAIL=$((PL_FAIL + 1))
-		echo "FAIL $name: want $outcome /$re/, got: ${line:-<nothing>}"
-	fi
-}
-
-# pl_check NAME COMMAND...: a plain assertion.
-pl_check() {
-	local name=$1
-	shift
-	if "$@"; then
-		PL_PASS=$((PL_PASS + 1))
-		echo "ok   $name"
-	else
-		PL_FAIL=$((PL_FAIL + 1))
-		echo "FAIL $name"
+		bad "$name: want $outcome /$re/, got: ${line:-<nothing>}"
 	fi
 }
 
 pl_summary() {
 	# a sanitizer build must have stayed silent through every probe run
 	if grep -qE 'Sanitizer|runtime error:' "$PL_RUN/probe.err" 2>/dev/null; then
-		PL_FAIL=$((PL_FAIL + 1))
-		echo "FAIL sanitizer report:"
+		bad "sanitizer report:"
 		grep -m 5 -E 'Sanitizer|runtime error:' "$PL_RUN/probe.err"
 	fi
-	echo "$PL_PASS passed, $PL_FAIL failed"
-	[ "$PL_FAIL" -eq 0 ]
+	it_summary
 }

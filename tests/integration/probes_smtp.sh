@@ -14,7 +14,23 @@ action "local" mbox
 match from any for domain "lab.test" action "local"
 CONF
 chmod 600 "$PL_RUN/smtpd.conf"
-pl_bg s smtpd -d -f "$PL_RUN/smtpd.conf"
+# OpenSMTPD drops to its users (Debian names them opensmtpd and opensmtpq;
+# the package makes them): made here if missing.
+for u in opensmtpd opensmtpq; do
+	id "$u" >/dev/null 2>&1 ||
+		useradd --system --home-dir /var/lib/opensmtpd/empty --no-create-home --shell /usr/sbin/nologin "$u"
+done
+mkdir -p /var/lib/opensmtpd/empty # their chroot, from the package too
+# Its queue (/var/spool/smtpd: root, mode 711, or it refuses to start) and
+# control socket (/run/smtpd.sock, owned by any smtpd already running) are
+# compiled-in paths.  A fresh Debian leaves the spool 755, or absent, until
+# the service first starts: this smtpd gets its own spool and /run, on tmpfs
+# in a private mount namespace, and never looks at the host's.
+pl_bg s unshare -m --propagation private sh -c '
+	mount -t tmpfs -o mode=755 loprs-run /run &&
+	mount -t tmpfs -o mode=755 loprs-spool /var/spool &&
+	mkdir -m 711 /var/spool/smtpd &&
+	exec smtpd -d -f "$1"' smtpd "$PL_RUN/smtpd.conf"
 pl_bg s python3 "$PL_DIR/probes_evil.py" smtp-big 203.0.113.26 25
 pl_bg s python3 "$PL_DIR/probes_evil.py" smtp-slow 203.0.113.27 25
 pl_bg s python3 "$PL_DIR/probes_evil.py" smtp-reply 203.0.113.28 25 '554 5.3.2 no service here\r\n'
@@ -37,5 +53,5 @@ pl_expect "no host behind the router" unreachable '^connect: No route to host fr
 
 # the slow and the silent servers do not hold up a good check run with them
 out=$(pl_probe --timeout 2s smtp://203.0.113.27 smtp://203.0.113.29 smtp://203.0.113.30)
-pl_check "good check completes beside the bad ones" grep -q '"target":"smtp://203.0.113.30","kind":"smtp","outcome":"ok"' <<<"$out"
+check "good check completes beside the bad ones" grep -q '"target":"smtp://203.0.113.30","kind":"smtp","outcome":"ok"' <<<"$out"
 pl_summary

@@ -50,7 +50,7 @@ table inet loprt {
 NFT
 pl_exec r1 nft -f "$PL_RUN/r1.nft"
 pl_bg r1 python3 "$PL_DIR/probes_evil.py" trace-forger r1v 192.0.2.1
-sleep 0.5
+wait_until 10 grep -q '^trace-forger ready' "$PL_RUN/bg.log" || pl_msg "trace-forger did not start: $(cat "$PL_RUN/bg.log")"
 pl_expect "quotes of packets we never sent are rejected" timeout \
 	'^no hop answered \([0-9]+ rejected: quote with a bad tag \(a packet we never sent\)\)$' --timeout 2s trace://203.0.113.10
 pl_summary

@@ -17,84 +17,14 @@
 # The outage is made on the wire: nftables in s drops everything to
 # 198.18.10.0/24; deleting the table heals it.  The router r is the control.
 set -u
-: "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
-LIGHTSOUT=$(realpath "$LIGHTSOUT")
 here=$(cd "$(dirname "$0")" && pwd)
 P=lo7a
-V=$P-v R=$P-r S=$P-s
-work=$(mktemp -d /tmp/lightsout-serve-alerts.XXXXXX)
-chmod 755 "$work"
-pass=0 fail=0
-t0=$(date +%s)
-
-cleanup() {
-	local ns pid
-	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-	done
-	sleep 0.3
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-		rm -rf "/etc/netns/$ns"
-	done
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "# interrupted or out of time ($(($(date +%s) - t0)) s)"; echo "$pass passed, $((fail + 1)) failed"; exit 1' INT TERM
-# the whole script is bounded: past 140 s it is ended (every step below
-# is bounded too, so the TERM is handled within seconds)
-watchdog=
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 140 &
-	s=$!
-	wait $s && kill -TERM $$
-) >/dev/null 2>&1 &
-watchdog=$!
-
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD...: polls every 0.25 s
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
-vx() { ip netns exec "$V" "$@"; }
-sx() { ip netns exec "$S" "$@"; }
-elapsed() { echo "$(($(date +%s) - t0)) s"; }
-base=http://127.0.0.1:9470
+. "$here/serve_lib.bash"
+sl_begin serve-alerts 140
 ambase=http://127.0.0.1:9093
-get() { vx curl -s --max-time 10 "$@"; }
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
-
-[ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
 
 # ---- the lab
-for ns in $V $R $S; do ip netns del "$ns" 2>/dev/null; done
-for ns in $V $R $S; do
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	# never the host's resolver
-	mkdir -p "/etc/netns/$ns"
-	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-done
-ip link add v0 netns $V type veth peer name rv netns $R
-ip link add rs netns $R type veth peer name s0 netns $S
-ip -n $V addr add 192.0.2.2/24 dev v0
-ip -n $R addr add 192.0.2.1/24 dev rv
-ip -n $R addr add 198.51.100.1/24 dev rs
-ip -n $S addr add 198.51.100.2/24 dev s0
-for a in 198.18.10.1 198.18.10.70 198.18.10.71 198.18.20.1; do
-	ip -n $S addr add $a/32 dev s0
-done
-ip -n $V link set v0 up
-ip -n $R link set rv up
-ip -n $R link set rs up
-ip -n $S link set s0 up
-ip -n $V route add default via 192.0.2.1
-ip -n $R route add 198.18.0.0/15 via 198.51.100.2
-ip -n $S route add default via 198.51.100.1
-ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+sl_lab_up 198.18.10.1 198.18.10.70 198.18.10.71 198.18.20.1
 
 # ---- the servers
 sx python3 "$here/serve_lab.py" smtp 198.18.10.70 25 "mail.north-korea.lab ESMTP" >>"$work/servers.log" 2>&1 &
@@ -144,12 +74,7 @@ check "check-config accepts the lab configuration" "$LIGHTSOUT" check-config -c 
 # not through vx: $! must be watch itself (ip netns exec execs it)
 ip netns exec $V "$LIGHTSOUT" watch -c "$work/al.yaml" >"$work/watch.log" 2>&1 &
 watch_pid=$!
-healthy() { [ "$(get $base/healthz)" = ok ]; }
 wait_until 20 healthy || give_up "watch does not serve /healthz: $(tail -5 "$work/watch.log")"
-states() { get $base/api/v1/status | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 all_up() { [ "$(states)" = "north-korea:up=3 other:up=1" ]; }
 check "every lab target comes up" wait_until 20 all_up
 echo "# watch up, states: $(states) ($(elapsed))"
@@ -196,7 +121,7 @@ check "/metrics shows the open incident" bash -c "ip netns exec $V curl -s --max
 check "webhook receiver is down: failures are counted" wait_until 15 hook_failures
 down_since=$(date +%s)
 check "the failure is logged" wait_until 5 grep -q 'alert receiver 1: POST failed' "$work/watch.log"
-sleep 2 # the alert stays firing a while
+sleep 2 # the scenario: the alert stays firing a while before the heal
 sx nft delete table inet lo7drop
 echo "# outage healed, webhook receiver still down ($(elapsed))"
 resolved_before=$(am_received resolved)
@@ -252,5 +177,4 @@ check "watch stops cleanly on SIGTERM (exit $rc)" test $rc -eq 0
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -25 "$work/watch.log" | sed 's/^/#   /'; }
 echo "# $(elapsed)"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

@@ -10,30 +10,22 @@
 #  - a second watch on the same store is refused.
 # Everything runs inside one namespace of our own, on its loopback.
 set -u
+. "$(dirname "$0")/lib.bash"
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 NS=lohostile
 work=$(mktemp -d /tmp/lightsout-hostile.XXXXXX)
-pass=0 fail=0
 
 cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	ns_teardown "$NS"
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD...: polls every 0.25 s
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
 give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 nx() { ip netns exec "$NS" "$@"; }
 base=http://127.0.0.1:9470
 
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
-ip netns del "$NS" 2>/dev/null
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+ns_add "$NS"
 
 cat >"$work/watch.yaml" <<YAML
 vantage: hostile
@@ -121,9 +113,10 @@ print("cut", len(cut), flush=True)
 PY
 nx timeout 60 python3 "$work/slow.py" 70 127.0.0.1 24 >"$work/slow1.out" 2>&1 &
 slow=$!
-sleep 3 # scenario: the trickle has begun
+wait_until 10 grep -q '^open' "$work/slow1.out" # its connections are held
 from_other() { nx curl -s --max-time 3 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$base/healthz" | grep -q 200; }
 okn=0
+# samples through the trickle (the scenario: answers all along, not once)
 for _ in $(seq 8); do from_other && okn=$((okn + 1)); sleep 2; done
 check "/healthz from another address answers while one address trickles (8 of $okn)" test "$okn" -eq 8
 wait $slow
@@ -149,5 +142,4 @@ rc=$?
 check "watch exits 0 on TERM (exit $rc)" test $rc -eq 0
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -20 "$work/watch.log" | sed 's/^/#   /'; }
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

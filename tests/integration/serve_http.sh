@@ -21,84 +21,15 @@
 # 198.18.10.0/24 until the detector has opened the incident, then the
 # table is deleted and the incident closes.  The router r is the control.
 set -u
-: "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
-LIGHTSOUT=$(realpath "$LIGHTSOUT")
 here=$(cd "$(dirname "$0")" && pwd)
 P=lo7h
-V=$P-v R=$P-r S=$P-s
-work=$(mktemp -d /tmp/lightsout-serve-http.XXXXXX)
-chmod 755 "$work"
-pass=0 fail=0
-t0=$(date +%s)
-
-cleanup() {
-	local ns pid
-	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-	done
-	sleep 0.3
-	for ns in $V $R $S; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-		rm -rf "/etc/netns/$ns"
-	done
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "# interrupted or out of time ($(($(date +%s) - t0)) s)"; echo "$pass passed, $((fail + 1)) failed"; exit 1' INT TERM
-# the whole script is bounded: past 140 s it is ended (every step below
-# is bounded too, so the TERM is handled within seconds)
-watchdog=
-(
-	trap 'kill $s 2>/dev/null; exit 0' TERM
-	sleep 140 &
-	s=$!
-	wait $s && kill -TERM $$
-) >/dev/null 2>&1 &
-watchdog=$!
-
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD...: polls every 0.25 s
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
-vx() { ip netns exec "$V" "$@"; }
-sx() { ip netns exec "$S" "$@"; }
-base=http://127.0.0.1:9470
+. "$here/serve_lib.bash"
+sl_begin serve-http 140
 pbase=http://127.0.0.1:9090
-get() { vx curl -s --max-time 10 "$@"; }
 code() { vx curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
-
-[ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
 
 # ---- the lab
-for ns in $V $R $S; do ip netns del "$ns" 2>/dev/null; done
-for ns in $V $R $S; do
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	# never the host's resolver
-	mkdir -p "/etc/netns/$ns"
-	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-done
-ip link add v0 netns $V type veth peer name rv netns $R
-ip link add rs netns $R type veth peer name s0 netns $S
-ip -n $V addr add 192.0.2.2/24 dev v0
-ip -n $R addr add 192.0.2.1/24 dev rv
-ip -n $R addr add 198.51.100.1/24 dev rs
-ip -n $S addr add 198.51.100.2/24 dev s0
-for a in 198.18.10.1 198.18.10.15 198.18.10.70 198.18.10.71 198.18.10.72 198.18.20.1; do
-	ip -n $S addr add $a/32 dev s0
-done
-ip -n $V link set v0 up
-ip -n $R link set rv up
-ip -n $R link set rs up
-ip -n $S link set s0 up
-ip -n $V route add default via 192.0.2.1
-ip -n $R route add 198.18.0.0/15 via 198.51.100.2
-ip -n $S route add default via 198.51.100.1
-ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+sl_lab_up 198.18.10.1 198.18.10.15 198.18.10.70 198.18.10.71 198.18.10.72 198.18.20.1
 
 # ---- the servers
 cat >"$work/kp.zone" <<'ZONE'
@@ -174,16 +105,16 @@ YAML
 vx prometheus --config.file="$work/prom.yml" --storage.tsdb.path="$work/prom-data" \
 	--web.listen-address=127.0.0.1:9090 --log.level=warn >"$work/prom.log" 2>&1 &
 
-healthy() { [ "$(get $base/healthz)" = ok ]; }
 wait_until 20 healthy || give_up "watch does not serve /healthz: $(tail -5 "$work/watch.log")"
 echo "# watch serving on $base in $V ($(($(date +%s) - t0)) s)"
-# the count of targets in a state, from /api/v1/status
-states() { get $base/api/v1/status | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
 all_up() { [ "$(states)" = "north-korea:up=5 other:up=1" ]; }
 check "every lab target comes up" wait_until 20 all_up
+# promql_is QUERY VALUE: the query has one series, of that value now
+promql_is() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = d["data"]["result"]
+assert d["status"] == "success" and len(r) == 1 and r[0]["value"][1] == sys.argv[1], d' "$2" 2>/dev/null; }
 # Prometheus scrapes before the outage starts, so it sees it
 prom_scraping() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode 'query=lightsout_up' | grep -q '"1"\]'; }
 check "Prometheus scrapes watch" wait_until 30 prom_scraping
@@ -209,7 +140,9 @@ check "outage: the incident opens" wait_until 30 opened
 check "outage: /metrics shows kcna down" wait_until 10 metric_is 'lightsout_target_up{network="north-korea",target="kcna",role="web",kind="tcp"} 0'
 check "outage: /metrics shows the open incident" bash -c "ip netns exec $V curl -s --max-time 10 $base/metrics | grep -Eq '^lightsout_incident_open\\{network=\"north-korea\",cause=\"[a-z]+\"\\} 1$'"
 check "outage: the other network stays up" metric_is 'lightsout_target_up{network="other",target="www",role="web",kind="tcp"} 1'
-sleep 3 # Prometheus scrapes the dark targets a few times
+# Prometheus has scraped the dark target before the heal (checked below)
+wait_until 15 promql_is 'min_over_time(lightsout_target_up{network="north-korea",target="kcna"}[10m])' 0 ||
+	echo "# Prometheus has not scraped kcna down"
 sx nft delete table inet lo7drop
 echo "# outage healed ($(($(date +%s) - t0)) s)"
 closed() { [ "$(incident_state)" = "north-korea:closed" ]; }
@@ -299,12 +232,6 @@ strip=lambda d: [(n[\"name\"], [(t[\"name\"], t[\"state\"]) for t in n[\"targets
 assert strip(a) == strip(b), (strip(a), strip(b))' '$work/status.json'"
 
 # ---- a real Prometheus scraped it all along
-# promql_is QUERY VALUE: the query has one series, of that value now
-promql_is() { vx curl -s --max-time 5 -G "$pbase/api/v1/query" --data-urlencode "query=$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-r = d["data"]["result"]
-assert d["status"] == "success" and len(r) == 1 and r[0]["value"][1] == sys.argv[1], d' "$2" 2>/dev/null; }
 check "Prometheus scraped lightsout_target_up (PromQL via its API)" \
 	wait_until 10 promql_is 'lightsout_target_up{network="north-korea",target="kcna",role="web",kind="tcp"}' 1
 check "Prometheus sees the target healthy" promql_is 'up{job="lightsout"}' 1
@@ -348,5 +275,4 @@ check "watch stops cleanly on SIGTERM (exit $rc)" test $rc -eq 0
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -20 "$work/watch.log" | sed 's/^/#   /'; }
 echo "# $(($(date +%s) - t0)) s"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

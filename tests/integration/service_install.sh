@@ -7,9 +7,9 @@
 #    clean at the default level, installs, answers `lightsout version` and
 #    validates its own /etc configuration, and is purged again.
 set -u
+. "$(dirname "$0")/lib.bash"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/lightsout-install.XXXXXX)
-pass=0 fail=0
 installed_pkg=
 
 cleanup() {
@@ -18,9 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 # A package of that name from elsewhere would be removed by this test.
 if dpkg-query -W -f='${Status}' lightsout 2>/dev/null | grep -q 'install ok installed'; then
@@ -76,5 +73,4 @@ else
 	cat "$work/dpkg.log" 2>/dev/null | tail -5
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

@@ -6,26 +6,19 @@
 #  - when JOURNAL_STREAM names watch's stderr, lines carry syslog priority
 #    prefixes ("<6>") instead of timestamps; otherwise every line is stamped.
 set -u
+. "$(dirname "$0")/lib.bash"
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 NS=lonotify
 work=$(mktemp -d /tmp/lightsout-notify.XXXXXX)
-pass=0 fail=0
 cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	ns_teardown "$NS"
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
 give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
-ip netns del "$NS" 2>/dev/null
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+ns_add "$NS"
 cat >"$work/watch.yaml" <<YAML
 store: $work/store.db
 listen: "off"
@@ -78,5 +71,4 @@ ip netns exec "$NS" "$LIGHTSOUT" watch -c "$work/watch.yaml" --for 2s 2>"$work/p
 check "a plain stderr gets RFC 3339 stamps" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z lightsout: watching 1 networks' "$work/plain.log"
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log' '$work/plain.log'"
 [ "$fail" -eq 0 ] || { echo "# notify.log:"; sed 's/^/#   /' "$work/notify.log"; echo "# watch.log:"; tail -5 "$work/watch.log" | sed 's/^/#   /'; }
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

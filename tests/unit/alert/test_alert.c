@@ -235,11 +235,11 @@ static void t_delivery(void **state)
 
 	json_t *inc = json_loads(incident_json, 0, NULL);
 	json_object_set_new(inc, "network", json_string("nk"));
-	char *open_doc = json_dumps(inc, 0);
+	json_t *open_doc = json_deep_copy(inc);
 	json_object_set_new(inc, "cause", json_string("power"));
-	char *cause_doc = json_dumps(inc, 0);
+	json_t *cause_doc = json_deep_copy(inc);
 	json_object_set_new(inc, "end", json_string("2026-01-26T09:30:00.000Z"));
-	char *close_doc = json_dumps(inc, 0);
+	json_t *close_doc = json_deep_copy(inc);
 
 	alert_incident(a, 7, "nk", true, "stress", open_doc);
 	alert_incident(a, 7, "nk", true, "stress", open_doc); /* no change: not sent again */
@@ -304,9 +304,9 @@ static void t_delivery(void **state)
 	assert_int_equal(t.queued, 0);
 
 	assert_int_equal(alert_stop(a, 1000), 0);
-	free(open_doc);
-	free(cause_doc);
-	free(close_doc);
+	json_decref(open_doc);
+	json_decref(cause_doc);
+	json_decref(close_doc);
 	json_decref(inc);
 	config_free(cfg);
 	MHD_stop_daemon(d);
@@ -328,7 +328,10 @@ static void t_stop_bounded(void **state)
 
 	assert_non_null(cfg);
 	assert_int_equal(alert_new(cfg, NULL, &a, err, sizeof(err)), 0);
-	alert_incident(a, 7, "nk", true, "stress", incident_json);
+	json_t *doc = json_loads(incident_json, 0, NULL);
+	assert_non_null(doc);
+	alert_incident(a, 7, "nk", true, "stress", doc);
+	json_decref(doc);
 	wait_failures(a, 1, 1, 20);
 	assert_int_equal(total(a, 1).sent, 0);
 	assert_true(total(a, 1).failures >= 1);

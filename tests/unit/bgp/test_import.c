@@ -293,6 +293,47 @@ static void test_import_and_watch_keep_the_same_routes(void **state)
 	workdir_free(&w);
 }
 
+/* watch opens the configured MRT files before it drops privileges and
+ * reads them after: what bgp_open opened, bgp_start reads even when the
+ * file could no longer be opened by then. */
+static void test_mrt_opened_then_read(void **state)
+{
+	(void)state;
+	struct workdir w;
+	char err[256], copy[300], chunk[65536];
+	struct routes replayed = {json_array()};
+	workdir_new(&w, "    prefixes: [85.0.0.0/8, 203.0.0.0/8]\n    asn: [11500]\n");
+	snprintf(copy, sizeof(copy), "%s/u.gz", w.dir);
+	FILE *in = fopen(SHARED_DATA_DIR "/bgpdump/test_data/updates.20071015.1505.gz", "rb"), *out = fopen(copy, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	for (size_t n; (n = fread(chunk, 1, sizeof(chunk), in)) > 0;)
+		assert_int_equal(fwrite(chunk, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+	FILE *f = fopen(w.cfgp, "a");
+	assert_non_null(f);
+	fprintf(f, "bgp:\n  mrt: [\"%s\"]\n", copy);
+	fclose(f);
+
+	struct config *cfg = config_load(w.cfgp, err, sizeof(err));
+	assert_non_null(cfg);
+	struct ev_loop *loop = ev_new();
+	assert_non_null(loop);
+	struct bgp *b = bgp_new(loop, cfg, replayed_route, &replayed, err, sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(bgp_open(b, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(replayed.lines), 0); /* nothing read yet */
+	assert_int_equal(unlink(copy), 0);
+	assert_int_equal(bgp_start(b, err, sizeof(err)), 0);
+	assert_true(json_array_size(replayed.lines) > 100);
+	bgp_free(b);
+	ev_free(loop);
+	json_decref(replayed.lines);
+	config_free(cfg);
+	workdir_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_truncated_file_fails),
 	    cmocka_unit_test(test_stores_watched_events),
 	    cmocka_unit_test(test_import_and_watch_keep_the_same_routes),
+	    cmocka_unit_test(test_mrt_opened_then_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

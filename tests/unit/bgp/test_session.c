@@ -1,7 +1,8 @@
 /* The BGP-4 state machine of src/bgp/session.c (RFC 4271 8), driven over
  * loopback by a scripted peer in a thread, on an injected clock so hold
  * timers expire without waiting: Idle, Active, Connect, OpenSent,
- * OpenConfirm, Established; hold timer expiry; NOTIFICATION on a bad OPEN. */
+ * OpenConfirm, Established; hold timer expiry; NOTIFICATION on a bad OPEN;
+ * max_prefixes (Cease 1); a flooding peer does not starve the loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,18 @@
 
 #define HOLD_S 9
 
-enum script { SCRIPT_ESTABLISH_THEN_EXPIRE, SCRIPT_WRONG_AS, SCRIPT_BAD_VERSION, SCRIPT_SILENT, SCRIPT_ROUTES };
+enum script {
+	SCRIPT_ESTABLISH_THEN_EXPIRE,
+	SCRIPT_WRONG_AS,
+	SCRIPT_BAD_VERSION,
+	SCRIPT_SILENT,
+	SCRIPT_ROUTES,
+	SCRIPT_MAX_PREFIXES,
+	SCRIPT_FLOOD,
+	SCRIPT_KEEPALIVE_FLOOD
+};
+
+#define FLOOD_MS 1500
 
 struct run {
 	enum script script;
@@ -44,6 +56,9 @@ struct run {
 	/* state changes, in order */
 	enum bgp_state from[16], to[16];
 	size_t nchanges;
+	unsigned max_prefixes; /* 0: the default */
+	/* the loop's longest wait between two 5 ms ticks (ns) */
+	int64_t last_tick_ns, max_gap_ns;
 };
 
 static int64_t fake_now(void *arg)
@@ -191,6 +206,32 @@ static int build_update(uint8_t *m, const char *const *wd, const char *const *an
 	return (int)len;
 }
 
+/* Establishes the session as AS 64500. */
+static int establish(int fd)
+{
+	uint8_t type, body[BGP_MSG_MAX], m[128];
+	size_t blen;
+	send_all(fd, m, bgp_build_open(m, sizeof(m), 64500, HOLD_S, 0xc6120002u));
+	if (read_msg(fd, &type, body, sizeof(body), &blen) < 0 || type != BGP_MSG_KEEPALIVE)
+		return -1;
+	send_all(fd, m, bgp_build_keepalive(m, sizeof(m)));
+	return 0;
+}
+
+/* n host routes 198.18.10.i/32 (of the watched 198.18.10.0/24), announced
+ * or withdrawn in one UPDATE. */
+static int host_routes(uint8_t *m, int n, bool announce)
+{
+	static char names[256][24];
+	static const char *list[257];
+	for (int i = 0; i < n && i < 256; i++) {
+		snprintf(names[i], sizeof(names[i]), "198.18.10.%d/32", i);
+		list[i] = names[i];
+	}
+	list[n < 256 ? n : 256] = NULL;
+	return announce ? build_update(m, NULL, list, 64510) : build_update(m, list, NULL, 0);
+}
+
 static void *peer(void *arg)
 {
 	struct run *r = arg;
@@ -239,6 +280,42 @@ static void *peer(void *arg)
 		usleep(50000); /* nothing more comes */
 		break;
 	}
+	case SCRIPT_MAX_PREFIXES: {
+		uint8_t u[BGP_MSG_MAX];
+		if (establish(fd) < 0)
+			goto out;
+		wait_established(r);
+		send_all(fd, u, host_routes(u, 5, true));
+		expect_notification(r, fd);
+		break;
+	}
+	case SCRIPT_FLOOD: {
+		/* announce and withdraw 200 routes as fast as the socket takes them */
+		uint8_t ann[BGP_MSG_MAX], wd[BGP_MSG_MAX];
+		int na = host_routes(ann, 200, true), nw = host_routes(wd, 200, false);
+		if (establish(fd) < 0)
+			goto out;
+		wait_established(r);
+		int64_t end = mono_now_ns() + FLOOD_MS * NS_PER_MS;
+		while (mono_now_ns() < end) {
+			send_all(fd, ann, na);
+			send_all(fd, wd, nw);
+		}
+		break;
+	}
+	case SCRIPT_KEEPALIVE_FLOOD: {
+		/* KEEPALIVEs, 200 to a write, as fast as the socket takes them */
+		uint8_t ka[200 * BGP_HDR_LEN];
+		for (size_t i = 0; i < sizeof(ka); i += BGP_HDR_LEN)
+			bgp_build_keepalive(ka + i, BGP_HDR_LEN);
+		if (establish(fd) < 0)
+			goto out;
+		wait_established(r);
+		int64_t end = mono_now_ns() + FLOOD_MS * NS_PER_MS;
+		while (mono_now_ns() < end)
+			send_all(fd, ka, (int)sizeof(ka));
+		break;
+	}
 	case SCRIPT_SILENT:
 		expire_hold(r, fd); /* no OPEN: the hold time of OpenSent runs out */
 		expect_notification(r, fd);
@@ -256,6 +333,10 @@ static int64_t watchdog(struct ev_loop *loop, uint64_t id, void *arg)
 	(void)id;
 	struct run *r = arg;
 	static int64_t ticks;
+	int64_t now = mono_now_ns();
+	if (r->last_tick_ns && now - r->last_tick_ns > r->max_gap_ns)
+		r->max_gap_ns = now - r->last_tick_ns;
+	r->last_tick_ns = now;
 	if (atomic_load(&r->done) || ++ticks > 2000) { /* 10 s at most */
 		ticks = 0;
 		ev_stop(loop);
@@ -274,14 +355,16 @@ static void run_script(struct run *r)
 	assert_int_equal(listen(r->lfd, 1), 0);
 	assert_int_equal(getsockname(r->lfd, (struct sockaddr *)&sa, &sl), 0);
 
-	char yaml[1024], err[512] = "";
+	char yaml[1024], err[512] = "", limit[32] = "";
+	if (r->max_prefixes)
+		snprintf(limit, sizeof(limit), ", max_prefixes: %u", r->max_prefixes);
 	snprintf(yaml, sizeof(yaml),
 		 "store: /nonexistent/never-opened.db\nlisten: \"off\"\n"
 		 "networks:\n  - name: nk\n    prefixes: [198.18.10.0/24]\n    asn: [64510]\n"
 		 "    targets:\n      - {name: gw, role: router, kind: icmp, host: 198.18.10.1}\n"
 		 "bgp:\n  peers:\n    - {address: 127.0.0.1, remote_as: 64500, local_as: 64501, port: %u, "
-		 "hold_time: %ds}\n",
-		 ntohs(sa.sin_port), HOLD_S);
+		 "hold_time: %ds%s}\n",
+		 ntohs(sa.sin_port), HOLD_S, limit);
 	struct config *cfg = config_parse("t.yaml", yaml, strlen(yaml), err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "%s\n", err);
@@ -381,6 +464,45 @@ static void t_live_routes_follow_the_watched_rule(void **state)
 		assert_string_equal(r.routes[i], want[i]);
 }
 
+/* One route more than max_prefixes ends the session with Cease 1
+ * (RFC 4486), and no route past the limit is passed on. */
+static void t_max_prefixes_cease(void **state)
+{
+	(void)state;
+	struct run r = {.script = SCRIPT_MAX_PREFIXES, .max_prefixes = 3};
+	run_script(&r);
+	assert_true(r.got_notification);
+	assert_int_equal(r.notif_code, BGP_ERR_CEASE);
+	assert_int_equal(r.notif_subcode, 1);
+	assert_true(r.got_eof);
+	assert_int_equal(atomic_load(&r.nroutes), 3);
+	static const enum bgp_state want[] = {BGP_STATE_ACTIVE,      BGP_STATE_CONNECT,     BGP_STATE_OPENSENT,
+					      BGP_STATE_OPENCONFIRM, BGP_STATE_ESTABLISHED, BGP_STATE_IDLE,
+					      BGP_STATE_ACTIVE};
+	assert_changes(&r, want, sizeof(want) / sizeof(want[0]));
+}
+
+/* A peer sending UPDATEs as fast as loopback carries them is read a
+ * little per wakeup: the loop's other timers keep their pace. */
+static void t_flood_does_not_starve_the_loop(void **state)
+{
+	(void)state;
+	struct run r = {.script = SCRIPT_FLOOD};
+	run_script(&r);
+	if (r.max_gap_ns > 300 * NS_PER_MS)
+		fail_msg("the loop waited %lld ms for a flooding peer", (long long)(r.max_gap_ns / NS_PER_MS));
+}
+
+static void t_keepalive_flood_does_not_starve_the_loop(void **state)
+{
+	(void)state;
+	struct run r = {.script = SCRIPT_KEEPALIVE_FLOOD};
+	run_script(&r);
+	if (r.max_gap_ns > 300 * NS_PER_MS)
+		fail_msg("the loop waited %lld ms for a peer flooding KEEPALIVEs",
+			 (long long)(r.max_gap_ns / NS_PER_MS));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +511,9 @@ int main(void)
 	    cmocka_unit_test(t_bad_version_gets_notification),
 	    cmocka_unit_test(t_silent_peer_hold_expiry_in_opensent),
 	    cmocka_unit_test(t_live_routes_follow_the_watched_rule),
+	    cmocka_unit_test(t_max_prefixes_cease),
+	    cmocka_unit_test(t_flood_does_not_starve_the_loop),
+	    cmocka_unit_test(t_keepalive_flood_does_not_starve_the_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "config/values.h"
 
 #ifndef TEST_DATA_DIR
@@ -337,6 +338,65 @@ static void test_defaults(void **state)
 	config_free(cfg);
 }
 
+/* Compound durations are read, and printed in their shortest exact form. */
+static void test_compound_durations(void **state)
+{
+	struct config *cfg = parse_ok("interval: 1m30s\ntimeout: 1s500ms\nretention: 1d1s\n");
+	char *out;
+
+	(void)state;
+	assert_int_equal(cfg->interval_ms, 90000);
+	assert_int_equal(cfg->timeout_ms, 1500);
+	out = print_to_string(cfg);
+	assert_non_null(strstr(out, "interval: 90s\n"));
+	assert_non_null(strstr(out, "timeout: 1500ms\n"));
+	assert_non_null(strstr(out, "retention: 1d1s\n"));
+	free(out);
+	assert_round_trip(cfg);
+	config_free(cfg);
+}
+
+static void test_log_level(void **state)
+{
+	struct config *cfg = parse_ok("");
+	char *out;
+
+	(void)state;
+	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+	out = print_to_string(cfg);
+	assert_non_null(strstr(out, "log_level: info\n"));
+	free(out);
+	config_free(cfg);
+	cfg = parse_ok("log_level: debug\n");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_round_trip(cfg);
+	config_free(cfg);
+	cfg = parse_ok("log_level: error\n");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_ERROR);
+	config_free(cfg);
+}
+
+/* dns targets take a port, 53 unless written */
+static void test_dns_port(void **state)
+{
+	struct config *cfg =
+	    parse_ok("controls:\n"
+		     "  - {name: a, kind: dns, server: 127.0.0.1, query: \"lab.test. SOA\"}\n"
+		     "  - {name: b, kind: dns, server: 127.0.0.1, port: 5353, query: \"lab.test. A\"}\n"
+		     "  - {name: c, kind: smtp, host: 127.0.0.1}\n");
+	char *out;
+
+	(void)state;
+	assert_int_equal(find_target(cfg, "a")->port, 53);
+	assert_int_equal(find_target(cfg, "b")->port, 5353);
+	assert_int_equal(find_target(cfg, "c")->port, 25);
+	out = print_to_string(cfg);
+	assert_non_null(strstr(out, "port: 5353"));
+	free(out);
+	assert_round_trip(cfg);
+	config_free(cfg);
+}
+
 static void test_env(void **state)
 {
 	struct config *cfg;
@@ -413,11 +473,17 @@ static const struct bad bad_inputs[] = {
     {"store: postgres://db.example/lightsout\n",
      "bad.yaml:1:8: store: this build supports only SQLite stores (a file path), not PostgreSQL"},
     /* durations */
-    {"interval: 5x\n", "bad.yaml:1:11: interval: bad duration \"5x\" (an integer with unit ms, s, m, h or d)"},
+    {"interval: 5x\n",
+     "bad.yaml:1:11: interval: bad duration \"5x\" (integers with units d, h, m, s, ms, largest first: 90s, 1h30m)"},
     {"timeout: 0s\n", "bad.yaml:1:10: timeout: must be greater than 0"},
     {"controls:\n  - {name: c, kind: icmp, host: 192.0.2.1, interval: 0ms}\n",
      "bad.yaml:2:54: interval: must be greater than 0"},
-    {"retention: 1.5d\n", "bad.yaml:1:12: retention: bad duration \"1.5d\" (an integer with unit ms, s, m, h or d)"},
+    {"interval: 30s1m\n",
+     "bad.yaml:1:11: interval: bad duration \"30s1m\" (integers with units d, h, m, s, ms, largest first: 90s, 1h30m)"},
+    {"log_level: loud\n", "bad.yaml:1:12: log_level: unknown log level \"loud\" (error, warning, info, debug)"},
+    {"interval: 0h0m\n", "bad.yaml:1:11: interval: must be greater than 0"},
+    {"retention: 1.5d\n",
+     "bad.yaml:1:12: retention: bad duration \"1.5d\" (integers with units d, h, m, s, ms, largest first: 90s, 1h30m)"},
     /* missing keys, per kind */
     {"controls:\n  - {kind: icmp, host: 192.0.2.1}\n", "bad.yaml:2:5: target: missing key \"name\""},
     {"controls:\n  - {name: c, host: 192.0.2.1}\n", "bad.yaml:2:5: target \"c\": missing key \"kind\""},
@@ -740,6 +806,9 @@ int main(void)
 	    cmocka_unit_test(test_spec_example_golden),
 	    cmocka_unit_test(test_block_and_flow),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_compound_durations),
+	    cmocka_unit_test(test_log_level),
+	    cmocka_unit_test(test_dns_port),
 	    cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_values),

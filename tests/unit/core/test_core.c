@@ -18,9 +18,15 @@ static void test_duration_parse(void **state)
 	static const struct {
 		const char *in;
 		int64_t ms;
-	} good[] = {{"250ms", 250}, {"5s", 5000}, {"2m", 120000}, {"6h", 21600000}, {"1d", 86400000}, {"90s", 90000}};
+	} good[] = {{"250ms", 250},           {"5s", 5000},      {"2m", 120000},    {"6h", 21600000},
+		    {"1d", 86400000},         {"90s", 90000},    {"1m30s", 90000},  {"1h30m", 5400000},
+		    {"1d12h", 129600000},     {"1s500ms", 1500}, {"1h0m", 3600000}, {"2m0s", 120000},
+		    {"1d1h1m1s1ms", 90061001}};
 	static const char *const bad[] = {
-	    "", "5", "s", "5x", "0s", "-5s", "5 s", "5S", "1.5s", "99999999999999999999s", "5sm", "ms"};
+	    "",      "5",  "s",     "5x",   "-5s",  "5 s",    "5S",    "1.5s", "99999999999999999999s",
+	    "5sm",   "ms", "30s1m", "1m1m", "1h30", "1m 30s", "1ms1s", "m30s", "106751991167d1d",
+	    "1h-30m"};
+	static const char *const zero[] = {"0s", "0ms", "0d", "0h0m", "000s"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		int64_t v = 0;
 		assert_int_equal(duration_parse_ms(good[i].in, &v), 0);
@@ -28,7 +34,11 @@ static void test_duration_parse(void **state)
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int64_t v;
-		assert_int_equal(duration_parse_ms(bad[i], &v), -1);
+		assert_int_equal(duration_parse_ms(bad[i], &v), DURATION_BAD);
+	}
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		int64_t v;
+		assert_int_equal(duration_parse_ms(zero[i], &v), DURATION_ZERO);
 	}
 }
 
@@ -44,6 +54,23 @@ static void test_duration_format(void **state)
 	assert_string_equal(buf, "1500ms");
 	duration_format(86400000 * 2, buf, sizeof(buf));
 	assert_string_equal(buf, "2d");
+	/* compound only where it is shorter: 1h30m is 90m */
+	duration_format(5400000, buf, sizeof(buf));
+	assert_string_equal(buf, "90m");
+	duration_format(86401000, buf, sizeof(buf));
+	assert_string_equal(buf, "1d1s");
+	duration_format(90061001, buf, sizeof(buf));
+	assert_string_equal(buf, "90061s1ms");
+	duration_format(INT64_MAX, buf, sizeof(buf));
+	int64_t back;
+	assert_int_equal(duration_parse_ms(buf, &back), 0);
+	assert_int_equal(back, INT64_MAX);
+	/* every form printed reads back as the same value */
+	for (int64_t ms = 1; ms < 200000000; ms = ms * 3 + 7) {
+		duration_format(ms, buf, sizeof(buf));
+		assert_int_equal(duration_parse_ms(buf, &back), 0);
+		assert_int_equal(back, ms);
+	}
 }
 
 static void test_rfc3339(void **state)

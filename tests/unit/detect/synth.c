@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
+
 uint64_t synth_rand(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
@@ -47,6 +49,7 @@ size_t synth_generate(const struct synth *s, struct measurement **out)
 			x->round = r;
 			x->at_ms = s->t0_ms + (int64_t)r * iv + off;
 			x->outcome = OUTCOME_OK;
+			x->failure = FAILURE_NONE;
 			x->rtt_ms = base * (0.95 + (double)(synth_rand(&rng) % 1000) / 10000.0);
 			x->loss = 0;
 			x->sent = 3;
@@ -58,17 +61,21 @@ size_t synth_generate(const struct synth *s, struct measurement **out)
 					continue;
 				if (g->share > 0 && g->share < 1 &&
 				    (double)(synth_rand(&rng) % 10000) >= g->share * 10000.0) {
+					x->failure = FAILURE_TIMEOUT;
 					x->outcome = OUTCOME_TIMEOUT;
 					x->rtt_ms = -1;
 					x->loss = 1;
 					x->received = 0;
+					memset(&x->from_ip, 0, sizeof(x->from_ip));
 					x->from[0] = 0;
 					x->detail[0] = 0;
 					continue;
 				}
-				x->outcome = g->o;
+				x->failure = g->f;
+				x->outcome = failure_outcome(g->f);
+				memset(&x->from_ip, 0, sizeof(x->from_ip));
 				x->from[0] = 0;
-				if (g->o == OUTCOME_OK) {
+				if (g->f == FAILURE_NONE) {
 					if (g->rtt > 0)
 						x->rtt_ms =
 						    g->rtt * (0.95 + (double)(synth_rand(&rng) % 1000) / 10000.0);
@@ -80,8 +87,13 @@ size_t synth_generate(const struct synth *s, struct measurement **out)
 					x->rtt_ms = -1;
 					x->loss = 1;
 					x->received = 0;
-					if (g->via)
+					if (g->via) {
+						struct sockaddr_storage ss;
+						if (addr_parse(g->via, &ss) != 0)
+							abort();
+						ip_addr_from_sockaddr(&x->from_ip, &ss);
 						snprintf(x->from, sizeof(x->from), "%s", g->via);
+					}
 				}
 				x->detail[0] = 0;
 				if (g->detail) {

@@ -16,9 +16,9 @@
 struct synth_seg {
 	const char *target; /* name, "*" = every target of every network, "ctl" = controls */
 	double from, to;    /* in rounds since t0 */
-	enum outcome o;
-	double rtt;         /* ok: ms (0 = the target's normal RTT) */
-	float loss;         /* ok: loss ratio */
+	enum failure f;     /* the round's failure class (the outcome follows) */
+	double rtt;         /* none: ms (0 = the target's normal RTT) */
+	float loss;         /* none: loss ratio */
 	const char *via;    /* unreachable: reporting router */
 	const char *detail; /* measurement detail (default: the outcome's name) */
 	double share;       /* in (0, 1): each round takes this segment with this probability, else times out

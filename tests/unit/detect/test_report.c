@@ -1,5 +1,6 @@
-/* Rendering: the January 2022 golden story (stress; text names the order),
- * escaping of hostile names in HTML and JSON. */
+/* Rendering: the January 2022 golden story (stress; text names the order)
+ * against the reviewed tests/data/detect/january-2022.json (UPDATE_GOLDEN=1
+ * rewrites it for review), escaping of hostile names in HTML and JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -47,12 +49,12 @@ static const char *const january_yaml =
  * the routers; the prefixes are withdrawn at the apex; mail comes back
  * first, web last, about six hours later. */
 static const struct synth_seg january[] = {
-    {"*", 60.2, 428.2, OUTCOME_OK, 650, 0.34f}, {"kcna", 64.3, 65.3, OUTCOME_TIMEOUT},
-    {"naenara", 66.4, 67.4, OUTCOME_TIMEOUT},   {"kcna", 68.3, 69.3, OUTCOME_TIMEOUT},
-    {"kcna", 74.3, 428.2, OUTCOME_TIMEOUT},     {"naenara", 75.4, 427.5, OUTCOME_TIMEOUT},
-    {"ns1", 80.3, 425.0, OUTCOME_TIMEOUT},      {"ns2", 80.6, 425.0, OUTCOME_TIMEOUT},
-    {"silibank", 86.5, 418.0, OUTCOME_TIMEOUT}, {"edge", 96.2, 422.0, OUTCOME_TIMEOUT},
-    {"gw", 96.5, 422.0, OUTCOME_TIMEOUT},
+    {"*", 60.2, 428.2, FAILURE_NONE, 650, 0.34f}, {"kcna", 64.3, 65.3, FAILURE_TIMEOUT},
+    {"naenara", 66.4, 67.4, FAILURE_TIMEOUT},     {"kcna", 68.3, 69.3, FAILURE_TIMEOUT},
+    {"kcna", 74.3, 428.2, FAILURE_TIMEOUT},       {"naenara", 75.4, 427.5, FAILURE_TIMEOUT},
+    {"ns1", 80.3, 425.0, FAILURE_TIMEOUT},        {"ns2", 80.6, 425.0, FAILURE_TIMEOUT},
+    {"silibank", 86.5, 418.0, FAILURE_TIMEOUT},   {"edge", 96.2, 422.0, FAILURE_TIMEOUT},
+    {"gw", 96.5, 422.0, FAILURE_TIMEOUT},
 };
 
 struct got {
@@ -61,7 +63,7 @@ struct got {
 };
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct got *g = arg;
 
@@ -73,7 +75,7 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	if (id > (int64_t)g->n)
 		g->n = (size_t)id;
 	json_decref(g->last);
-	g->last = json_loads(json, 0, NULL);
+	g->last = json_deep_copy(doc);
 }
 
 static json_t *january_incident(void)
@@ -132,12 +134,85 @@ static char *render_text(json_t *inc)
 	return copy;
 }
 
+#define GOLDEN_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))
+
+/* Compares inc with the reviewed golden file at path: 0 when equal.  The
+ * file is only ever read (a missing one fails), except under UPDATE_GOLDEN=1,
+ * which writes it for review and still fails: that run compared nothing. */
+static int golden_compare(json_t *inc, const char *path)
+{
+	const char *update = getenv("UPDATE_GOLDEN");
+	json_error_t je;
+
+	if (update && strcmp(update, "1") == 0) {
+		if (json_dump_file(inc, path, GOLDEN_FLAGS) != 0)
+			fprintf(stderr, "%s: cannot write\n", path);
+		else
+			fprintf(stderr, "wrote %s: review it (git diff), then run again without UPDATE_GOLDEN\n", path);
+		return -1;
+	}
+	json_t *golden = json_load_file(path, 0, &je);
+	if (!golden) {
+		fprintf(stderr, "%s: %s (golden files are committed; UPDATE_GOLDEN=1 writes one for review)\n", path,
+			je.text);
+		return -1;
+	}
+	int equal = json_equal(golden, inc);
+	if (!equal) {
+		char *s = json_dumps(inc, GOLDEN_FLAGS);
+		fprintf(stderr, "differs from %s:\n%s\n", path, s);
+		free(s);
+	}
+	json_decref(golden);
+	return equal ? 0 : -1;
+}
+
+/* A missing golden file fails and stays missing, whatever else is set;
+ * only UPDATE_GOLDEN=1 writes one (and fails all the same). */
+static void test_golden_never_written_by_default(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lightsout-golden.XXXXXX";
+	char path[64];
+	json_t *inc = json_pack("{s:i, s:s}", "id", 1, "cause", "stress");
+	const char *const other[][2] = {
+	    {"UPDATE_GOLDEN", "0"}, {"UPDATE_GOLDEN", ""}, {"UPDATE_GOLDEN", "yes"}, {"DETECT_UPDATE_GOLDEN", "1"}};
+
+	assert_non_null(inc);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/missing.json", dir);
+	unsetenv("UPDATE_GOLDEN");
+	assert_int_equal(golden_compare(inc, path), -1);
+	assert_int_not_equal(access(path, F_OK), 0);
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(setenv(other[i][0], other[i][1], 1), 0);
+		assert_int_equal(golden_compare(inc, path), -1);
+		assert_int_not_equal(access(path, F_OK), 0);
+		unsetenv(other[i][0]);
+	}
+	assert_int_equal(setenv("UPDATE_GOLDEN", "1", 1), 0);
+	assert_int_equal(golden_compare(inc, path), -1);
+	unsetenv("UPDATE_GOLDEN");
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(golden_compare(inc, path), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	json_decref(inc);
+}
+
+/* a failed check above leaves its variable set: never for the next test */
+static int unset_golden_env(void **state)
+{
+	(void)state;
+	unsetenv("UPDATE_GOLDEN");
+	unsetenv("DETECT_UPDATE_GOLDEN");
+	return 0;
+}
+
 static void test_january_golden(void **state)
 {
 	(void)state;
 	json_t *inc = january_incident();
-	const char *path = TEST_DATA_DIR "/january-2022.json";
-	json_error_t je;
 
 	if (strcmp(json_string_value(json_object_get(inc, "cause")), "stress") != 0) {
 		char *s = json_dumps(inc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -145,21 +220,7 @@ static void test_january_golden(void **state)
 		free(s);
 	}
 	assert_string_equal(json_string_value(json_object_get(inc, "cause")), "stress");
-	if (getenv("DETECT_UPDATE_GOLDEN")) {
-		assert_int_equal(
-		    json_dump_file(inc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)), 0);
-	}
-	json_t *golden = json_load_file(path, 0, &je);
-	if (!golden)
-		fprintf(stderr, "%s: %s\n", path, je.text);
-	assert_non_null(golden);
-	if (!json_equal(golden, inc)) {
-		char *s = json_dumps(inc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-		fprintf(stderr, "differs from %s:\n%s\n", path, s);
-		free(s);
-	}
-	assert_true(json_equal(golden, inc));
-	json_decref(golden);
+	assert_int_equal(golden_compare(inc, TEST_DATA_DIR "/january-2022.json"), 0);
 
 	/* the story names the order */
 	char *text = render_text(inc);
@@ -279,6 +340,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_january_golden),
+	    cmocka_unit_test_teardown(test_golden_never_written_by_default, unset_golden_env),
 	    cmocka_unit_test(test_html_escaping),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_series_and_svg),

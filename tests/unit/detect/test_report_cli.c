@@ -54,9 +54,12 @@ static char dir[64], cfgpath[128], outpath[128];
 	"      - {name: erouter, role: router, kind: icmp, host: 198.18.1.1}\n"
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
+	char *json = detect_incident_text(doc);
+
 	assert_true(store_put_incident(arg, id, network, start_ms, end_ms, open, cause, json));
+	free(json);
 }
 
 /* BGP visibility as watch stores and feeds it: one event per network
@@ -110,11 +113,18 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", err);
 	assert_non_null(st);
 	assert_int_equal(store_sync_targets(st, cfg, err, sizeof(err)), 0);
-	struct synth_seg segs[] = {{"web1", 30.5, 50.5, OUTCOME_TIMEOUT}, {"s1", 60.5, 90.5, OUTCOME_TIMEOUT},
-				   {"s2", 60.5, 90.5, OUTCOME_TIMEOUT},   {"web1", 100.5, 200, OUTCOME_TIMEOUT},
-				   {"web2", 100.5, 200, OUTCOME_TIMEOUT}, {"mail", 100.5, 200, OUTCOME_TIMEOUT},
-				   {"gw", 100.5, 200, OUTCOME_TIMEOUT},   {"e1", 40.5, 70.5, OUTCOME_TIMEOUT},
-				   {"e2", 40.5, 70.5, OUTCOME_TIMEOUT}};
+	/* mail's last hop reports it gone, in words that say otherwise: the
+	 * rejudge must read the stored class, not the detail */
+	struct synth_seg segs[] = {
+	    {"web1", 30.5, 50.5, FAILURE_TIMEOUT},
+	    {"s1", 60.5, 90.5, FAILURE_TIMEOUT},
+	    {"s2", 60.5, 90.5, FAILURE_TIMEOUT},
+	    {"web1", 100.5, 200, FAILURE_TIMEOUT},
+	    {"web2", 100.5, 200, FAILURE_TIMEOUT},
+	    {"mail", 100.5, 200, FAILURE_HOST_UNREACH, 0, 0, "198.51.100.1", "port unreachable from 198.51.100.1"},
+	    {"gw", 100.5, 200, FAILURE_TIMEOUT},
+	    {"e1", 40.5, 70.5, FAILURE_TIMEOUT},
+	    {"e2", 40.5, 70.5, FAILURE_TIMEOUT}};
 	struct synth s = {.cfg = cfg, .t0_ms = T0, .rounds = 130, .segs = segs, .nsegs = 9, .seed = 9, .shuffle = true};
 	struct measurement *m;
 	size_t n = synth_generate(&s, &m);

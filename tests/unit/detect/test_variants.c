@@ -38,12 +38,12 @@ enum { COL_NONE = CAUSE_COUNT, COL_EXTRA, NCOLS };
 /* What one target does in one span of rounds. */
 struct span {
 	double from, to;        /* rounds since t0, by probe start time */
-	enum outcome o;         /* failure outcome (timeout, refused, error, unreachable) */
-	const char *detail;     /* detail for o */
+	enum failure f;         /* failure class (timeout, refused, protocol, an unreachable) */
+	const char *detail;     /* detail for f */
 	char via[46];           /* unreachable: reporting router */
 	double share;           /* unreachable on this share of rounds, else timeout (0: always) */
-	bool first_forced;      /* the first failed round takes o whatever the share */
-	double rtt_add, loss_p; /* degradation instead of failure when o == OUTCOME_OK */
+	bool first_forced;      /* the first failed round takes f whatever the share */
+	double rtt_add, loss_p; /* degradation instead of failure when f == FAILURE_NONE */
 };
 
 struct tgt {
@@ -211,7 +211,7 @@ static void build_yaml(struct cas *c)
 
 /* ---------- the families, in SPEC.md's words ---------- */
 
-static struct span *add_span(struct tgt *t, double from, double to, enum outcome o, const char *detail)
+static struct span *add_span(struct tgt *t, double from, double to, enum failure f, const char *detail)
 {
 	struct span *s;
 
@@ -220,7 +220,7 @@ static struct span *add_span(struct tgt *t, double from, double to, enum outcome
 	memset(s, 0, sizeof(*s));
 	s->from = from;
 	s->to = to;
-	s->o = o;
+	s->f = f;
 	s->detail = detail;
 	return s;
 }
@@ -293,7 +293,7 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 			if (j >= many && j >= k)
 				break;
 			struct span *s =
-			    add_span(&c->t[i], degr_from + urand() * 0.99, end + irand(1, 3), OUTCOME_OK, NULL);
+			    add_span(&c->t[i], degr_from + urand() * 0.99, end + irand(1, 3), FAILURE_NONE, NULL);
 			/* queueing: RTT well above baseline (x2 to x6, and +50 ms at least) */
 			s->rtt_add = c->t[i].base_rtt * (1 + 4 * urand()) + 50 + urand() * 250;
 			s->loss_p = c->t[i].icmp ? loss_p : 0;
@@ -303,7 +303,7 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 			size_t i = order[j];
 			/* mail comes back first, the rest later */
 			double back = end - (c->t[i].role == ROLE_MAIL ? irand(3, 6) : irand(0, 2));
-			add_span(&c->t[i], at, back, OUTCOME_TIMEOUT, NULL);
+			add_span(&c->t[i], at, back, FAILURE_TIMEOUT, NULL);
 			at += irand(1, 4);
 		}
 		tail = end + 3;
@@ -320,9 +320,9 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 			double s0 = F + (stagger ? urand() * stagger : 0);
 			if (s0 < first)
 				first = s0;
-			struct span *s = add_span(&c->t[i], s0, F + L + urand() * 2, OUTCOME_TIMEOUT, NULL);
+			struct span *s = add_span(&c->t[i], s0, F + L + urand() * 2, FAILURE_TIMEOUT, NULL);
 			if (hu > 0 && !c->t[i].outside) {
-				s->o = OUTCOME_UNREACHABLE;
+				s->f = FAILURE_HOST_UNREACH;
 				s->share = hu;
 				s->detail = "host unreachable";
 				snprintf(s->via, sizeof(s->via), "%s", hu_outside ? "203.0.113.1" : "198.51.100.1");
@@ -353,9 +353,9 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 			if (forced == SIZE_MAX)
 				forced = i;
 			double s0 = F + (stagger ? urand() * stagger : 0);
-			struct span *s = add_span(&c->t[i], s0, F + L + urand() * 2, OUTCOME_TIMEOUT, NULL);
+			struct span *s = add_span(&c->t[i], s0, F + L + urand() * 2, FAILURE_TIMEOUT, NULL);
 			if (unreach) {
-				s->o = OUTCOME_UNREACHABLE;
+				s->f = FAILURE_NET_UNREACH;
 				s->share = share;
 				s->detail = chance(0.5) ? "net unreachable" : "no route";
 				snprintf(s->via, sizeof(s->via), "203.0.113.254");
@@ -381,7 +381,7 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 			if (c->t[i].outside && out_alive)
 				continue;
 			double s0 = F + (stagger ? urand() * stagger : 0);
-			add_span(&c->t[i], s0, F + L + urand() * 2, OUTCOME_TIMEOUT, NULL);
+			add_span(&c->t[i], s0, F + L + urand() * 2, FAILURE_TIMEOUT, NULL);
 		}
 		break;
 	}
@@ -394,16 +394,16 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 			double s0 = F + (stagger ? urand() * stagger : 0);
 			switch (irand(0, 3)) {
 			case 0:
-				add_span(&c->t[i], s0, F + L, OUTCOME_TIMEOUT, NULL);
+				add_span(&c->t[i], s0, F + L, FAILURE_TIMEOUT, NULL);
 				break;
 			case 1:
-				add_span(&c->t[i], s0, F + L, OUTCOME_ERROR, "SERVFAIL");
+				add_span(&c->t[i], s0, F + L, FAILURE_PROTOCOL, "SERVFAIL");
 				break;
 			case 2:
-				add_span(&c->t[i], s0, F + L, OUTCOME_REFUSED, "REFUSED");
+				add_span(&c->t[i], s0, F + L, FAILURE_REFUSED, "REFUSED");
 				break;
 			default:
-				add_span(&c->t[i], s0, F + L, OUTCOME_ERROR, "wrong answer 192.0.2.66");
+				add_span(&c->t[i], s0, F + L, FAILURE_CHECK, "wrong answer 192.0.2.66");
 				break;
 			}
 		}
@@ -429,10 +429,10 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 				continue;
 			in_down += !c->t[i].outside;
 			dns_down += c->t[i].role == ROLE_DNS;
-			static const enum outcome modes[] = {OUTCOME_TIMEOUT, OUTCOME_REFUSED, OUTCOME_ERROR};
-			enum outcome o = modes[irand(0, 2)];
-			add_span(&c->t[i], F + urand() * 3, F + L + urand() * 3, o,
-				 o == OUTCOME_ERROR ? "HTTP 503" : NULL);
+			static const enum failure modes[] = {FAILURE_TIMEOUT, FAILURE_REFUSED, FAILURE_PROTOCOL};
+			enum failure f = modes[irand(0, 2)];
+			add_span(&c->t[i], F + urand() * 3, F + L + urand() * 3, f,
+				 f == FAILURE_PROTOCOL ? "HTTP 503" : NULL);
 			j++;
 		}
 		break;
@@ -441,7 +441,7 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 		/* the controls fail together with the targets: our side */
 		for (size_t i = 0; i < c->n + c->nctl; i++) {
 			double s0 = F + (stagger ? urand() * (stagger > 1 ? 1 : stagger) : 0);
-			add_span(&c->t[i], s0, F + L + urand(), OUTCOME_TIMEOUT, NULL);
+			add_span(&c->t[i], s0, F + L + urand(), FAILURE_TIMEOUT, NULL);
 		}
 		break;
 	}
@@ -459,6 +459,13 @@ static void draw(struct cas *c, enum family fam, uint64_t seed)
 }
 
 /* ---------- measurements ---------- */
+
+/* A round that ended as f, with the outcome that follows from it. */
+static void set_failure(struct measurement *x, enum failure f)
+{
+	x->failure = f;
+	x->outcome = failure_outcome(f);
+}
 
 static size_t generate(const struct cas *c, struct measurement **out)
 {
@@ -497,7 +504,7 @@ static size_t generate(const struct cas *c, struct measurement **out)
 			x->target = (uint32_t)i;
 			x->round = r;
 			x->at_ms = T0 + (int64_t)(at * (double)c->iv_ms);
-			x->outcome = OUTCOME_OK;
+			set_failure(x, FAILURE_NONE);
 			x->rtt_ms = t->base_rtt * (0.9 + 0.2 * urand()); /* jitter */
 			x->sent = t->icmp ? 3 : 1;
 			x->received = x->sent;
@@ -507,7 +514,7 @@ static size_t generate(const struct cas *c, struct measurement **out)
 				const struct span *s = &t->sp[k];
 				if (at < s->from || at >= s->to)
 					continue;
-				if (s->o == OUTCOME_OK) {
+				if (s->f == FAILURE_NONE) {
 					x->rtt_ms += s->rtt_add * (0.85 + 0.3 * urand());
 					if (s->loss_p > 0 && chance(s->loss_p)) {
 						x->received = (uint16_t)irand(1, 2);
@@ -516,23 +523,27 @@ static size_t generate(const struct cas *c, struct measurement **out)
 					continue;
 				}
 				failed = true;
-				x->outcome = s->o;
-				x->rtt_ms = s->o == OUTCOME_TIMEOUT || s->o == OUTCOME_UNREACHABLE ? -1 : x->rtt_ms;
+				set_failure(x, s->f);
+				x->rtt_ms =
+				    x->outcome == OUTCOME_TIMEOUT || x->outcome == OUTCOME_UNREACHABLE ? -1 : x->rtt_ms;
 				x->loss = 1;
 				x->received = 0;
-				if (s->o == OUTCOME_UNREACHABLE) {
+				if (x->outcome == OUTCOME_UNREACHABLE) {
 					bool take =
 					    s->share <= 0 || chance(s->share) || (s->first_forced && !first_done[i][k]);
 					if (take) {
+						struct sockaddr_storage ss;
+						assert_int_equal(addr_parse(s->via, &ss), 0);
+						ip_addr_from_sockaddr(&x->from_ip, &ss);
 						snprintf(x->from, sizeof(x->from), "%s", s->via);
 						snprintf(x->detail, sizeof(x->detail), "%s from %s", s->detail, s->via);
 					} else {
-						x->outcome = OUTCOME_TIMEOUT;
+						set_failure(x, FAILURE_TIMEOUT);
 						snprintf(x->detail, sizeof(x->detail), "timeout");
 					}
 				} else {
 					snprintf(x->detail, sizeof(x->detail), "%s",
-						 s->detail ? s->detail : outcome_name(s->o));
+						 s->detail ? s->detail : outcome_name(x->outcome));
 				}
 				first_done[i][k] = true;
 			}
@@ -542,7 +553,7 @@ static size_t generate(const struct cas *c, struct measurement **out)
 			for (size_t b = 0; b < nblip; b++) {
 				if (calm && blip_round[b] == r && blip_tgt[b] == i) {
 					last_noise[i] = r;
-					x->outcome = OUTCOME_TIMEOUT;
+					set_failure(x, FAILURE_TIMEOUT);
 					x->rtt_ms = -1;
 					x->loss = 1;
 					x->received = 0;
@@ -559,7 +570,7 @@ static size_t generate(const struct cas *c, struct measurement **out)
 				x->loss = 1.0f / 3.0f;
 			} else if (c->down_after >= 2 && calm) {
 				last_noise[i] = r;
-				x->outcome = OUTCOME_TIMEOUT;
+				set_failure(x, FAILURE_TIMEOUT);
 				x->rtt_ms = -1;
 				x->loss = 1;
 				x->received = 0;
@@ -582,7 +593,7 @@ struct seen {
 };
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct seen *s = arg;
 	size_t k;
@@ -600,8 +611,11 @@ static void on_incident(void *arg, int64_t id, const char *network, int64_t star
 	}
 	snprintf(s->cause[k], sizeof(s->cause[k]), "%s", cause);
 	s->null_net[k] = network == NULL;
-	if (k < 4)
+	if (k < 4) {
+		char *json = detect_incident_text(doc);
 		snprintf(s->json[k], sizeof(s->json[k]), "%s", json);
+		free(json);
+	}
 }
 
 /* Judges one case; returns the confusion column. */

@@ -2,6 +2,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -11,11 +12,19 @@
 
 #include "core/ev.h"
 
+struct sink_ctx {
+	struct results *res;
+	probe_sink_fn fn;
+	void *arg;
+};
+
 static void sink(const struct measurement *m, void *arg)
 {
-	struct results *r = arg;
-	if (r->n < HARNESS_MAX_RESULTS)
-		r->m[r->n++] = *m;
+	struct sink_ctx *c = arg;
+	if (c->res->n < HARNESS_MAX_RESULTS)
+		c->res->m[c->res->n++] = *m;
+	if (c->fn != NULL)
+		c->fn(m, c->arg);
 }
 
 int harness_listen(uint16_t *port)
@@ -40,18 +49,47 @@ struct config *harness_config(const char *yaml)
 	return cfg;
 }
 
-void harness_run(struct harness *h, const struct config *cfg, struct results *res)
+void harness_run_opts(struct harness *h, const struct config *cfg, const struct probe_engine_opts *opts,
+		      struct results *res, probe_sink_fn fn, void *arg)
 {
 	char err[256];
-	struct probe_engine_opts opts = {.rounds = 1, .align_first_round = true};
+	struct sink_ctx c = {.res = res, .fn = fn, .arg = arg};
 
 	h->loop = ev_new();
 	assert_non_null(h->loop);
-	h->e = probe_engine_new(h->loop, cfg, &opts, sink, res, err, sizeof(err));
+	h->e = probe_engine_new(h->loop, cfg, opts, sink, &c, err, sizeof(err));
 	assert_non_null(h->e);
 	if (probe_engine_start(h->e, err, sizeof(err)) < 0)
 		fail_msg("engine: %s", err);
 	assert_int_equal(ev_run(h->loop), 0);
+	/* no more results: the sink's context goes with this frame */
+	probe_engine_stop(h->e);
+}
+
+void harness_run(struct harness *h, const struct config *cfg, struct results *res)
+{
+	struct probe_engine_opts opts = {.max_pps = cfg->max_pps, .rounds = 1, .align_first_round = true};
+
+	harness_run_opts(h, cfg, &opts, res, NULL, NULL);
+}
+
+static int by_at(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int64_t harness_min_gap_ms(const struct results *r)
+{
+	int64_t at[HARNESS_MAX_RESULTS], gap = INT64_MAX;
+
+	for (size_t i = 0; i < r->n; i++)
+		at[i] = r->m[i].at_ms;
+	qsort(at, r->n, sizeof(at[0]), by_at);
+	for (size_t i = 1; i < r->n; i++)
+		if (at[i] - at[i - 1] < gap)
+			gap = at[i] - at[i - 1];
+	return gap;
 }
 
 void harness_end(struct harness *h)

@@ -121,6 +121,124 @@ static void test_token_bucket(void **state)
 	assert_in_range(next - (t0 + 10 * NS_PER_S), 1, 10 * 1000 + 1);
 }
 
+/* A round timer that fires late: within the tolerance the round runs;
+ * later, the rounds already past are skipped to the first one that can
+ * run on time, never run back to back. */
+static void test_skip_past_rounds(void **state)
+{
+	(void)state;
+	const int64_t I = 2 * NS_PER_S, t0 = 5000 * NS_PER_S;
+
+	/* a quarter of the interval, at most a second */
+	assert_int_equal(probe_schedule_late_max_ns(I), 500 * NS_PER_MS);
+	assert_int_equal(probe_schedule_late_max_ns(60 * NS_PER_S), NS_PER_S);
+	/* on time, early, or late by jitter: run it */
+	assert_int_equal(probe_schedule_skip(t0, t0, I), 0);
+	assert_int_equal(probe_schedule_skip(t0, t0 - NS_PER_MS, I), 0);
+	assert_int_equal(probe_schedule_skip(t0, t0 + 500 * NS_PER_MS, I), 0);
+	/* just beyond: the next round, 1.5 s ahead */
+	assert_int_equal(probe_schedule_skip(t0, t0 + 500 * NS_PER_MS + 1, I), 1);
+	/* the reported stall: 32 s at 2 s; round 16 is due at once, 15 are past */
+	assert_int_equal(probe_schedule_skip(t0, t0 + 32 * NS_PER_S, I), 16);
+	assert_int_equal(probe_schedule_skip(t0, t0 + 32 * NS_PER_S + 400 * NS_PER_MS, I), 16);
+	assert_int_equal(probe_schedule_skip(t0, t0 + 32 * NS_PER_S + 600 * NS_PER_MS, I), 17);
+	/* whatever the stall, what runs next is late by at most the tolerance
+	 * or still ahead, so two runs are at least 3/4 interval apart */
+	for (int64_t late = 0; late < 20 * I; late += 37 * NS_PER_MS) {
+		uint32_t skip = probe_schedule_skip(t0, t0 + late, I);
+		int64_t next = t0 + (int64_t)skip * I;
+		assert_true(t0 + late - next <= probe_schedule_late_max_ns(I));
+		assert_true(next - (t0 + late) < I);
+	}
+}
+
+/* The engine after a stall (the sink holds the loop 1.1 s, as SIGSTOP
+ * would): every round is stamped with when it really ran, rounds of a
+ * target stay at least half an interval apart, and what was skipped is
+ * counted. */
+struct stall_run {
+	int64_t received_ms[HARNESS_MAX_RESULTS];
+	size_t n;
+};
+
+static void stall_sink(const struct measurement *m, void *arg)
+{
+	struct stall_run *s = arg;
+	(void)m;
+	s->received_ms[s->n++] = wall_now_ms();
+	if (s->n == 2)
+		usleep(1100 * 1000);
+}
+
+static void test_stall_rounds_skipped(void **state)
+{
+	(void)state;
+	uint16_t port;
+	int lfd = harness_listen(&port);
+	struct results res = {0};
+	struct stall_run sr = {0};
+	struct harness h;
+	char yaml[1024];
+	struct probe_engine_opts opts = {.rounds = 6, .align_first_round = true};
+
+	snprintf(yaml, sizeof(yaml),
+		 HARNESS_YAML_TARGETS
+		 "      - {name: t, role: host, kind: tcp, host: 127.0.0.1, port: %u, interval: 200ms}\n",
+		 port);
+	struct config *cfg = harness_config(yaml);
+	harness_run_opts(&h, cfg, &opts, &res, stall_sink, &sr);
+	assert_int_equal(res.n, 6);
+	/* 1.1 s at 200 ms: four or five rounds past */
+	assert_in_range(probe_engine_missed_rounds(h.e), 4, 10); /* more if the machine is slow */
+	for (size_t i = 0; i < res.n; i++) {
+		/* stamped when it ran (a loopback connect takes no time) */
+		assert_in_range(sr.received_ms[i] - res.m[i].at_ms, 0, 100);
+		if (i > 0) {
+			assert_true(res.m[i].round > res.m[i - 1].round);
+			assert_true(res.m[i].at_ms - res.m[i - 1].at_ms >= 100);
+		}
+	}
+	assert_true(res.m[2].round - res.m[1].round >= 5);
+	harness_end(&h);
+	config_free(cfg);
+	close(lfd);
+}
+
+/* max_pps holds for connection attempts: twelve tcp targets due at once
+ * under max_pps 10 go out one every 100 ms (the bucket starts empty), each
+ * stamped when its SYN went, and each one's deadline counts from there. */
+static void test_rate_cap_connects(void **state)
+{
+	(void)state;
+	uint16_t port;
+	int lfd = harness_listen(&port);
+	struct results res = {0};
+	struct harness h;
+	char yaml[4096];
+	int n = snprintf(yaml, sizeof(yaml), "max_pps: 10\n" HARNESS_YAML_TARGETS);
+
+	for (int i = 0; i < 12; i++)
+		n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
+			      "      - {name: t%d, role: host, kind: tcp, host: 127.0.0.1, port: %u, timeout: 1s}\n", i,
+			      port);
+	struct config *cfg = harness_config(yaml);
+	int64_t t0 = wall_now_ms();
+	harness_run(&h, cfg, &res);
+	int64_t took = wall_now_ms() - t0;
+	assert_int_equal(res.n, 12);
+	for (size_t i = 0; i < res.n; i++) {
+		/* the last waited 1.2 s, beyond its 1 s timeout: still ok */
+		assert_int_equal(res.m[i].outcome, OUTCOME_OK);
+		assert_true(res.m[i].rtt_ms < 100);
+	}
+	/* 100 ms apart, less only when a loaded machine wakes the loop late */
+	assert_true(harness_min_gap_ms(&res) >= 40);
+	assert_in_range(took, 1100, 5000);
+	harness_end(&h);
+	config_free(cfg);
+	close(lfd);
+}
+
 /* The resolver thread's wait: the deadline is on the monotonic clock and
  * the condition variable waits on that same clock, so a step of the wall
  * clock neither stalls nor hurries the re-resolution. */
@@ -199,6 +317,7 @@ static void test_complete_exactly_once(void **state)
 struct stamp {
 	struct ev_loop *loop;
 	int64_t at_ms, seen_ms;
+	uint32_t round;
 	size_t n;
 };
 
@@ -207,15 +326,15 @@ static void stamp_sink(const struct measurement *m, void *arg)
 	struct stamp *s = arg;
 
 	s->at_ms = m->at_ms;
+	s->round = m->round;
 	s->seen_ms = wall_now_ms();
 	s->n++;
 	ev_stop(s->loop);
 }
 
 /* An engine started while the loop's clock is behind (a long start, or a
- * reload in a callback) still starts rounds at the time they are stamped
- * with, not earlier by the lag: a round never completes before its own
- * start. */
+ * reload in a callback) still starts a round in its own slot, not earlier
+ * by the lag. */
 static void test_start_with_stale_loop_clock(void **state)
 {
 	(void)state;
@@ -240,6 +359,9 @@ static void test_start_with_stale_loop_clock(void **state)
 	assert_int_equal(ev_run(st.loop), 0);
 	assert_int_equal(st.n, 1);
 	assert_true(st.at_ms <= st.seen_ms);
+	/* the slot's start, less a little for the wall clock being slewed */
+	assert_true(st.at_ms >=
+		    (int64_t)st.round * 1000 + probe_schedule_offset_ms(probe_engine_seed(e), 0, 1000) - 10);
 	probe_engine_stop(e);
 	probe_engine_free(e);
 	ev_free(st.loop);
@@ -329,10 +451,17 @@ static void test_reload_other_seed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_first_round_aligned),   cmocka_unit_test(test_offset_spread),
-	    cmocka_unit_test(test_token_bucket),          cmocka_unit_test(test_resolver_wait_monotonic),
-	    cmocka_unit_test(test_complete_exactly_once), cmocka_unit_test(test_reload_same_seed),
-	    cmocka_unit_test(test_reload_other_seed),     cmocka_unit_test(test_start_with_stale_loop_clock),
+	    cmocka_unit_test(test_first_round_aligned),
+	    cmocka_unit_test(test_offset_spread),
+	    cmocka_unit_test(test_token_bucket),
+	    cmocka_unit_test(test_resolver_wait_monotonic),
+	    cmocka_unit_test(test_complete_exactly_once),
+	    cmocka_unit_test(test_skip_past_rounds),
+	    cmocka_unit_test(test_stall_rounds_skipped),
+	    cmocka_unit_test(test_rate_cap_connects),
+	    cmocka_unit_test(test_reload_same_seed),
+	    cmocka_unit_test(test_reload_other_seed),
+	    cmocka_unit_test(test_start_with_stale_loop_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,6 +196,41 @@ static void test_smtp_banner(void **state)
 	assert_int_equal(m->failure, FAILURE_CHECK);
 }
 
+/* max_pps holds for http requests and smtp connections too: eight due at
+ * once under max_pps 10 go out one every 100 ms, and the wait counts
+ * neither into their timeout nor their RTT. */
+static void test_rate_cap_http_smtp(void **state)
+{
+	(void)state;
+	struct http_server web = {.count = 4}, mail = {.count = 4};
+	struct results res = {0};
+	pthread_t tw, tm;
+	uint16_t wport, mport;
+	char yaml[4096];
+	int n = snprintf(yaml, sizeof(yaml), "max_pps: 10\n" HARNESS_YAML_TARGETS);
+
+	web.fd = harness_listen(&wport);
+	mail.fd = harness_listen(&mport);
+	assert_int_equal(pthread_create(&tw, NULL, http_serve, &web), 0);
+	assert_int_equal(pthread_create(&tm, NULL, smtp_serve, &mail), 0);
+	for (int i = 0; i < 4; i++)
+		n += snprintf(
+		    yaml + n, sizeof(yaml) - (size_t)n,
+		    "      - {name: w%d, role: web, kind: http, url: \"http://127.0.0.1:%u/ok\", timeout: 1s}\n"
+		    "      - {name: m%d, role: mail, kind: smtp, host: 127.0.0.1, port: %u, timeout: 1s}\n",
+		    i, wport, i, mport);
+	run_config(yaml, &res, 8);
+	pthread_join(tw, NULL);
+	pthread_join(tm, NULL);
+	close(web.fd);
+	close(mail.fd);
+	for (size_t i = 0; i < res.n; i++) {
+		assert_int_equal(res.m[i].outcome, OUTCOME_OK);
+		assert_true(res.m[i].rtt_ms < 300);
+	}
+	assert_true(harness_min_gap_ms(&res) >= 40); /* 100, less only on a loaded machine */
+}
+
 /* A UDP DNS server answering by the first label of the query name:
  * "a" -> A 192.0.2.9, "servfail" -> SERVFAIL, "refused" -> REFUSED,
  * "nx" -> NXDOMAIN, "mx" -> MX 10 mail.lab.test. */
@@ -339,6 +374,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_checks),
 	    cmocka_unit_test(test_smtp_banner),
+	    cmocka_unit_test(test_rate_cap_http_smtp),
 	    cmocka_unit_test(test_dns_judgement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

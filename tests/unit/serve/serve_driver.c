@@ -56,15 +56,17 @@ static void on_state(void *arg, uint32_t target, int64_t at_ms, uint32_t round, 
 }
 
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
-			const char *cause, const char *json)
+			const char *cause, const json_t *doc)
 {
 	struct drv *d = arg;
+	char *json = detect_incident_text(doc);
 
 	log_info("incident %lld %s %s %s", (long long)id, network ? network : "(vantage)", open ? "open" : "closed",
 		 cause);
 	store_put_incident(d->st, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(d->live, id, network, open, cause, json);
-	alert_incident(d->alert, id, network, open, cause, json);
+	alert_incident(d->alert, id, network, open, cause, doc);
+	free(json);
 }
 
 static void round_at(struct drv *d, int64_t at_ms, bool outage)

@@ -20,6 +20,7 @@
 #include "serve/live.h"
 #include "serve/render.h"
 #include "serve/status_doc.h"
+#include "store/store.h"
 
 static const char cfg_yaml[] = "vantage: lab-1\n"
 			       "store: /nonexistent/never-opened.db\n"
@@ -243,12 +244,13 @@ static void t_live_series(void **state)
 struct metrics_arg {
 	const struct config *cfg;
 	const struct serve_snapshot *s;
+	const struct store_stats *ss;
 };
 
 static void metrics_fn(FILE *f, const void *a)
 {
 	const struct metrics_arg *m = a;
-	serve_metrics_render(f, m->cfg, m->s, "0.1.0");
+	serve_metrics_render(f, m->cfg, m->s, m->ss, "0.1.0");
 }
 
 /* Every non-comment line is NAME{labels} VALUE or NAME VALUE; every
@@ -288,13 +290,15 @@ static void t_metrics(void **state)
 	serve_live_measurement(l, &b, STATE_DOWN);
 	serve_live_incident(l, 9, "north-korea", true, "power", "{}");
 	serve_live_store(l, 17, 3);
+	serve_live_rounds_missed(l, 15);
 	serve_live_bgp(l, 0, 2, 1);
 	serve_live_running(l, true);
 	assert_int_equal(serve_live_snapshot(l, &s, true), 0);
 	assert_int_equal(s.nalerts, 1);
 	assert_int_equal(s.alerts[0].sent, 0); /* no alert attached: zeros */
 	s.alerts[0] = (struct alert_stats){5, 2, 1, 4};
-	struct metrics_arg ma = {cfg, &s};
+	struct store_stats ss = {.queue_depth = 17, .dropped[STORE_BGP_EVENT] = 3, .write_errors = 2};
+	struct metrics_arg ma = {cfg, &s, &ss};
 	char *text = capture(metrics_fn, &ma);
 	check_exposition(text);
 	assert_non_null(strstr(text, "# TYPE lightsout_target_up gauge\n"));
@@ -326,7 +330,12 @@ static void t_metrics(void **state)
 	assert_non_null(strstr(text, "# TYPE lightsout_probes_total counter\n"));
 	assert_non_null(strstr(text, "lightsout_probes_total{kind=\"icmp\",outcome=\"timeout\"} 1\n"));
 	assert_non_null(strstr(text, "lightsout_store_queue_depth 17\n"));
-	assert_non_null(strstr(text, "lightsout_store_dropped_total 3\n"));
+	assert_non_null(strstr(text, "lightsout_store_dropped_total{kind=\"bgp_event\"} 3\n"));
+	assert_non_null(strstr(text, "lightsout_store_dropped_total{kind=\"measurement\"} 0\n"));
+	assert_non_null(strstr(text, "lightsout_store_dropped_total{kind=\"state_change\"} 0\n"));
+	assert_non_null(strstr(text, "lightsout_store_write_errors_total 2\n"));
+	assert_non_null(
+	    strstr(text, "# TYPE lightsout_rounds_missed_total counter\nlightsout_rounds_missed_total 15\n"));
 	assert_non_null(strstr(text, "lightsout_build_info{version=\"0.1.0\"} 1\n"));
 	assert_non_null(strstr(text, "lightsout_alerts_sent_total{receiver=\"0\",format=\"alertmanager\"} 5\n"));
 	assert_non_null(strstr(text, "lightsout_alert_failures_total{receiver=\"0\",format=\"alertmanager\"} 2\n"));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/addr.h"
 #include "store/store.h"
 
 /* A hand-built configuration: networks n1 (a, b) and n2 (c), control ctl. */
@@ -105,7 +106,13 @@ static struct measurement meas(uint32_t target, int64_t at, uint32_t round, enum
 	m.loss = loss;
 	m.sent = 3;
 	m.received = (uint16_t)(3 - (int)(loss * 3));
+	m.failure = outcome_failure(o);
 	snprintf(m.from, sizeof(m.from), "%s", from);
+	if (from[0]) {
+		struct sockaddr_storage ss;
+		assert_int_equal(addr_parse(from, &ss), 0);
+		ip_addr_from_sockaddr(&m.from_ip, &ss);
+	}
 	snprintf(m.detail, sizeof(m.detail), "%s", detail);
 	return m;
 }
@@ -139,6 +146,12 @@ static void assert_meas_equal(const struct measurement *a, const struct measurem
 	assert_int_equal(a->received, b->received);
 	assert_string_equal(a->from, b->from);
 	assert_string_equal(a->detail, b->detail);
+	assert_int_equal(a->failure, b->failure);
+	assert_int_equal(a->icmp_family, b->icmp_family);
+	assert_int_equal(a->icmp_type, b->icmp_type);
+	assert_int_equal(a->icmp_code, b->icmp_code);
+	assert_int_equal(a->from_ip.family, b->from_ip.family);
+	assert_memory_equal(a->from_ip.bytes, b->from_ip.bytes, sizeof(a->from_ip.bytes));
 }
 
 struct sclist {
@@ -409,8 +422,8 @@ static void test_roundtrip(void **state)
 	close_ok(r);
 	close_ok(w);
 
-	/* Reopen: one schema version row, vantage recorded, data intact. */
-	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM schema_version"), 1);
+	/* Reopen: a row per schema version (two), vantage recorded, data intact. */
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM schema_version"), 2);
 	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM meta WHERE key = 'vantage' AND value = 'test-vantage'"),
 			 1);
 	r = open_or_fail(&c.cfg, false, 0);
@@ -445,6 +458,107 @@ static int nested_i(int64_t id, const char *json, void *arg)
 	n->calls++;
 	assert_int_equal(store_each_bgp_event(n->st, 0, INT64_MAX, count_b, n, err, sizeof(err)), 0);
 	return 7;
+}
+
+/* A measurement keeps its failure class, ICMP error and router (what the
+ * live detector judged), so a rejudge reads what it saw. */
+static void test_failure_roundtrip(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct measurement in[4];
+	struct mlist ml = {0};
+	char err[512];
+	const int64_t T = INT64_C(1769418000000);
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	/* words that say otherwise: the class is kept, not re-read */
+	in[0] = meas(2, T, 10, OUTCOME_UNREACHABLE, -1, 1.0f, "198.51.100.1", "port unreachable from 198.51.100.1");
+	in[0].failure = FAILURE_HOST_UNREACH;
+	in[0].icmp_family = AF_INET;
+	in[0].icmp_type = 3;
+	in[0].icmp_code = 1;
+	in[1] = meas(3, T, 10, OUTCOME_UNREACHABLE, -1, 1.0f, "2001:db8::1", "");
+	in[1].failure = FAILURE_ADMIN;
+	in[1].icmp_family = AF_INET6;
+	in[1].icmp_type = 1;
+	in[1].icmp_code = 1;
+	in[2] = meas(0, T + 1, 10, OUTCOME_ERROR, 12.5, 0.0f, "", "certificate expired");
+	in[2].failure = FAILURE_TLS;
+	in[3] = meas(1, T + 2, 10, OUTCOME_ERROR, -1, 1.0f, "", "SERVFAIL");
+	in[3].failure = FAILURE_PROTOCOL;
+	for (size_t i = 0; i < 4; i++)
+		assert_true(store_put_measurement(w, &in[i]));
+	flush_ok(w);
+	assert_int_equal(store_each_measurement(w, &c.cfg, T, T + 10, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_meas_equal(&ml.m[i], &in[i]);
+	close_ok(w);
+	remove_dir(dir);
+}
+
+/* Rows a schema-1 store kept have no class: the reader derives it once,
+ * from the outcome and the ICMP words of the detail. */
+static void test_failure_legacy(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *w;
+	struct mlist ml = {0};
+	char err[512];
+	const int64_t T = INT64_C(1769418000000);
+	static const struct {
+		int outcome; /* stored code (schema 1's outcomes table) */
+		const char *detail;
+		enum failure want;
+	} rows[] = {
+	    {3, "host unreachable from 198.51.100.1", FAILURE_HOST_UNREACH},
+	    {3, "unreachable (type 3 code 3) from 203.0.113.9 at hop 4", FAILURE_PORT_UNREACH},
+	    {3, "net unreachable from 203.0.113.2", FAILURE_NET_UNREACH},
+	    {3, "administratively prohibited from 192.0.2.1", FAILURE_ADMIN},
+	    {3, "unreachable", FAILURE_UNREACH_OTHER},
+	    {1, "host unreachable", FAILURE_TIMEOUT},
+	    {2, "connection refused", FAILURE_REFUSED},
+	    {4, "HTTP 500", FAILURE_LOCAL},
+	    {0, "", FAILURE_NONE},
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	char sql[512];
+
+	tcfg_standard(&c, dir);
+	w = open_or_fail(&c.cfg, true, 0);
+	sync_ok(w, &c.cfg);
+	close_ok(w);
+	/* back to schema 1, as an older lightsout left it */
+	sql_exec(c.path, "DELETE FROM schema_version WHERE version = 2; DROP TABLE failures;"
+			 " ALTER TABLE measurements DROP COLUMN failure;"
+			 " ALTER TABLE measurements DROP COLUMN icmp_version;"
+			 " ALTER TABLE measurements DROP COLUMN icmp_type;"
+			 " ALTER TABLE measurements DROP COLUMN icmp_code;");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO measurements (at_ms, target, round, outcome, rtt_ms, loss, sent, received,"
+			 " from_addr, detail) VALUES (%lld, %lld, 10, %d, NULL, 1, 1, 0, '', '%s')",
+			 (long long)(T + (int64_t)i), (long long)target_id(c.path, "n1", "a"), rows[i].outcome,
+			 rows[i].detail);
+		sql_exec(c.path, sql);
+	}
+	w = open_or_fail(&c.cfg, true, 0); /* migrates to schema 2 */
+	assert_int_equal(sql_int(c.path, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(store_each_measurement(w, &c.cfg, T, T + 100, collect_m, &ml, err, sizeof(err)), 0);
+	assert_int_equal(ml.n, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(ml.m[i].failure, rows[i].want);
+		assert_int_equal(failure_outcome(ml.m[i].failure), ml.m[i].outcome);
+	}
+	close_ok(w);
+	remove_dir(dir);
 }
 
 static void test_callbacks(void **state)
@@ -629,6 +743,56 @@ static void test_overflow(void **state)
 	remove_dir(dir);
 }
 
+/* A BGP peer flooding UPDATEs may fill only half the queue: the
+ * measurements behind it and the state changes and incidents still fit,
+ * and the drops are counted by kind. */
+static void test_bgp_share(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct tcfg c;
+	struct store *st;
+	struct measurement m;
+	sqlite3 *lock = NULL;
+	size_t bgp = 0, meas_ok = 0;
+	struct store_stats ss;
+
+	tcfg_standard(&c, dir);
+	st = open_or_fail(&c.cfg, true, 10);
+	store_set_batch_window(st, -1);
+	sync_ok(st, &c.cfg);
+	assert_int_equal(sqlite3_open_v2(c.path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < 100; i++)
+		bgp += store_put_bgp_event(st, i, "p", "198.18.0.0/16", i % 2, "");
+	assert_int_equal(bgp, 5);
+	for (uint32_t i = 0; i < 100; i++) {
+		m = meas(i % 4, 10000 + i, i, OUTCOME_OK, 1, 0, "", "");
+		meas_ok += store_put_measurement(st, &m);
+	}
+	assert_int_equal(meas_ok, 4);
+	assert_true(store_put_state_change(st, 0, 1, STATE_UP, STATE_DOWN, 1, ""));
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.dropped[STORE_BGP_EVENT], 95);
+	assert_int_equal(ss.dropped[STORE_MEASUREMENT], 96);
+	assert_int_equal(ss.dropped[STORE_STATE_CHANGE], 0);
+	assert_int_equal(ss.dropped[STORE_INCIDENT], 0);
+	assert_int_equal(ss.queue_depth, 10);
+	assert_int_equal(store_dropped(st), 95 + 96);
+	assert_false(store_put_incident(st, 2, "n1", 1, -1, true, "unknown", "{}"));
+	store_get_stats(st, &ss);
+	assert_int_equal(ss.dropped[STORE_INCIDENT], 1);
+	assert_string_equal(store_kind_name(STORE_BGP_EVENT), "bgp_event");
+	assert_string_equal(store_kind_name(STORE_STATE_CHANGE), "state_change");
+	assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(lock);
+	flush_ok(st);
+	close_ok(st);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM measurements"), 4);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM state_changes"), 1);
+	remove_dir(dir);
+}
+
 static void test_write_error_reported(void **state)
 {
 	(void)state;
@@ -646,18 +810,34 @@ static void test_write_error_reported(void **state)
 	sql_exec(c.path, "CREATE TRIGGER boom BEFORE INSERT ON bgp_events BEGIN SELECT RAISE(ABORT, 'boom'); END");
 	assert_true(store_put_measurement(st, &m));
 	assert_true(store_put_bgp_event(st, 1, "p", "198.18.0.0/16", true, ""));
+	struct store_stats ss;
+	store_get_stats(st, &ss);
+	assert_false(ss.failing);
 	assert_int_equal(store_flush(st, err, sizeof(err)), -1);
 	char want[256];
 	snprintf(want, sizeof(want), "cannot write store %s: boom", c.path);
 	assert_string_equal(err, want);
-	/* The failed batch is counted as dropped, and reported once. */
+	/* The failed batch is counted as dropped, by kind, and reported once;
+	 * the writer says it fails until a batch succeeds. */
 	assert_int_equal(store_dropped(st), 2);
 	assert_int_equal(store_written(st), 0);
+	store_get_stats(st, &ss);
+	assert_true(ss.failing);
+	assert_string_equal(ss.error, want);
+	assert_int_equal(ss.write_errors, 1);
+	assert_int_equal(ss.dropped[STORE_MEASUREMENT], 1);
+	assert_int_equal(ss.dropped[STORE_BGP_EVENT], 1);
 	assert_int_equal(store_flush(st, err, sizeof(err)), 0);
+	store_get_stats(st, &ss);
+	assert_true(ss.failing); /* no batch since */
 	sql_exec(c.path, "DROP TRIGGER boom");
 	assert_true(store_put_measurement(st, &m));
 	flush_ok(st);
 	assert_int_equal(store_written(st), 1);
+	store_get_stats(st, &ss);
+	assert_false(ss.failing);
+	assert_string_equal(ss.error, "");
+	assert_int_equal(ss.write_errors, 1);
 	close_ok(st);
 	remove_dir(dir);
 }
@@ -752,8 +932,11 @@ static void test_prune(void **state)
 	assert_true(store_put_state_change(st, 0, 10, STATE_UP, STATE_DOWN, 1, "old"));
 	assert_true(store_put_incident(st, 1, "n1", 5, 10, false, "host", "{}"));
 	assert_true(store_put_bgp_event(st, 3, "p", "198.18.0.0/16", false, ""));
+	/* Route events fall under the retention, visibility changes do not. */
+	assert_true(store_put_bgp_event(st, 4, "*", "198.18.0.0/16", false, ""));
+	assert_true(store_put_bgp_event(st, cutoff, "p", "198.18.0.0/16", true, "64500"));
 	flush_ok(st);
-	assert_int_equal(store_written(st), n + 3);
+	assert_int_equal(store_written(st), n + 5);
 	assert_int_equal(store_dropped(st), 0);
 	/* Queued for the writer: done by the next flush. */
 	assert_int_equal(store_prune(st, cutoff, err, sizeof(err)), 0);
@@ -767,7 +950,9 @@ static void test_prune(void **state)
 	assert_int_equal(sl.n, 1);
 	assert_int_equal(store_each_incident(st, NULL, 0, -1, collect_i, &il, err, sizeof(err)), 0);
 	assert_int_equal(il.n, 1);
-	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events"), 1);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events"), 2);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events WHERE peer = '*' AND at_ms = 4"), 1);
+	assert_int_equal(sql_int(c.path, "SELECT count(*) FROM bgp_events WHERE peer = 'p' AND at_ms = 20000"), 1);
 	/* The latest row of each target survives the prune. */
 	struct trows tr = {0};
 	assert_int_equal(store_each_target(st, &c.cfg, collect_t, &tr, err, sizeof(err)), 0);
@@ -1070,10 +1255,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_failure_roundtrip),
+	    cmocka_unit_test(test_failure_legacy),
 	    cmocka_unit_test(test_callbacks),
 	    cmocka_unit_test(test_stable_ids),
 	    cmocka_unit_test(test_unsynced_target_dropped),
 	    cmocka_unit_test(test_overflow),
+	    cmocka_unit_test(test_bgp_share),
 	    cmocka_unit_test(test_write_error_reported),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_newer_schema),
