@@ -13,26 +13,20 @@
 # Everything runs inside one namespace of our own, on its loopback; the
 # "dark" network's traffic is dropped with nftables inside it.
 set -u
+. "$(dirname "$0")/lib.bash"
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 NS=loreload
 work=$(mktemp -d /tmp/lightsout-reload.XXXXXX)
-pass=0 fail=0
 
 cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	[ -n "${notify_pid:-}" ] && kill "$notify_pid" 2>/dev/null
+	ns_teardown "$NS"
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD...: polls every 0.25 s
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
 give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 nx() { ip netns exec "$NS" "$@"; }
 q() { sqlite3 -cmd '.timeout 5000' "$work/store.db" "$1" 2>/dev/null; }
-now_ms() { date +%s%3N; }
 logged() { grep -q -- "$1" "$work/watch.log"; }
 # rounds stored for target NAME after ms
 rounds_after() { q "SELECT count(*) FROM measurements m JOIN targets t ON t.id = m.target WHERE t.name = '$1' AND m.at_ms > $2"; }
@@ -50,9 +44,7 @@ spanning() {
 bulk_changes() { q "SELECT count(*) FROM state_changes s JOIN targets t ON t.id = s.target WHERE t.network = 'bulk'"; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
-ip netns del "$NS" 2>/dev/null
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+ns_add "$NS"
 
 # a TCP listener for the tcp targets
 ip netns exec "$NS" python3 -c '
@@ -140,7 +132,7 @@ icmp_ok() { ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:9470/metri
 # ---- add, remove, change
 config 2
 ok_before=$(icmp_ok)
-t1=$(now_ms)
+t1=$(it_now_ms)
 kill -HUP "$watch_pid"
 check "the reload is logged with its counts" wait_until 10 logged "reload: 1 targets added, 1 removed, 1 changed, 1003 unchanged"
 ok_after=$(icmp_ok)
@@ -148,7 +140,7 @@ check "/metrics counters go on from where they were ($ok_before, then $ok_after)
 check "systemd is told RELOADING=1, then READY=1" wait_until 5 bash -c "grep -A5 '^RELOADING=1' '$work/notify.log' | grep -q '^READY=1'"
 check "the added target is probed" wait_until 10 bash -c "[ \$(sqlite3 -cmd '.timeout 5000' '$work/store.db' \"SELECT count(*) FROM measurements m JOIN targets t ON t.id = m.target WHERE t.name = 'web2'\") -ge 2 ]"
 sleep 6
-t2=$(now_ms)
+t2=$(it_now_ms)
 # when the reload was done, by watch's own stamp
 t1r=$(date -d "$(grep 'reload: 1 targets added' "$work/watch.log" | cut -d' ' -f1)" +%s%3N)
 self_after=$(rounds_after self "$t1r")
@@ -182,7 +174,7 @@ cp "$work/good.yaml" "$work/watch.yaml"
 ip netns exec "$NS" bash -c 'while :; do for p in /api/v1/status / /metrics /network/bulk; do
 	curl -s --max-time 5 -o /dev/null http://127.0.0.1:9470$p; done; done' &
 readers=$!
-t3=$(now_ms)
+t3=$(it_now_ms)
 kill -HUP "$watch_pid"
 sleep 0.3
 kill -HUP "$watch_pid"
@@ -209,5 +201,4 @@ kill "$notify_pid" 2>/dev/null
 check "SIGTERM still stops cleanly (exit $rc)" test "$rc" = 0
 check "no sanitizer report" bash -c "! grep -E 'AddressSanitizer|LeakSanitizer|runtime error' '$work/watch.log'"
 [ "$fail" = 0 ] || { echo "# log tail:"; tail -20 "$work/watch.log" | sed 's/^/# /'; }
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+it_summary
