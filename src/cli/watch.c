@@ -72,6 +72,14 @@ struct watch {
 	int64_t *captured_id;
 	size_t ncaptured;
 	unsigned reloads_refused;
+	/* open incidents as last logged: a growing one logs "updated" once
+	 * per change, never "open" again */
+	struct logged_incident {
+		int64_t id;
+		const char *cause; /* detect_cause_name's static words */
+		size_t nphases;
+	} * logged;
+	size_t nlogged, logged_cap;
 };
 
 static void target_label(const struct config *cfg, const struct target_cfg *t, char *buf, size_t len)
@@ -148,17 +156,54 @@ static void capture_incident(struct watch *w, int64_t id, bool open, const char 
 	}
 }
 
+/* The words of the log line for this emission of an incident: "open" the
+ * first time, "updated" when its cause or phases changed since the last
+ * line, "closed" at the end, NULL when nothing a reader would see changed
+ * (a flush re-emits unchanged incidents). */
+static const char *incident_log_word(struct watch *w, int64_t id, bool open, const char *cause, size_t nphases)
+{
+	size_t i;
+
+	for (i = 0; i < w->nlogged && w->logged[i].id != id; i++)
+		;
+	if (!open) {
+		if (i < w->nlogged)
+			w->logged[i] = w->logged[--w->nlogged];
+		return "closed";
+	}
+	if (i < w->nlogged) {
+		struct logged_incident *li = &w->logged[i];
+		if (li->cause == cause && li->nphases == nphases)
+			return NULL;
+		li->cause = cause;
+		li->nphases = nphases;
+		return "updated";
+	}
+	if (w->nlogged == w->logged_cap) {
+		size_t cap = w->logged_cap ? 2 * w->logged_cap : 8;
+		struct logged_incident *n = realloc(w->logged, cap * sizeof(*n));
+		if (n == NULL)
+			return "open"; /* logged again next time: better than never */
+		w->logged = n;
+		w->logged_cap = cap;
+	}
+	w->logged[w->nlogged++] = (struct logged_incident){.id = id, .cause = cause, .nphases = nphases};
+	return "open";
+}
+
 static void on_incident(void *arg, int64_t id, const char *network, int64_t start_ms, int64_t end_ms, bool open,
 			const char *cause, const json_t *doc)
 {
 	struct watch *w = arg;
 	char start[RFC3339_LEN], end[RFC3339_LEN] = "", *json = detect_incident_text(doc);
+	const char *word = incident_log_word(w, id, open, cause, json_array_size(json_object_get(doc, "phases")));
 
 	rfc3339_format(start_ms, start, sizeof(start));
 	if (!open)
 		rfc3339_format(end_ms, end, sizeof(end));
-	log_info("incident %lld %s %s: %s since %s%s%s", (long long)id, network ? network : "(vantage)",
-		 open ? "open" : "closed", cause, start, open ? "" : " until ", end);
+	if (word != NULL)
+		log_info("incident %lld %s %s: %s since %s%s%s", (long long)id, network ? network : "(vantage)", word,
+			 cause, start, open ? "" : " until ", end);
 	store_put_incident(w->store, id, network, start_ms, end_ms, open, cause, json);
 	serve_live_incident(w->live, id, network, open, cause, json);
 	alert_incident(w->alert, id, network, open, cause, doc);
@@ -182,6 +227,7 @@ static int resume_one(int64_t id, const char *json, void *arg)
 		log_warnx("incident %lld cannot be continued: %s", (long long)id, err);
 	} else {
 		log_info("continuing open incident %lld", (long long)id);
+		(void)incident_log_word(w, id, true, NULL, 0); /* its next change logs "updated" */
 		/* shown as open on the dashboard; alerted already by the run that opened it */
 		const char *net = jfield_str(doc, "network");
 		serve_live_incident(w->live, id, *net ? net : NULL, true, jfield_str(doc, "cause"), json);
@@ -931,6 +977,7 @@ out:
 		config_free(w.bgp_cfg);
 	if (w.alert_cfg != w.cfg)
 		config_free(w.alert_cfg);
+	free(w.logged);
 	config_free(w.cfg);
 	return rc;
 }

@@ -60,7 +60,7 @@ struct schedule_slot {
 	uint64_t timer;
 	uint32_t resume_round; /* reload: the predecessor's next round of it */
 	bool resume;
-	bool realign;           /* its first round is one a reload delayed: run late, then back to the slots */
+	bool realign;           /* reload: its first round runs even if late, the next one in its slot */
 	int64_t slot_offset_ms; /* of its rounds in their slots, while realign */
 };
 
@@ -387,8 +387,8 @@ static void apply_answer(struct probe_engine *e, struct probe_target *t, size_t 
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* After the round a reload delayed, the next one in its own slot again
- * (skipped as usual if that has passed too). */
+/* After a reload's first round (maybe late), the next one in its own
+ * slot again (skipped as usual if that has passed too). */
 static void realign(struct schedule_slot *s)
 {
 	int64_t now_ns = mono_now_ns(), now_ms = wall_now_ms(),
@@ -668,7 +668,9 @@ int probe_engine_start(struct probe_engine *e, char *err, size_t errlen)
 		int64_t interval_ms = e->targets[i].cfg->interval_ms;
 		struct probe_first_round first =
 		    probe_schedule_first(now_ms, interval_ms, e->opts.seed, (uint32_t)i, e->opts.align_first_round);
-		if (s->resume && s->resume_round < first.round) {
+		/* the rest of the reload may hold the loop past its first
+		 * round's moment: that round runs late, not never */
+		if (s->resume) {
 			s->realign = true;
 			s->slot_offset_ms = first.start_ms - (int64_t)first.round * interval_ms;
 		}

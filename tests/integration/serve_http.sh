@@ -272,6 +272,9 @@ kill -TERM "$watch_pid" 2>/dev/null
 wait "$watch_pid"
 rc=$?
 check "watch stops cleanly on SIGTERM (exit $rc)" test $rc -eq 0
+# one line per event: an incident that grows says "updated", never "open" again
+check "each incident is logged open once" bash -c "! grep -oE 'incident [0-9]+ [^ ]+ open' '$work/watch.log' | sort | uniq -d | grep -q ."
+check "the outage's incident was logged open and closed" bash -c "grep -qE 'incident [0-9]+ north-korea open' '$work/watch.log' && grep -qE 'incident [0-9]+ north-korea closed' '$work/watch.log'"
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -20 "$work/watch.log" | sed 's/^/#   /'; }
 echo "# $(($(date +%s) - t0)) s"
