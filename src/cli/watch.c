@@ -156,6 +156,14 @@ static void capture_incident(struct watch *w, int64_t id, bool open, const char 
 	}
 }
 
+static bool incident_logged(const struct watch *w, int64_t id)
+{
+	for (size_t i = 0; i < w->nlogged; i++)
+		if (w->logged[i].id == id)
+			return true;
+	return false;
+}
+
 /* The words of the log line for this emission of an incident: "open" the
  * first time, "updated" when its cause or phases changed since the last
  * line, "closed" at the end, NULL when nothing a reader would see changed
@@ -227,7 +235,8 @@ static int resume_one(int64_t id, const char *json, void *arg)
 		log_warnx("incident %lld cannot be continued: %s", (long long)id, err);
 	} else {
 		log_info("continuing open incident %lld", (long long)id);
-		(void)incident_log_word(w, id, true, NULL, 0); /* its next change logs "updated" */
+		if (!incident_logged(w, id))                           /* (a reload continues one this run logged) */
+			(void)incident_log_word(w, id, true, NULL, 0); /* its next change logs "updated" */
 		/* shown as open on the dashboard; alerted already by the run that opened it */
 		const char *net = jfield_str(doc, "network");
 		serve_live_incident(w->live, id, *net ? net : NULL, true, jfield_str(doc, "cause"), json);
