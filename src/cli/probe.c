@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "core/addr.h"
 #include "config/values.h"
 #include "core/ev.h"
 #include "core/log.h"
@@ -200,8 +201,14 @@ static int target_from_arg(const char *arg, int forced_kind, struct target_cfg *
 			port = 25;
 	} else if (strncmp(arg, "trace://", 8) == 0) {
 		t->kind = KIND_TRACE;
-		if (value_url_host(arg, &t->host, &port) < 0 || port != 0)
+		/* trace:// takes no port, so a bare IPv6 literal is unambiguous
+		 * (trace://2001:db8::1, as SPEC's trace://HOST reads) */
+		struct sockaddr_storage lit;
+		if (addr_parse(arg + 8, &lit) == 0 && lit.ss_family == AF_INET6) {
+			t->host = strdup(arg + 8);
+		} else if (value_url_host(arg, &t->host, &port) < 0 || port != 0) {
 			goto bad;
+		}
 	} else if (strncmp(arg, "dns://", 6) == 0) {
 		const char *rest = arg + 6, *slash = strchr(rest, '/');
 		if (slash == NULL || slash[1] == '\0')

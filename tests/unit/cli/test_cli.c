@@ -178,6 +178,19 @@ static void t_probe_dns_port(void **state)
 	assert_non_null(strstr(out, "\"outcome\":\"ok\""));
 }
 
+/* trace://HOST takes a bare IPv6 literal (no port to confuse it with);
+ * the shared URL splitter alone refused it. */
+static void t_probe_trace_ipv6_literal(void **state)
+{
+	(void)state;
+	char out[4096], buf[2048];
+	char *argv[] = {"probe", "--format", "json", "--timeout", "500ms", "trace://::1", NULL};
+	int rc = run_verb_out(cli_probe, out, sizeof(out), buf, sizeof(buf), 6, argv);
+	assert_int_not_equal(rc, 2);
+	assert_null(strstr(buf, "not a target"));
+	assert_non_null(strstr(out, "\"target\":\"trace://::1\""));
+}
+
 /* probe's text lines that start with prefix */
 static size_t lines_starting(const char *out, const char *prefix)
 {
@@ -471,6 +484,7 @@ int main(void)
 	    cmocka_unit_test(t_usage_errors),
 	    cmocka_unit_test(t_options_anywhere),
 	    cmocka_unit_test(t_probe_dns_port),
+	    cmocka_unit_test(t_probe_trace_ipv6_literal),
 	    cmocka_unit_test(t_probe_generate),
 	    cmocka_unit_test(t_probe_file),
 	    cmocka_unit_test(t_probe_summary),
