@@ -18,6 +18,7 @@
 #include "bgp/bgp.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "config/diff.h"
 #include "core/ev.h"
 #include "core/jfield.h"
 #include "core/log.h"
@@ -309,14 +310,14 @@ static void publish_bgp_status(struct watch *w)
 	json_decref(doc);
 }
 
-/* The store's and the engine's counters for /metrics, every few seconds. */
+/* The engine's counters for /metrics and the BGP status, every few seconds
+ * (the store's are read from the store itself). */
 static int64_t on_live_tick(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
 	(void)id;
 	struct watch *w = arg;
 
-	serve_live_store(w->live, store_queue_depth(w->store), store_dropped(w->store));
 	serve_live_rounds_missed(w->live, probe_engine_missed_rounds(w->engine));
 	publish_bgp_status(w);
 	return 5 * NS_PER_S;
@@ -399,174 +400,11 @@ static void on_bgp_event(const struct bgp_event *ev, void *arg)
 
 static const struct detect_hooks watch_hooks = {.on_state_change = on_state_change, .on_incident = on_incident};
 
-static bool str_same(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static const char *network_of(const struct config *cfg, const struct target_cfg *t)
-{
-	return t->network == CONFIG_NO_NETWORK ? "" : cfg->networks[t->network].name;
-}
-
-/* Everything that decides how a target is probed and judged. */
-static bool target_same(const struct config *ac, const struct target_cfg *a, const struct config *bc,
-			const struct target_cfg *b)
-{
-	return str_same(a->name, b->name) && str_same(network_of(ac, a), network_of(bc, b)) && a->role == b->role &&
-	       a->kind == b->kind && str_same(a->host, b->host) && a->port == b->port && str_same(a->url, b->url) &&
-	       str_same(a->server, b->server) && str_same(a->query, b->query) && a->interval_ms == b->interval_ms &&
-	       a->timeout_ms == b->timeout_ms && a->count == b->count && a->nstatus == b->nstatus &&
-	       (a->nstatus == 0 || memcmp(a->status, b->status, a->nstatus * sizeof(*a->status)) == 0) &&
-	       str_same(a->contains, b->contains) && a->follow_redirects == b->follow_redirects &&
-	       str_same(a->expect_rcode, b->expect_rcode) && str_same(a->expect, b->expect) &&
-	       a->recursion == b->recursion && str_same(a->expect_banner, b->expect_banner);
-}
-
-static bool network_same(const struct network_cfg *a, const struct network_cfg *b)
-{
-	if (!str_same(a->name, b->name) || a->nasn != b->nasn || a->nprefixes != b->nprefixes ||
-	    (a->nasn > 0 && memcmp(a->asn, b->asn, a->nasn * sizeof(*a->asn)) != 0))
-		return false;
-	for (size_t i = 0; i < a->nprefixes; i++)
-		if (a->prefixes[i].family != b->prefixes[i].family || a->prefixes[i].len != b->prefixes[i].len ||
-		    memcmp(a->prefixes[i].addr, b->prefixes[i].addr, sizeof(a->prefixes[i].addr)) != 0)
-			return false;
-	return true;
-}
-
-/* The collector keeps running (sessions up) only if neither its section
- * nor the networks whose visibility it computes changed. */
-static bool bgp_same(const struct config *a, const struct config *b)
-{
-	const struct bgp_cfg *x = &a->bgp, *y = &b->bgp;
-
-	if (x->npeers != y->npeers || x->nmrt != y->nmrt || !str_same(x->listen, y->listen) ||
-	    a->nnetworks != b->nnetworks)
-		return false;
-	for (size_t i = 0; i < x->npeers; i++) {
-		const struct bgp_peer_cfg *p = &x->peers[i], *q = &y->peers[i];
-		if (!str_same(p->address, q->address) || p->remote_as != q->remote_as || p->local_as != q->local_as ||
-		    p->port != q->port || p->passive != q->passive || p->hold_time_ms != q->hold_time_ms)
-			return false;
-	}
-	for (size_t i = 0; i < x->nmrt; i++)
-		if (!str_same(x->mrt[i], y->mrt[i]))
-			return false;
-	for (size_t i = 0; i < a->nnetworks; i++)
-		if (!network_same(&a->networks[i], &b->networks[i]))
-			return false;
-	return true;
-}
-
-static bool alerts_same(const struct config *a, const struct config *b)
-{
-	if (a->nalerts != b->nalerts || !str_same(a->vantage, b->vantage) || !str_same(a->listen, b->listen))
-		return false;
-	for (size_t i = 0; i < a->nalerts; i++) {
-		const struct alert_cfg *p = &a->alerts[i], *q = &b->alerts[i];
-		if (!str_same(p->kind, q->kind) || !str_same(p->url, q->url) || !str_same(p->format, q->format) ||
-		    p->max_age_ms != q->max_age_ms)
-			return false;
-	}
-	return true;
-}
-
-/* The same targets in the same order with the same role and kind: what
- * the store's target rows hold (the sync is a write on the loop thread). */
-static bool same_rows(const struct config *a, const struct config *b)
-{
-	if (a->ntargets != b->ntargets || !str_same(a->vantage, b->vantage))
-		return false;
-	for (size_t i = 0; i < a->ntargets; i++) {
-		const struct target_cfg *x = &a->targets[i], *y = &b->targets[i];
-		if (!str_same(x->name, y->name) || !str_same(network_of(a, x), network_of(b, y)) ||
-		    x->role != y->role || x->kind != y->kind)
-			return false;
-	}
-	return true;
-}
-
 /* A configuration nothing uses any more is freed. */
 static void cfg_release(struct watch *w, struct config *c)
 {
 	if (c != NULL && c != w->cfg && c != w->bgp_cfg && c != w->alert_cfg && c != w->old.cfg)
 		config_free(c);
-}
-
-struct target_key {
-	const char *network, *name;
-	uint32_t index;
-};
-
-static int target_key_cmp(const void *a, const void *b)
-{
-	const struct target_key *x = a, *y = b;
-	int c = strcmp(x->network, y->network);
-
-	return c ? c : strcmp(x->name, y->name);
-}
-
-/* How the new configuration relates to the old: for each new target the
- * old index of the same (network, name) if nothing else changed either
- * (UINT32_MAX otherwise), for each old target its new index when it is
- * kept, and the counts for the log. */
-struct reload_diff {
-	uint32_t *from; /* [new ntargets] */
-	uint32_t *to;   /* [old ntargets] */
-	size_t *net_from;
-	size_t added, removed, changed, same;
-};
-
-static void diff_free(struct reload_diff *d)
-{
-	free(d->from);
-	free(d->to);
-	free(d->net_from);
-}
-
-static int diff_configs(const struct config *oc, const struct config *nc, struct reload_diff *d)
-{
-	struct target_key *keys = calloc(oc->ntargets ? oc->ntargets : 1, sizeof(*keys));
-
-	*d = (struct reload_diff){0};
-	d->from = calloc(nc->ntargets ? nc->ntargets : 1, sizeof(*d->from));
-	d->to = calloc(oc->ntargets ? oc->ntargets : 1, sizeof(*d->to));
-	d->net_from = calloc(nc->nnetworks ? nc->nnetworks : 1, sizeof(*d->net_from));
-	if (keys == NULL || d->from == NULL || d->to == NULL || d->net_from == NULL) {
-		free(keys);
-		diff_free(d);
-		return -1;
-	}
-	for (size_t i = 0; i < oc->ntargets; i++) {
-		keys[i] = (struct target_key){network_of(oc, &oc->targets[i]), oc->targets[i].name, (uint32_t)i};
-		d->to[i] = UINT32_MAX;
-	}
-	qsort(keys, oc->ntargets, sizeof(*keys), target_key_cmp);
-	for (size_t i = 0; i < nc->ntargets; i++) {
-		struct target_key k = {network_of(nc, &nc->targets[i]), nc->targets[i].name, 0};
-		const struct target_key *hit =
-		    oc->ntargets ? bsearch(&k, keys, oc->ntargets, sizeof(*keys), target_key_cmp) : NULL;
-		d->from[i] = UINT32_MAX;
-		if (hit == NULL) {
-			d->added++;
-		} else if (!target_same(oc, &oc->targets[hit->index], nc, &nc->targets[i])) {
-			d->changed++;
-		} else {
-			d->same++;
-			d->from[i] = hit->index;
-			d->to[hit->index] = (uint32_t)i;
-		}
-	}
-	d->removed = oc->ntargets - d->same - d->changed;
-	for (size_t i = 0; i < nc->nnetworks; i++) {
-		d->net_from[i] = SIZE_MAX;
-		for (size_t k = 0; k < oc->nnetworks; k++)
-			if (network_same(&oc->networks[k], &nc->networks[i]))
-				d->net_from[i] = k;
-	}
-	free(keys);
-	return 0;
 }
 
 /* A round the old engine finishes after the reload, under its new index. */
@@ -680,7 +518,7 @@ static int open_bgp(struct watch *w, char *err, size_t errlen)
 static void reload(struct watch *w)
 {
 	char err[1024];
-	struct reload_diff df;
+	struct config_diff df;
 	struct probe_engine *ne = NULL;
 	struct detector *nd = NULL;
 	struct serve_live *nl = NULL;
@@ -694,15 +532,15 @@ static void reload(struct watch *w)
 		return;
 	}
 	finish_retiring(w); /* a reload on the heels of another */
-	if (diff_configs(oc, nc, &df) < 0) {
+	if (config_diff(oc, nc, &df) < 0) {
 		config_free(nc);
 		reload_refused(w, "out of memory");
 		return;
 	}
 	/* opened once, before privileges were dropped */
-	if (!str_same(oc->store, nc->store))
+	if (!config_str_same(oc->store, nc->store))
 		log_warnx("reload: store %s: takes effect at the next start (still %s)", nc->store, oc->store);
-	if (!str_same(oc->listen, nc->listen))
+	if (!config_str_same(oc->listen, nc->listen))
 		log_warnx("reload: listen %s: takes effect at the next start (still %s)", nc->listen, oc->listen);
 
 	struct probe_engine_opts eo = {.max_pps = nc->max_pps, .seed = probe_engine_seed(w->engine)};
@@ -723,7 +561,7 @@ static void reload(struct watch *w)
 	detect_finish(w->detector);
 	w->capturing = false;
 	/* the store's rows by (network, name) change only with the list */
-	if (!same_rows(oc, nc) && store_sync_targets(w->store, nc, err, sizeof(err)) < 0)
+	if (!config_same_rows(oc, nc) && store_sync_targets(w->store, nc, err, sizeof(err)) < 0)
 		goto refuse;
 	detect_carry(nd, w->detector, df.from, df.net_from);
 	detect_set_next_id(nd, detect_next_id(w->detector));
@@ -755,7 +593,7 @@ static void reload(struct watch *w)
 		resume_one(w->captured_id[i], w->captured[i], w);
 	free_captured(w);
 
-	if (!alerts_same(oc, nc)) {
+	if (!config_alerts_same(oc, nc)) {
 		struct config *ac = w->alert_cfg;
 		serve_live_set_alert(ol, NULL);
 		alert_stop(w->alert, 1000);
@@ -770,7 +608,7 @@ static void reload(struct watch *w)
 	serve_live_running(nl, true);
 	serve_live_free(ol);
 
-	if (!bgp_same(oc, nc)) {
+	if (!config_bgp_same(oc, nc)) {
 		struct config *bc = w->bgp_cfg;
 		if (w->bgp != NULL) {
 			bgp_stop(w->bgp);
@@ -785,7 +623,7 @@ static void reload(struct watch *w)
 
 	log_info("reload: %zu targets added, %zu removed, %zu changed, %zu unchanged", df.added, df.removed, df.changed,
 		 df.same);
-	diff_free(&df);
+	config_diff_free(&df);
 	sd_notifyf(0, "READY=1\nSTATUS=watching %zu targets of %zu networks", nc->ntargets, nc->nnetworks);
 	return;
 refuse:
@@ -795,7 +633,7 @@ refuse:
 	serve_live_free(nl);
 	free_captured(w);
 	config_free(nc);
-	diff_free(&df);
+	config_diff_free(&df);
 	reload_refused(w, err);
 }
 
