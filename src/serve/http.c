@@ -25,6 +25,7 @@
 #include "core/timeutil.h"
 #include "render/render.h"
 #include "lightsout_version.h"
+#include "serve/head_watch.h"
 #include "serve/live.h"
 #include "serve/render.h"
 #include "serve/status_doc.h"
@@ -35,27 +36,6 @@
 #define PAGE_POINTS         720  /* points per dashboard timeline */
 #define API_MAX_POINTS      5000 /* points per series answer */
 #define INCIDENT_PAD_ROUNDS 10   /* context around an incident on its page */
-
-/* Slowloris: MHD's idle timeout restarts with every byte, so a client
- * that trickles a header line every few seconds would hold its connection
- * for ever.  Each connection's head has a deadline from when it was
- * accepted (or its previous request finished); a watcher thread shuts down
- * the ones past it.  The slot is freed in MHD's close notification, which
- * comes before the descriptor is closed, under the same mutex, so the
- * watcher never touches a reused descriptor. */
-struct head_slot {
-	int fd; /* -1: free */
-	bool head_done;
-	int64_t started_ns;
-};
-
-struct head_watch {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-	pthread_t thread;
-	struct head_slot slot[SERVE_CONN_LIMIT];
-};
 
 struct serve_http {
 	pthread_rwlock_t swap; /* requests read cfg and live under it; a reload swaps them */
@@ -630,106 +610,6 @@ static enum MHD_Result do_incident_page(struct serve_http *h, struct MHD_Connect
 	return rc;
 }
 
-static void head_notify(void *cls, struct MHD_Connection *c, void **socket_context,
-			enum MHD_ConnectionNotificationCode toe)
-{
-	struct head_watch *hw = cls;
-	struct head_slot *slot = *socket_context;
-
-	pthread_mutex_lock(&hw->mu);
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		for (size_t i = 0; ci && i < SERVE_CONN_LIMIT; i++)
-			if (hw->slot[i].fd < 0) {
-				hw->slot[i] = (struct head_slot){.fd = ci->connect_fd, .started_ns = mono_now_ns()};
-				*socket_context = &hw->slot[i];
-				break;
-			}
-	} else if (slot) {
-		slot->fd = -1;
-		*socket_context = NULL;
-	}
-	pthread_mutex_unlock(&hw->mu);
-}
-
-static struct head_slot *head_slot_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return ci ? ci->socket_context : NULL;
-}
-
-static void head_mark(struct head_watch *hw, struct MHD_Connection *c, bool done)
-{
-	struct head_slot *slot = head_slot_of(c);
-
-	if (!slot)
-		return;
-	pthread_mutex_lock(&hw->mu);
-	slot->head_done = done;
-	if (!done) /* a kept-alive connection's next head gets its own deadline */
-		slot->started_ns = mono_now_ns();
-	pthread_mutex_unlock(&hw->mu);
-}
-
-static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	(void)con_cls;
-	(void)toe;
-	head_mark(cls, c, false);
-}
-
-static void *head_watcher(void *arg)
-{
-	struct head_watch *hw = arg;
-	const int64_t deadline_ns = (int64_t)SERVE_HEAD_DEADLINE_S * 1000000000;
-
-	pthread_mutex_lock(&hw->mu);
-	while (!hw->stop) {
-		struct timespec ts;
-		int64_t now = mono_now_ns();
-
-		for (size_t i = 0; i < SERVE_CONN_LIMIT; i++) {
-			struct head_slot *s = &hw->slot[i];
-			if (s->fd >= 0 && !s->head_done && now - s->started_ns > deadline_ns) {
-				/* MHD sees end of stream and closes it in its own thread */
-				shutdown(s->fd, SHUT_RDWR);
-				s->head_done = true;
-			}
-		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&hw->cv, &hw->mu, &ts);
-	}
-	pthread_mutex_unlock(&hw->mu);
-	return NULL;
-}
-
-static int head_watch_start(struct head_watch *hw)
-{
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&hw->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&hw->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	hw->stop = false;
-	for (size_t i = 0; i < SERVE_CONN_LIMIT; i++)
-		hw->slot[i].fd = -1;
-	return pthread_create(&hw->thread, NULL, head_watcher, hw) == 0 ? 0 : -1;
-}
-
-static void head_watch_stop(struct head_watch *hw)
-{
-	pthread_mutex_lock(&hw->mu);
-	hw->stop = true;
-	pthread_cond_signal(&hw->cv);
-	pthread_mutex_unlock(&hw->mu);
-	pthread_join(hw->thread, NULL);
-	pthread_cond_destroy(&hw->cv);
-	pthread_mutex_destroy(&hw->mu);
-}
-
 static enum MHD_Result route(struct serve_http *h, struct MHD_Connection *c, const char *url)
 {
 	struct serve_request req;
@@ -861,8 +741,8 @@ int serve_http_run(struct serve_http *h, char *err, size_t errlen)
 	    (unsigned)SERVE_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_REQUEST_MEMORY,
-	    MHD_OPTION_NOTIFY_CONNECTION, head_notify, &h->hw, MHD_OPTION_NOTIFY_COMPLETED, request_completed, &h->hw,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, head_notify, &h->hw, MHD_OPTION_NOTIFY_COMPLETED, head_request_completed,
+	    &h->hw, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	/* the socket is the daemon's now, which closes it when it stops (and
 	 * may have when it failed to start: not ours to close again) */
