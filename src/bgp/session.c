@@ -22,6 +22,7 @@
 
 #include "bgp/bgp_msg.h"
 #include "bgp/mrt.h"
+#include "bgp/replay.h"
 #include "config/config.h"
 #include "config/values.h"
 #include "core/ev.h"
@@ -725,72 +726,15 @@ static int open_listener(struct bgp *b, char *err, size_t errlen)
 
 /* ---- MRT replay ---- */
 
-struct replay {
-	struct bgp *b;
-	struct bgp_vis *vis;
-};
-
-static void replay_vis_event(const struct bgp_vis_event *ve, void *arg)
+static void emit_event(const struct bgp_event *ev, void *arg)
 {
-	struct replay *r = arg;
-	vis_events(ve, r->b);
-}
-
-static void replay_event(const struct mrt_event *ev, void *arg)
-{
-	struct replay *r = arg;
-	int kept = bgp_vis_feed_mrt(r->vis, ev, BGP_ARCHIVE_SYNC_GRACE_MS);
-	if (ev->kind == MRT_EV_STATE)
-		return;
-	bool announce = ev->kind != MRT_EV_WITHDRAW;
-	uint32_t origin = ev->attrs ? ev->attrs->origin_as : 0;
-	if (!bgp_vis_route_watched(r->vis, &ev->prefix, announce, kept))
-		return;
-	int64_t at_ms = ev->at_us / 1000;
-	char path[1024] = "";
-	if (announce && ev->attrs)
-		bgp_aspath_format(&ev->attrs->aspath, path, sizeof(path));
-	struct bgp_event out = {.kind = BGP_EV_ROUTE,
-				.at_ms = at_ms,
-				.peer = ev->peer,
-				.prefix = ev->prefix,
-				.announce = announce,
-				.origin_as = origin,
-				.as_path = path,
-				.reason = ""};
-	emit(r->b, &out);
+	emit(arg, ev);
 }
 
 /* Reads the file behind rd (and closes it). */
 static int replay_reader(struct bgp *b, struct mrt_reader *rd, char *err, size_t errlen)
 {
-	struct replay r = {.b = b};
-	struct mrt_parser *p = NULL;
-	char rerr[256];
-	struct mrt_record rec;
-	int rc = -1;
-
-	r.vis = bgp_vis_new(b->cfg, false, replay_vis_event, &r);
-	p = mrt_parser_new(replay_event, &r);
-	if (!r.vis || !p) {
-		snprintf(err, errlen, "bgp: out of memory");
-		goto out;
-	}
-	for (;;) {
-		int n = mrt_next(rd, &rec, err, errlen);
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		mrt_parse_record(p, &rec, rerr, sizeof(rerr));
-		bgp_vis_tick(r.vis, (int64_t)rec.timestamp * 1000);
-	}
-	rc = 0;
-out:
-	mrt_close(rd);
-	mrt_parser_free(p);
-	bgp_vis_free(r.vis);
-	return rc;
+	return bgp_mrt_replay(b->cfg, rd, emit_event, vis_events, b, err, errlen);
 }
 
 int bgp_replay_mrt(struct bgp *b, const char *path, char *err, size_t errlen)
