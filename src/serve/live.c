@@ -49,8 +49,6 @@ struct serve_live {
 	int64_t last_measurement_ms;
 	struct serve_target_snap *targets;
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
-	size_t store_depth;
-	uint64_t store_dropped;
 	uint64_t rounds_missed;
 	int *bgp_expected, *bgp_visible;
 	char (*peer_state)[16];
@@ -72,8 +70,6 @@ void serve_live_carry(struct serve_live *to, struct serve_live *from, const uint
 	pthread_mutex_lock(&to->mu);
 	memcpy(to->probes, from->probes, sizeof(to->probes));
 	to->last_measurement_ms = from->last_measurement_ms;
-	to->store_depth = from->store_depth;
-	to->store_dropped = from->store_dropped;
 	for (size_t i = 0; i < to->cfg->ntargets; i++)
 		if (target_from[i] < from->cfg->ntargets)
 			to->targets[i] = from->targets[target_from[i]];
@@ -266,16 +262,6 @@ out:
 	free(copy);
 }
 
-void serve_live_store(struct serve_live *l, size_t queue_depth, uint64_t dropped)
-{
-	if (!l)
-		return;
-	pthread_mutex_lock(&l->mu);
-	l->store_depth = queue_depth;
-	l->store_dropped = dropped;
-	pthread_mutex_unlock(&l->mu);
-}
-
 void serve_live_rounds_missed(struct serve_live *l, uint64_t missed)
 {
 	if (!l)
@@ -350,8 +336,6 @@ int serve_live_snapshot(struct serve_live *l, struct serve_snapshot *s, bool wit
 	if (with_targets)
 		memcpy(s->targets, l->targets, s->ntargets * sizeof(*s->targets));
 	memcpy(s->probes, l->probes, sizeof(s->probes));
-	s->store_queue_depth = l->store_depth;
-	s->store_dropped = l->store_dropped;
 	s->rounds_missed = l->rounds_missed;
 	memcpy(s->bgp_expected, l->bgp_expected, nn * sizeof(int));
 	memcpy(s->bgp_visible, l->bgp_visible, nn * sizeof(int));

@@ -38,10 +38,8 @@ void serve_live_state(struct serve_live *l, uint32_t target, int64_t at_ms, enum
  * a vantage incident.  Only open incidents are kept. */
 void serve_live_incident(struct serve_live *l, int64_t id, const char *network, bool open, const char *cause,
 			 const char *json);
-/* Store writer counters (push them from watch's housekeeping timer). */
-void serve_live_store(struct serve_live *l, size_t queue_depth, uint64_t dropped);
 /* Probe rounds the engine skipped (probe_engine_missed_rounds), pushed
- * with the store's. */
+ * every few seconds. */
 void serve_live_rounds_missed(struct serve_live *l, uint64_t missed);
 /* BGP visibility of a network's prefixes: expected = configured (or
  * expected) prefixes, visible = those seen announced now. */
@@ -86,8 +84,6 @@ struct serve_snapshot {
 	size_t ntargets;
 	struct serve_target_snap *targets; /* [ntargets] */
 	uint64_t probes[KIND_COUNT][OUTCOME_COUNT];
-	size_t store_queue_depth;
-	uint64_t store_dropped;
 	uint64_t rounds_missed;
 	size_t nnetworks;
 	int *bgp_expected, *bgp_visible; /* [nnetworks], -1 when unknown */

@@ -182,7 +182,6 @@ int main(int argc, char **argv)
 				continue;
 		}
 		round_at(&d, next, outage_flag);
-		serve_live_store(d.live, store_queue_depth(d.st), store_dropped(d.st));
 		next += iv;
 	}
 	serve_live_running(d.live, false);

@@ -289,7 +289,6 @@ static void t_metrics(void **state)
 	serve_live_measurement(l, &a, STATE_UP);
 	serve_live_measurement(l, &b, STATE_DOWN);
 	serve_live_incident(l, 9, "north-korea", true, "power", "{}");
-	serve_live_store(l, 17, 3);
 	serve_live_rounds_missed(l, 15);
 	serve_live_bgp(l, 0, 2, 1);
 	serve_live_running(l, true);
