@@ -12,27 +12,19 @@
 #    (RFC 4486), and while it backs off a new connection is refused (Cease 5).
 # Everything on the loopback of a namespace of our own.
 set -u
+. "$(dirname "$0")/lib.bash"
 : "${LIGHTSOUT:?LIGHTSOUT must name the binary}"
 NS=lobgpflood
 work=$(mktemp -d /tmp/lightsout-bgpflood.XXXXXX)
-pass=0 fail=0
 cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	ns_teardown "$NS"
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 nx() { ip netns exec "$NS" "$@"; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
-ip netns del "$NS" 2>/dev/null
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+ns_add "$NS"
 
 cat >"$work/watch.yaml" <<YAML
 vantage: flood
@@ -183,5 +175,4 @@ echo "# stored bgp_events: $(q 'SELECT count(*) FROM bgp_events'); dropped: $(me
 check "the Cease is logged" grep -q 'more than max_prefixes (20000) routes' "$work/watch.log"
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -20 "$work/watch.log" | sed 's/^/#   /'; }
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary

@@ -96,3 +96,9 @@ it_summary() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
 }
+# give_up WHY: the script cannot go on; counts as one more failure.
+give_up() {
+	echo "# $*"
+	echo "$pass passed, $((fail + 1)) failed"
+	exit 1
+}

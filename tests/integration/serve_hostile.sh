@@ -20,7 +20,6 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 nx() { ip netns exec "$NS" "$@"; }
 base=http://127.0.0.1:9470
 

@@ -27,11 +27,6 @@ states() { get $base/api/v1/status | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print(" ".join("%s:%s" % (n["name"], ",".join("%s=%d" % kv for kv in sorted(n["states"].items()) if kv[1])) for n in d["networks"]))' 2>/dev/null; }
-give_up() {
-	echo "# $*"
-	echo "$pass passed, $((fail + 1)) failed"
-	exit 1
-}
 
 sl_cleanup() {
 	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null

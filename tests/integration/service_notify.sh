@@ -15,7 +15,6 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 
 [ "$(id -u)" = 0 ] || give_up "needs root (network namespaces)"
 ns_add "$NS"

@@ -24,7 +24,6 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 nx() { ip netns exec "$NS" "$@"; }
 q() { sqlite3 -cmd '.timeout 5000' "$work/store.db" "$1" 2>/dev/null; }
 logged() { grep -q -- "$1" "$work/watch.log"; }

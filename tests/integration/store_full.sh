@@ -16,28 +16,20 @@ set -u
 if [ -z "${STORE_FULL_IN_NS:-}" ]; then
 	STORE_FULL_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
+. "$(dirname "$0")/lib.bash"
 NS=lostorefull
 work=$(mktemp -d /tmp/lightsout-storefull.XXXXXX)
-pass=0 fail=0
 cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	ns_teardown "$NS"
 	umount "$work/disk" 2>/dev/null
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-ok() { echo "ok - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-wait_until() { local n=$(($1 * 4)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.25; done; return 1; }
-give_up() { echo "# $*"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 nx() { ip netns exec "$NS" "$@"; }
 
 mkdir "$work/disk"
 mount -t tmpfs -o size=2m lightsout-test "$work/disk" || give_up "cannot mount a tmpfs"
-ip netns del "$NS" 2>/dev/null
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+ns_add "$NS"
 
 cat >"$work/watch.yaml" <<YAML
 vantage: full
@@ -101,5 +93,4 @@ check "nothing committed before the disk filled is lost ($before rows)" \
 check "the store is intact" test "$(q 'PRAGMA integrity_check')" = ok
 check "no sanitizer report from watch" bash -c "! grep -E 'Sanitizer|runtime error:' '$work/watch.log'"
 [ "$fail" -eq 0 ] || { echo "# watch.log:"; tail -20 "$work/watch.log" | sed 's/^/#   /'; }
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+it_summary
