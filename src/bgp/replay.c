@@ -77,4 +77,3 @@ out:
 	bgp_vis_free(r.vis);
 	return rc;
 }
-

@@ -19,9 +19,10 @@ static const char *network_of(const struct config *cfg, const struct target_cfg 
 static bool target_same(const struct config *ac, const struct target_cfg *a, const struct config *bc,
 			const struct target_cfg *b)
 {
-	return config_str_same(a->name, b->name) && config_str_same(network_of(ac, a), network_of(bc, b)) && a->role == b->role &&
-	       a->kind == b->kind && config_str_same(a->host, b->host) && a->port == b->port && config_str_same(a->url, b->url) &&
-	       config_str_same(a->server, b->server) && config_str_same(a->query, b->query) && a->interval_ms == b->interval_ms &&
+	return config_str_same(a->name, b->name) && config_str_same(network_of(ac, a), network_of(bc, b)) &&
+	       a->role == b->role && a->kind == b->kind && config_str_same(a->host, b->host) && a->port == b->port &&
+	       config_str_same(a->url, b->url) && config_str_same(a->server, b->server) &&
+	       config_str_same(a->query, b->query) && a->interval_ms == b->interval_ms &&
 	       a->timeout_ms == b->timeout_ms && a->count == b->count && a->nstatus == b->nstatus &&
 	       (a->nstatus == 0 || memcmp(a->status, b->status, a->nstatus * sizeof(*a->status)) == 0) &&
 	       config_str_same(a->contains, b->contains) && a->follow_redirects == b->follow_redirects &&
@@ -52,8 +53,9 @@ bool config_bgp_same(const struct config *a, const struct config *b)
 		return false;
 	for (size_t i = 0; i < x->npeers; i++) {
 		const struct bgp_peer_cfg *p = &x->peers[i], *q = &y->peers[i];
-		if (!config_str_same(p->address, q->address) || p->remote_as != q->remote_as || p->local_as != q->local_as ||
-		    p->port != q->port || p->passive != q->passive || p->hold_time_ms != q->hold_time_ms)
+		if (!config_str_same(p->address, q->address) || p->remote_as != q->remote_as ||
+		    p->local_as != q->local_as || p->port != q->port || p->passive != q->passive ||
+		    p->hold_time_ms != q->hold_time_ms)
 			return false;
 	}
 	for (size_t i = 0; i < x->nmrt; i++)
@@ -67,12 +69,13 @@ bool config_bgp_same(const struct config *a, const struct config *b)
 
 bool config_alerts_same(const struct config *a, const struct config *b)
 {
-	if (a->nalerts != b->nalerts || !config_str_same(a->vantage, b->vantage) || !config_str_same(a->listen, b->listen))
+	if (a->nalerts != b->nalerts || !config_str_same(a->vantage, b->vantage) ||
+	    !config_str_same(a->listen, b->listen))
 		return false;
 	for (size_t i = 0; i < a->nalerts; i++) {
 		const struct alert_cfg *p = &a->alerts[i], *q = &b->alerts[i];
-		if (!config_str_same(p->kind, q->kind) || !config_str_same(p->url, q->url) || !config_str_same(p->format, q->format) ||
-		    p->max_age_ms != q->max_age_ms)
+		if (!config_str_same(p->kind, q->kind) || !config_str_same(p->url, q->url) ||
+		    !config_str_same(p->format, q->format) || p->max_age_ms != q->max_age_ms)
 			return false;
 	}
 	return true;
@@ -105,7 +108,6 @@ static int target_key_cmp(const void *a, const void *b)
 
 	return c ? c : strcmp(x->name, y->name);
 }
-
 
 void config_diff_free(struct config_diff *d)
 {
@@ -157,4 +159,3 @@ int config_diff(const struct config *oc, const struct config *nc, struct config_
 	free(keys);
 	return 0;
 }
-

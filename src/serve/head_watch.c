@@ -6,8 +6,7 @@
 
 #include "core/timeutil.h"
 
-void head_notify(void *cls, struct MHD_Connection *c, void **socket_context,
-			enum MHD_ConnectionNotificationCode toe)
+void head_notify(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode toe)
 {
 	struct head_watch *hw = cls;
 	struct head_slot *slot = *socket_context;
